@@ -1,0 +1,130 @@
+/**
+ * Graph <-> ONNX protobuf bytes, through the `onnx-proto` package (generated from ONNX's own
+ * schema; IR version 8, which covers opset 17).
+ */
+import onnxProto from 'onnx-proto';
+import type { Graph, Value } from './graph.js';
+import type { Attribute, DType, Dim, TensorArray, TensorData } from './types.js';
+import { onnxTypeCode } from './ops.js';
+
+const { onnx } = onnxProto;
+export { onnx };
+
+export const DEFAULT_OPSET = 17;
+export const IR_VERSION = 8;
+
+export interface ModelOptions {
+  opset?: number;
+  /** Extra operator domains, e.g. { 'com.microsoft': 1 }. */
+  domains?: Record<string, number>;
+  docString?: string;
+  /** Free-form key/value metadata (labels, input normalization, edgefl version...). */
+  metadata?: Record<string, string>;
+  producerVersion?: string;
+}
+
+const dtypeByCode = new Map<number, DType>(
+  (['float32', 'uint8', 'int8', 'int32', 'int64', 'bool', 'float16', 'float64'] as DType[]).map((d) => [onnxTypeCode(d), d]),
+);
+
+function valueInfo(v: Value): onnxProto.onnx.IValueInfoProto {
+  return {
+    name: v.name,
+    type: {
+      tensorType: {
+        elemType: onnxTypeCode(v.dtype),
+        shape: v.shape ? { dim: v.shape.map((d: Dim) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } : undefined,
+      },
+    },
+  };
+}
+
+export function tensorProto(name: string, t: TensorData): onnxProto.onnx.ITensorProto {
+  const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  return { name, dims: [...t.dims], dataType: onnxTypeCode(t.dtype), rawData: bytes };
+}
+
+function attributeProto(name: string, a: Attribute): onnxProto.onnx.IAttributeProto {
+  const T = onnx.AttributeProto.AttributeType;
+  switch (a.type) {
+    case 'int':
+      return { name, type: T.INT, i: a.value };
+    case 'float':
+      return { name, type: T.FLOAT, f: a.value };
+    case 'string':
+      return { name, type: T.STRING, s: new TextEncoder().encode(a.value) };
+    case 'ints':
+      return { name, type: T.INTS, ints: [...a.value] };
+    case 'floats':
+      return { name, type: T.FLOATS, floats: [...a.value] };
+    case 'tensor':
+      return { name, type: T.TENSOR, t: tensorProto('', a.value) };
+  }
+}
+
+export function toModelProto(graph: Graph, options: ModelOptions = {}): onnxProto.onnx.ModelProto {
+  const opsetImport = [{ domain: '', version: options.opset ?? DEFAULT_OPSET }];
+  for (const [domain, version] of Object.entries(options.domains ?? {})) opsetImport.push({ domain, version });
+  return onnx.ModelProto.create({
+    irVersion: IR_VERSION,
+    producerName: 'edgefl',
+    producerVersion: options.producerVersion ?? '0.1.0',
+    docString: options.docString ?? '',
+    opsetImport,
+    metadataProps: Object.entries(options.metadata ?? {}).map(([key, value]) => ({ key, value })),
+    graph: {
+      name: graph.name,
+      node: graph.nodes.map((n) => ({
+        name: n.name,
+        opType: n.op,
+        domain: n.domain,
+        input: [...n.inputs],
+        output: [...n.outputs],
+        attribute: Object.entries(n.attrs).map(([k, a]) => attributeProto(k, a)),
+      })),
+      initializer: [...graph.initializers].map(([name, t]) => tensorProto(name, t)),
+      input: graph.inputs.map(valueInfo),
+      output: graph.outputs.map(valueInfo),
+    },
+  });
+}
+
+export function encodeModel(graph: Graph, options: ModelOptions = {}): Uint8Array {
+  return onnx.ModelProto.encode(toModelProto(graph, options)).finish();
+}
+
+export class OnnxFormatError extends Error {
+  override name = 'OnnxFormatError';
+}
+
+/** Parses bytes as an ONNX model, with an error that says plainly when they are not one. */
+export function decodeModel(bytes: Uint8Array, source = 'input'): onnxProto.onnx.ModelProto {
+  let model: onnxProto.onnx.ModelProto;
+  try {
+    model = onnx.ModelProto.decode(bytes);
+  } catch (e) {
+    throw new OnnxFormatError(`${source} is not an ONNX model: protobuf decoding failed (${(e as Error).message})`);
+  }
+  if (!model.graph || !model.irVersion || model.opsetImport.length === 0)
+    throw new OnnxFormatError(`${source} is not an ONNX model: it has no ${!model.graph ? 'graph' : !model.irVersion ? 'IR version' : 'opset import'}`);
+  return model;
+}
+
+export function tensorFromProto(t: onnxProto.onnx.ITensorProto): TensorData {
+  const dtype = dtypeByCode.get(t.dataType ?? 0);
+  if (!dtype) throw new OnnxFormatError(`tensor '${t.name}' has unsupported data type ${t.dataType}`);
+  const dims = (t.dims ?? []).map(Number);
+  const count = dims.reduce((a, b) => a * b, 1);
+  let data: TensorArray;
+  if (t.rawData && t.rawData.length) {
+    const raw = t.rawData.slice(); // aligned copy
+    const buf = raw.buffer;
+    data =
+      dtype === 'float32' ? new Float32Array(buf) : dtype === 'float64' ? new Float64Array(buf) : dtype === 'int64' ? new BigInt64Array(buf) : dtype === 'int32' ? new Int32Array(buf) : dtype === 'float16' ? new Uint16Array(buf) : dtype === 'int8' ? new Int8Array(buf) : new Uint8Array(buf);
+  } else if (dtype === 'float32') data = Float32Array.from(t.floatData ?? []);
+  else if (dtype === 'int64') data = BigInt64Array.from((t.int64Data ?? []).map((v) => BigInt(v.toString())));
+  else if (dtype === 'float64') data = Float64Array.from(t.doubleData ?? []);
+  else data = Int32Array.from(t.int32Data ?? []);
+  if (data.length !== count) throw new OnnxFormatError(`tensor '${t.name}' has ${data.length} values for dims [${dims}]`);
+  return { dtype, dims, data };
+}

@@ -1,0 +1,38 @@
+/**
+ * The slice of the ONNX Runtime JavaScript API that edgefl uses. onnxruntime-node and
+ * onnxruntime-web both implement it (they share onnxruntime-common), so the trainer is written once
+ * against this interface and an adapter hands it the runtime of the platform.
+ */
+import type { InferenceSession, Tensor } from 'onnxruntime-common';
+
+export type OrtTensor = Tensor;
+export type OrtSession = InferenceSession;
+
+export interface OrtRuntime {
+  readonly name: 'onnxruntime-node' | 'onnxruntime-web' | string;
+  readonly Tensor: typeof Tensor;
+  readonly InferenceSession: { create(model: Uint8Array, options?: InferenceSession.SessionOptions): Promise<InferenceSession> };
+  /**
+   * Whether session.run honours preallocated output tensors passed as `fetches`. onnxruntime-web
+   * silently ignores them for CPU tensors (upstream issue #25786), so the trainer must not rely on
+   * them there.
+   */
+  readonly supportsPreallocatedOutputs: boolean;
+  /** Default session options for this platform (threads, optimization level). */
+  readonly defaultSessionOptions: InferenceSession.SessionOptions;
+}
+
+let defaultRuntime: OrtRuntime | undefined;
+
+/** Sets the runtime used when none is passed explicitly (the Node entry point sets onnxruntime-node). */
+export function setDefaultRuntime(rt: OrtRuntime): void {
+  defaultRuntime = rt;
+}
+
+export function getDefaultRuntime(): OrtRuntime {
+  if (!defaultRuntime)
+    throw new Error(
+      "no ONNX Runtime registered: import 'edgefl/node' (onnxruntime-node) or call useOnnxruntimeWeb(ort) in a browser before creating a Trainer",
+    );
+  return defaultRuntime;
+}
