@@ -137,3 +137,11 @@ test('LayerNormalization (x, scale, bias)', async () => {
     build: ({ x, s, b }) => op.layerNormalization(x, s, b, -1, 1e-5)[0],
   });
 });
+
+test('MaxPool without indices (tiling windows, mask form) and upsampling through Expand', async () => {
+  await gradcheck({
+    inputs: { x: { shape: [2, 3, 4, 6], data: distinct(144) } },
+    build: ({ x }) => op.maxPool(x, { kernel: [2, 2] }),
+  });
+  await gradcheck({ inputs: { x: f32(2, 3, 1, 4, 1) }, build: ({ x }) => op.expand(x, op.int64s(x.graph, [1, 1, 2, 1, 3]), [2, 3, 2, 4, 3]) });
+});

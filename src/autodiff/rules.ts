@@ -60,6 +60,24 @@ function inversePermutation(p: readonly number[]): number[] {
   return inv;
 }
 
+/** Whether pooling windows tile x exactly: stride = kernel, no padding, sizes divisible. */
+export function tilesExactly(x: Value, kernel: readonly number[], strides: readonly number[], pads: readonly number[]): boolean {
+  return (
+    kernel.length === 2 &&
+    kernel.every((k, i) => strides[i] === k && typeof x.shape?.[2 + i] === 'number' && (x.shape![2 + i] as number) % k === 0) &&
+    pads.every((p) => p === 0) &&
+    typeof x.shape?.[1] === 'number'
+  );
+}
+
+/** Nearest-neighbour upsampling of [N, C, h, w] by [kh, kw], with Reshape and a broadcasting Expand. */
+function upsample(v: Value, [kh, kw]: readonly number[]): Value {
+  const [c, h, w] = v.shape!.slice(1) as number[];
+  const split = op.reshape(v, [-1, c, h, 1, w, 1]);
+  const wide = op.expand(split, op.int64s(v.graph, [1, 1, 1, kh, 1, kw]), [v.shape![0], c, h, kh, w, kw]);
+  return op.reshape(wide, [-1, c, h * kh, w * kw]);
+}
+
 const nonDifferentiable: GradientRule = (n) => n.inputs.map(() => null);
 
 // ------------------------------------------------------------ convolution
@@ -288,14 +306,23 @@ export const gradientRules: Record<string, GradientRule> = {
   Conv: (n, [dy], need) => convGrads(n, dy!, need),
   ConvTranspose: (n, [dy], need) => convTransposeGrads(n, dy!, need),
   MaxPool: (n, [dy]) => {
-    if (n.outputs.length < 2) throw new GraphError(`MaxPool '${n.node.name}' must be built with its indices output to be differentiated`);
     const x = n.input(0);
-    // Indices address the flattened input (ONNX's definition), so the gradient is a scatter-add
-    // of dy into a flat zero tensor; 'add' also covers overlapping windows.
-    const flatIdx = op.reshape(n.outputs[1], [-1]);
-    const flatDy = op.reshape(dy!, [-1]);
-    const flatZeros = op.reshape(zerosLike(x), [-1]);
-    return [reshapeLike(op.scatterElements(flatZeros, flatIdx, flatDy, 0, 'add'), x)];
+    if (n.outputs.length >= 2) {
+      // Indices address the flattened input (ONNX's definition), so the gradient is a scatter-add
+      // of dy into a flat zero tensor; 'add' also covers overlapping windows.
+      const flatIdx = op.reshape(n.outputs[1], [-1]);
+      const flatDy = op.reshape(dy!, [-1]);
+      const flatZeros = op.reshape(zerosLike(x), [-1]);
+      return [reshapeLike(op.scatterElements(flatZeros, flatIdx, flatDy, 0, 'add'), x)];
+    }
+    const kernel = n.ints('kernel_shape', []);
+    if (!tilesExactly(x, kernel, n.ints('strides', kernel), n.ints('pads', [])))
+      throw new GraphError(`MaxPool '${n.node.name}': overlapping or partial windows need the indices output to be differentiated`);
+    // Windows tile the input: route dy to the positions equal to their window's maximum. (With
+    // exact ties inside a window each tied position receives dy; after a ReLU, ties at zero get no
+    // gradient anyway, and for continuous inputs ties have probability zero.)
+    const mask = op.cast(op.equal(x, upsample(n.outputs[0], kernel)), x.dtype);
+    return [op.mul(upsample(dy!, kernel), mask)];
   },
   AveragePool: (n, [dy]) => {
     const x = n.input(0);

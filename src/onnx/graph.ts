@@ -19,7 +19,8 @@ export interface Node {
 export class Value {
   constructor(
     readonly graph: Graph,
-    readonly name: string,
+    /** Changed only by Graph.output when it names a computed value in place. */
+    public name: string,
     readonly dtype: DType,
     readonly shape: Shape | undefined,
   ) {}
@@ -93,16 +94,60 @@ export class Graph {
     return v;
   }
 
-  /** Marks values as graph outputs, optionally renaming them (by an Identity node). */
+  /**
+   * Marks a value as a graph output under `name`. A computed value is renamed in place; an input,
+   * initializer or value that is already an output gets an Identity node (a copy at run time).
+   */
   output(v: Value, name?: string): Value {
     this.own(v);
     let out = v;
     if (name !== undefined && name !== v.name) {
-      [out] = this.node('Identity', [v], {}, [{ dtype: v.dtype, shape: v.shape }], { outputNames: [name] });
+      if (this.values.has(name)) throw new GraphError(`cannot name an output '${name}': the name is taken`);
+      const producer = this.producers.get(v.name);
+      if (producer !== undefined && !this.outputs.includes(v)) this.rename(v, name, producer);
+      else [out] = this.node('Identity', [v], {}, [{ dtype: v.dtype, shape: v.shape }], { outputNames: [name] });
     }
     if (this.outputs.some((o) => o.name === out.name)) throw new GraphError(`'${out.name}' is already an output`);
     this.outputs.push(out);
     return out;
+  }
+
+  private rename(v: Value, name: string, producer: number): void {
+    const old = v.name;
+    const fix = (n: Node): Node => ({ ...n, inputs: n.inputs.map((x) => (x === old ? name : x)), outputs: n.outputs.map((x) => (x === old ? name : x)) });
+    for (let i = producer; i < this.nodes.length; i++) this.nodes[i] = fix(this.nodes[i]);
+    this.values.delete(old);
+    this.producers.delete(old);
+    v.name = name;
+    this.values.set(name, v);
+    this.producers.set(name, producer);
+  }
+
+  /** The nodes that read a value. */
+  consumers(name: string): Node[] {
+    return this.nodes.filter((n) => n.inputs.includes(name));
+  }
+
+  /**
+   * Removes nodes whose outputs nobody reads (e.g. a gradient that an optimizer fusion replaced)
+   * and initializers no node reads. Indices returned by producerIndex are invalid afterwards.
+   */
+  prune(): void {
+    const live = new Set(this.outputs.map((o) => o.name));
+    const keep: boolean[] = new Array(this.nodes.length).fill(false);
+    for (let i = this.nodes.length - 1; i >= 0; i--) {
+      const n = this.nodes[i];
+      if (n.outputs.some((o) => live.has(o))) {
+        keep[i] = true;
+        for (const x of n.inputs) if (x) live.add(x);
+      }
+    }
+    const kept = this.nodes.filter((_, i) => keep[i]);
+    this.nodes.length = 0;
+    this.nodes.push(...kept);
+    this.producers.clear();
+    this.nodes.forEach((n, i) => n.outputs.forEach((o) => this.producers.set(o, i)));
+    for (const name of [...this.initializers.keys()]) if (!live.has(name)) this.initializers.delete(name);
   }
 
   own(v: Value): void {

@@ -366,15 +366,18 @@ function convAttrs(kernel: readonly number[], o: ConvOptions): Record<string, At
 export function conv(x: Value, w: Value, b: Value | null, o: ConvOptions = {}): Value {
   const g = sameGraph('Conv', x, w, ...(b ? [b] : []));
   requireFloat('Conv', x);
-  if (!w.shape || !w.shape.every((d) => typeof d === 'number')) fail('Conv', `weight shape must be static, got ${w}`);
-  const ws = w.shape as number[];
-  const kernel = ws.slice(2);
+  // The kernel must be static; the channel dims may be symbolic (the weight gradient convolves
+  // with the batch as channels).
+  if (!w.shape || !w.shape.slice(2).every((d) => typeof d === 'number')) fail('Conv', `kernel size must be static, got ${w}`);
+  const ws = w.shape;
+  const kernel = ws.slice(2) as number[];
   const n = kernel.length;
   if (x.rank !== undefined && x.rank !== n + 2) fail('Conv', `input ${x} must have rank ${n + 2} for weight ${w}`);
   const group = o.group ?? 1;
   const cin = x.shape?.[1];
-  if (typeof cin === 'number' && cin !== ws[1] * group)
-    fail('Conv', `input has ${cin} channels but weight ${shapeToString(ws)} expects ${ws[1] * group}`);
+  const wc = ws[1];
+  if (typeof cin === 'number' && typeof wc === 'number' && cin !== wc * group)
+    fail('Conv', `input has ${cin} channels but weight ${shapeToString(ws)} expects ${wc * group}`);
   const strides = o.strides ?? Array(n).fill(1);
   const pads = o.pads ?? Array(2 * n).fill(0);
   const dil = o.dilations ?? Array(n).fill(1);

@@ -89,7 +89,9 @@ export function toModelProto(graph: Graph, options: ModelOptions = {}): onnxProt
   });
 }
 
+/** Serializes a graph (after pruning nodes that no output needs). */
 export function encodeModel(graph: Graph, options: ModelOptions = {}): Uint8Array {
+  graph.prune();
   return onnx.ModelProto.encode(toModelProto(graph, options)).finish();
 }
 

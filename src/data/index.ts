@@ -1,0 +1,12 @@
+// Isomorphic data API: datasets, file formats, loaders and corpora that run in Node and in browsers.
+// File-system loaders live in ./node/index.js.
+export * from './dataset.js';
+export * from './idx.js';
+export * from './csv.js';
+export * from './mnist.js';
+export * from './validate.js';
+export * from './loader.js';
+export * from './text/tokenizer.js';
+export * from './text/vocabulary.js';
+export * from './text/corpus.js';
+export * from './text/sotu.js';

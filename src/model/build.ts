@@ -1,0 +1,264 @@
+/**
+ * Turns a ModelSpec into ONNX nodes. The same builder makes the inference graph (exported, used by
+ * the evaluator) and the forward half of the training graph; `mode` only changes what training
+ * needs (dropout active, max-pool indices kept for the gradient).
+ */
+import { Graph, GraphError, type Value } from '../onnx/graph.js';
+import * as op from '../onnx/ops.js';
+import { isStatic, shapeToString } from '../onnx/types.js';
+import { ParameterSet, type ParameterEntry } from '../tensor/parameters.js';
+import { Rng } from '../util/rng.js';
+import { initialize } from './init.js';
+import { tilesExactly } from '../autodiff/rules.js';
+import { pair, type Initializer, type LayerSpec, type ModelSpec, type Padding } from './layers.js';
+
+export type BuildMode = 'train' | 'infer';
+
+export interface BuiltModel {
+  graph: Graph;
+  input: Value;
+  output: Value;
+  /** Parameter values, in declaration order (graph inputs, or initializers when baked). */
+  parameters: Value[];
+  layout: ParameterEntry[];
+}
+
+interface BuildOptions {
+  mode: BuildMode;
+  /** Bake these values in as initializers (for export) instead of declaring parameter inputs. */
+  bake?: ParameterSet;
+  /** Collect initial values (seeded) into this array as parameters are declared. */
+  initialValues?: Float32Array[];
+  graph?: Graph;
+  inputName?: string;
+}
+
+class BuildContext {
+  readonly params: Value[] = [];
+  readonly shapes: { name: string; shape: number[] }[] = [];
+  private readonly initRng: Rng;
+  private readonly dropoutRng: Rng;
+  constructor(
+    readonly graph: Graph,
+    readonly spec: ModelSpec,
+    readonly options: BuildOptions,
+  ) {
+    this.initRng = new Rng(spec.seed ?? 0);
+    this.dropoutRng = new Rng((spec.seed ?? 0) ^ 0x5eed);
+  }
+  get training(): boolean {
+    return this.options.mode === 'train';
+  }
+  param(name: string, shape: number[], init: Initializer, fanIn?: number): Value {
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (this.options.initialValues) {
+      const values = new Float32Array(size);
+      initialize(values, shape, init, this.initRng, fanIn);
+      this.options.initialValues.push(values);
+    }
+    this.shapes.push({ name, shape });
+    const v = this.options.bake
+      ? this.graph.initializer(name, { dtype: 'float32', dims: shape, data: this.options.bake.view(name) })
+      : this.graph.input(name, 'float32', shape);
+    this.params.push(v);
+    return v;
+  }
+  dropoutSeed(): number {
+    return this.dropoutRng.int(2 ** 31 - 1);
+  }
+}
+
+function fail(path: string, layer: LayerSpec, message: string): never {
+  throw new GraphError(`layer ${path} (${layer.type}): ${message}`);
+}
+
+function positiveInt(path: string, layer: LayerSpec, what: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) fail(path, layer, `${what} must be a positive integer, got ${String(v)}`);
+  return v;
+}
+
+function spatialPads(path: string, layer: LayerSpec, padding: Padding | undefined, input: Value, kernel: [number, number], strides: [number, number], dil: [number, number]): number[] {
+  if (padding === undefined || padding === 'valid') return [0, 0, 0, 0];
+  if (typeof padding === 'number') return [padding, padding, padding, padding];
+  if (padding !== 'same') {
+    if (padding.length === 2) return [padding[0], padding[1], padding[0], padding[1]];
+    if (padding.length === 4) return [...padding];
+    fail(path, layer, `padding must be 'same', 'valid', a number, [h, w] or [top, left, bottom, right]`);
+  }
+  // 'same': output = ceil(input / stride), extra padding at the end (as TensorFlow and PyTorch do).
+  const begin: number[] = [];
+  const end: number[] = [];
+  for (let i = 0; i < 2; i++) {
+    const size = input.shape![2 + i] as number;
+    const out = Math.ceil(size / strides[i]);
+    const total = Math.max((out - 1) * strides[i] + dil[i] * (kernel[i] - 1) + 1 - size, 0);
+    begin.push(Math.floor(total / 2));
+    end.push(total - Math.floor(total / 2));
+  }
+  return [...begin, ...end];
+}
+
+function requireRank(path: string, layer: LayerSpec, x: Value, rank: number, what: string): void {
+  if (x.rank !== rank) fail(path, layer, `expects ${what} (rank ${rank} with the batch), got ${shapeToString(x.shape)}`);
+}
+
+function denseApply(ctx: BuildContext, name: string, x: Value, units: number, o: { useBias?: boolean; kernelInit?: Initializer; biasInit?: Initializer } = {}): Value {
+  const inFeatures = x.shape?.[x.shape.length - 1];
+  if (typeof inFeatures !== 'number') throw new GraphError(`${name}: input features must be static, got ${x}`);
+  const w = ctx.param(`${name}.weight`, [units, inFeatures], o.kernelInit ?? 'pytorch');
+  const b = o.useBias === false ? null : ctx.param(`${name}.bias`, [units], o.biasInit ?? 'pytorch', inFeatures);
+  if (x.rank === 2) return op.gemm(x, w, b, { transB: true });
+  // Higher rank ([batch, time, features]): fold the leading axes into rows for one Gemm.
+  const lead = x.shape!.slice(1, -1) as number[];
+  const rows = op.reshape(x, [-1, inFeatures]);
+  return op.reshape(op.gemm(rows, w, b, { transB: true }), [-1, ...lead, units]);
+}
+
+function causalMask(g: Graph, t: number): Value {
+  const data = new Float32Array(t * t);
+  for (let i = 0; i < t; i++) for (let j = i + 1; j < t; j++) data[i * t + j] = -1e9;
+  return op.constant(g, { dtype: 'float32', dims: [t, t], data }, 'causal_mask');
+}
+
+function buildLayer(ctx: BuildContext, layer: LayerSpec, x: Value, path: string): Value {
+  const name = `${layer.type}_${path}`;
+  switch (layer.type) {
+    case 'dense': {
+      positiveInt(path, layer, 'units', layer.units);
+      if (x.rank === undefined || x.rank < 2) fail(path, layer, `expects [batch, ..., features], got ${shapeToString(x.shape)}`);
+      if (x.rank > 3 && x.rank !== undefined) fail(path, layer, `expects rank 2 or 3 input, got ${shapeToString(x.shape)}; add flatten() before it`);
+      return denseApply(ctx, name, x, layer.units, layer);
+    }
+    case 'conv2d': {
+      requireRank(path, layer, x, 4, '[batch, channels, height, width]');
+      positiveInt(path, layer, 'filters', layer.filters);
+      const kernel = pair(layer.kernel);
+      const strides = pair(layer.strides ?? 1);
+      const dil = pair(layer.dilation ?? 1);
+      const cin = x.shape![1] as number;
+      const w = ctx.param(`${name}.weight`, [layer.filters, cin, ...kernel], layer.kernelInit ?? 'pytorch');
+      const b = layer.useBias === false ? null : ctx.param(`${name}.bias`, [layer.filters], layer.biasInit ?? 'pytorch', cin * kernel[0] * kernel[1]);
+      const pads = spatialPads(path, layer, layer.padding, x, kernel, strides, dil);
+      return op.conv(x, w, b, { strides, pads, dilations: dil });
+    }
+    case 'maxPool2d': {
+      requireRank(path, layer, x, 4, '[batch, channels, height, width]');
+      const kernel = pair(layer.size);
+      const strides = pair(layer.strides ?? layer.size);
+      const pads = spatialPads(path, layer, layer.padding, x, kernel, strides, [1, 1]);
+      const o = { kernel, strides, pads };
+      // Tiling windows are differentiated with a mask (cheaper); others need the argmax indices.
+      return ctx.training && !tilesExactly(x, kernel, strides, pads) ? op.maxPoolWithIndices(x, o)[0] : op.maxPool(x, o);
+    }
+    case 'avgPool2d': {
+      requireRank(path, layer, x, 4, '[batch, channels, height, width]');
+      const kernel = pair(layer.size);
+      return op.averagePool(x, { kernel, strides: pair(layer.strides ?? layer.size) });
+    }
+    case 'globalAvgPool':
+      requireRank(path, layer, x, 4, '[batch, channels, height, width]');
+      return op.flatten(op.globalAveragePool(x), 1);
+    case 'flatten':
+      return op.flatten(x, 1);
+    case 'reshape': {
+      const per = x.shape!.slice(1);
+      const want = layer.shape.reduce((a, b) => a * b, 1);
+      const have = per.every((d) => typeof d === 'number') ? (per as number[]).reduce((a, b) => a * b, 1) : undefined;
+      if (have !== undefined && !layer.shape.includes(-1) && have !== want) fail(path, layer, `cannot reshape a sample of shape [${per}] (${have} values) to [${layer.shape}] (${want})`);
+      return op.reshape(x, [-1, ...layer.shape]);
+    }
+    case 'relu':
+      return op.relu(x);
+    case 'leakyRelu':
+      return op.leakyRelu(x, layer.alpha ?? 0.01);
+    case 'sigmoid':
+      return op.sigmoid(x);
+    case 'tanh':
+      return op.tanh(x);
+    case 'gelu': {
+      // The exact (erf) form, as in the original GELU paper and PyTorch's default.
+      const g = x.graph;
+      const inner = op.add(op.scalar(g, 1), op.erf(op.mul(x, op.scalar(g, Math.SQRT1_2))));
+      return op.mul(op.mul(x, op.scalar(g, 0.5)), inner);
+    }
+    case 'softmax':
+      return op.softmax(x, layer.axis ?? -1);
+    case 'dropout': {
+      if (!(layer.rate >= 0 && layer.rate < 1)) fail(path, layer, `rate must be in [0, 1), got ${layer.rate}`);
+      return ctx.training && layer.rate > 0 ? op.dropout(x, layer.rate, ctx.dropoutSeed())[0] : x;
+    }
+    case 'embedding': {
+      if (x.dtype !== 'int32' && x.dtype !== 'int64') fail(path, layer, `expects integer token ids, got ${x}`);
+      const w = ctx.param(`${name}.weight`, [positiveInt(path, layer, 'vocabSize', layer.vocabSize), positiveInt(path, layer, 'dim', layer.dim)], layer.init ?? { normal: 1 });
+      return op.gather(w, x, 0);
+    }
+    case 'positionalEmbedding': {
+      requireRank(path, layer, x, 3, '[batch, time, features]');
+      const [t, d] = x.shape!.slice(1) as number[];
+      if (t > layer.maxLength) fail(path, layer, `sequence length ${t} exceeds maxLength ${layer.maxLength}`);
+      let p = ctx.param(`${name}.weight`, [layer.maxLength, d], layer.init ?? { normal: 0.02 });
+      if (t < layer.maxLength) p = op.slice(p, [0], [t], [0]);
+      return op.add(x, p);
+    }
+    case 'layerNorm': {
+      const d = x.shape?.[x.shape.length - 1];
+      if (typeof d !== 'number') fail(path, layer, `needs a static last dimension, got ${shapeToString(x.shape)}`);
+      const scale = ctx.param(`${name}.weight`, [d], 'ones');
+      const bias = ctx.param(`${name}.bias`, [d], 'zeros');
+      return op.layerNormalization(x, scale, bias, -1, layer.epsilon ?? 1e-5)[0];
+    }
+    case 'causalSelfAttention': {
+      requireRank(path, layer, x, 3, '[batch, time, features]');
+      const [t, d] = x.shape!.slice(1) as number[];
+      const h = positiveInt(path, layer, 'heads', layer.heads);
+      if (d % h !== 0) fail(path, layer, `features ${d} are not divisible by ${h} heads`);
+      const dh = d / h;
+      const g = x.graph;
+      const qkv = denseApply(ctx, `${name}.qkv`, x, 3 * d);
+      // [batch, t, 3, heads, dh] -> [3, batch, heads, t, dh]
+      const split = op.transpose(op.reshape(qkv, [-1, t, 3, h, dh]), [2, 0, 3, 1, 4]);
+      const pick = (i: number) => op.gather(split, op.constant(g, op.tensorOf('int64', [i], []), 'qkv_index'), 0);
+      const [q, k, v] = [pick(0), pick(1), pick(2)];
+      const scores = op.add(op.mul(op.matmul(q, op.transpose(k, [0, 1, 3, 2])), op.scalar(g, 1 / Math.sqrt(dh))), causalMask(g, t));
+      let attn = op.softmax(scores, -1);
+      if (ctx.training && layer.dropout) attn = op.dropout(attn, layer.dropout, ctx.dropoutSeed())[0];
+      const heads = op.reshape(op.transpose(op.matmul(attn, v), [0, 2, 1, 3]), [-1, t, d]);
+      return denseApply(ctx, `${name}.out`, heads, d);
+    }
+    case 'residual': {
+      let y = x;
+      layer.layers.forEach((l, i) => (y = buildLayer(ctx, l, y, `${path}.${i}`)));
+      if (y.shape && x.shape && y.shape.join() !== x.shape.join()) fail(path, layer, `its layers change the shape from ${shapeToString(x.shape)} to ${shapeToString(y.shape)}, so they cannot be added to the input`);
+      return op.add(x, y);
+    }
+    default:
+      throw new GraphError(`unknown layer type '${(layer as { type: string }).type}' at layer ${path}`);
+  }
+}
+
+export function validateSpec(spec: ModelSpec): void {
+  if (!Array.isArray(spec.inputShape) || spec.inputShape.length === 0 || !spec.inputShape.every((d) => Number.isInteger(d) && d > 0))
+    throw new GraphError(`model inputShape must be a non-empty list of positive integers (one sample, no batch), got ${JSON.stringify(spec.inputShape)}`);
+  if (!Array.isArray(spec.layers) || spec.layers.length === 0) throw new GraphError('model has no layers');
+}
+
+/** Builds the model's forward pass into a graph (a new one unless given). */
+export function buildModel(spec: ModelSpec, options: BuildOptions): BuiltModel {
+  validateSpec(spec);
+  const graph = options.graph ?? new Graph(spec.name ?? 'edgefl_model');
+  const ctx = new BuildContext(graph, spec, options);
+  const input = graph.input(options.inputName ?? 'input', spec.inputType ?? 'float32', ['batch', ...spec.inputShape]);
+  let y = input;
+  spec.layers.forEach((l, i) => (y = buildLayer(ctx, l, y, String(i))));
+  if (!isStatic(y.shape?.slice(1))) throw new GraphError(`model output has unknown per-sample shape ${shapeToString(y.shape)}`);
+  return { graph, input, output: y, parameters: ctx.params, layout: ParameterSet.layout(ctx.shapes) };
+}
+
+/** The model's parameters with their seeded initial values. */
+export function initialParameters(spec: ModelSpec): ParameterSet {
+  const values: Float32Array[] = [];
+  const built = buildModel(spec, { mode: 'infer', initialValues: values });
+  const set = new ParameterSet(built.layout);
+  built.layout.forEach((e, i) => set.values.set(values[i], e.offset));
+  return set;
+}
