@@ -5,7 +5,7 @@
  */
 import { Graph, GraphError, Value } from './graph.js';
 import { attr, isFloat, shapeToString, type Attribute, type DType, type Dim, type Shape, type TensorData } from './types.js';
-import { broadcastShapes, convOutputSize, normalizeAxis, product } from './shape.js';
+import { broadcastShapes, convOutputSize, divideSymbolic, normalizeAxis, product } from './shape.js';
 
 function fail(op: string, message: string): never {
   throw new GraphError(`${op}: ${message}`);
@@ -215,14 +215,9 @@ export function reshape(x: Value, target: readonly number[]): Value {
         if (total % part !== 0) fail('Reshape', `cannot reshape ${x} to [${target}]`);
         shape[inferIdx] = total / part;
       } else {
-        // A symbolic batch dim: known when the leading dim is kept (0) or is the one inferred (-1)
-        // and the remaining sizes are static.
-        const lead = x.shape[0];
-        const rest = product(x.shape.slice(1));
-        const others = product(shape.filter((d, i) => d !== -1 && i !== 0));
-        if (typeof rest === 'number' && typeof others === 'number' && inferIdx === 0 && rest === others) shape[0] = lead;
-        else if (typeof rest === 'number' && typeof others === 'number' && target[0] === 0 && rest % others === 0) shape[inferIdx] = rest / others;
-        else shape[inferIdx] = `${x.name}_dim`;
+        // A symbolic total (e.g. 'batch*6') divided by the static rest of the target.
+        const inferred = typeof total === 'string' && typeof part === 'number' ? divideSymbolic(total, part) : undefined;
+        shape[inferIdx] = inferred ?? `${x.name}_dim`;
       }
     } else if (typeof total === 'number' && typeof part === 'number' && total !== part) {
       fail('Reshape', `cannot reshape ${x} (${total} elements) to [${target}] (${part} elements)`);

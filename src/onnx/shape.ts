@@ -64,11 +64,36 @@ export function convOutputSize(
   return n;
 }
 
+/**
+ * Product of dims. Symbolic factors are kept as a symbolic term 'sym*k' (e.g. 'batch*6'), so that a
+ * reshape from [batch, 6, 16] to [-1, 16] and back to [-1, 6, 16] recovers 'batch'.
+ */
 export function product(shape: readonly Dim[]): Dim {
   let n = 1;
+  const symbols: string[] = [];
   for (const d of shape) {
-    if (typeof d === 'string') return d;
-    n *= d;
+    if (typeof d === 'number') n *= d;
+    else {
+      const t = parseSymbolic(d);
+      n *= t.factor;
+      symbols.push(t.symbol);
+    }
   }
-  return n;
+  if (symbols.length === 0) return n;
+  const sym = symbols.join('*');
+  return n === 1 ? sym : `${sym}*${n}`;
+}
+
+/** Splits 'batch*6' into { symbol: 'batch', factor: 6 } ('batch' has factor 1). */
+export function parseSymbolic(d: string): { symbol: string; factor: number } {
+  const m = /^(.*)\*(\d+)$/.exec(d);
+  return m ? { symbol: m[1], factor: Number(m[2]) } : { symbol: d, factor: 1 };
+}
+
+/** A symbolic total divided by a static part, when the division is exact. */
+export function divideSymbolic(total: string, part: number): Dim | undefined {
+  const t = parseSymbolic(total);
+  if (t.factor % part !== 0) return undefined;
+  const k = t.factor / part;
+  return k === 1 ? t.symbol : `${t.symbol}*${k}`;
 }

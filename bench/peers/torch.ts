@@ -1,0 +1,145 @@
+/**
+ * PyTorch as a training peer: runs `torch_train.py` with Debian's `/usr/bin/python3` (where
+ * `scripts/install-peers.sh` puts python3-torch) and turns its JSON line into a PeerResult.
+ *
+ * PyTorch is optional: without python3 or torch the row says so in `note` instead of failing the
+ * benchmark.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+import type { PeerModel, PeerResult } from './result.js';
+
+const PYTHON = '/usr/bin/python3';
+const TORCH_SCRIPT = fileURLToPath(new URL('./torch_train.py', import.meta.url));
+
+export interface TorchBenchOptions {
+  model: PeerModel;
+  batch: number;
+  /** Intra-op threads for torch, OpenMP and OpenBLAS alike. */
+  threads: number;
+  /** Timed steps; the script's default when omitted (it also stops timing after 10 s). */
+  steps?: number;
+  timeoutMs?: number;
+}
+
+/** The JSON line torch_train.py prints. */
+interface TorchLine {
+  peer: string;
+  version: string;
+  model: string;
+  batch: number;
+  threads: number;
+  samples_per_s: number;
+  ms_per_step: number;
+  ms_per_step_median?: number;
+}
+
+function isTorchLine(value: unknown): value is TorchLine {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return v.peer === 'pytorch' && typeof v.samples_per_s === 'number' && typeof v.ms_per_step === 'number';
+}
+
+function threadLabel(threads: number): string {
+  return `cpu, ${threads} thread${threads === 1 ? '' : 's'}`;
+}
+
+export function runTorch(opts: TorchBenchOptions): Promise<PeerResult> {
+  const unavailable = (note: string, version = 'unknown'): PeerResult => ({
+    peer: 'pytorch',
+    backend: threadLabel(opts.threads),
+    version,
+    model: opts.model,
+    batch: opts.batch,
+    samplesPerSec: null,
+    msPerStep: null,
+    note,
+  });
+  if (!existsSync(PYTHON)) {
+    return Promise.resolve(unavailable(`${PYTHON} not found (run scripts/install-peers.sh)`));
+  }
+
+  const threads = String(opts.threads);
+  const args = [
+    TORCH_SCRIPT,
+    opts.model,
+    String(opts.batch),
+    opts.steps === undefined ? '-' : String(opts.steps),
+  ];
+  args.push(threads);
+  // BLAS and OpenMP size their thread pools from the environment when the library loads, before
+  // torch.set_num_threads can act, so the thread count has to be set here too.
+  const env = { ...process.env, OMP_NUM_THREADS: threads, OPENBLAS_NUM_THREADS: threads };
+  const timeoutMs = opts.timeoutMs ?? 120_000;
+
+  return new Promise((resolve) => {
+    const child = spawn(PYTHON, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      resolve(unavailable(`could not start ${PYTHON}: ${error.message}`));
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (timedOut) return resolve(unavailable(`timed out after ${Math.round(timeoutMs / 1000)} s`));
+      if (/No module named '?torch'?/.test(stderr)) {
+        return resolve(
+          unavailable('torch is not installed for /usr/bin/python3 (run scripts/install-peers.sh)'),
+        );
+      }
+      const line = stdout.trim().split('\n').pop() ?? '';
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(line);
+      } catch {
+        parsed = undefined;
+      }
+      if (code !== 0 || !isTorchLine(parsed)) {
+        const why = stderr.trim().split('\n').pop() ?? '';
+        return resolve(unavailable(`torch_train.py exited with code ${code}${why ? `: ${why}` : ''}`));
+      }
+      resolve({
+        peer: 'pytorch',
+        backend: threadLabel(parsed.threads),
+        version: parsed.version,
+        model: opts.model,
+        batch: opts.batch,
+        samplesPerSec: parsed.samples_per_s,
+        msPerStep: parsed.ms_per_step,
+        ...(parsed.ms_per_step_median !== undefined && {
+          note: `median ${parsed.ms_per_step_median.toFixed(3)} ms/step`,
+        }),
+      });
+    });
+  });
+}
+
+/**
+ * PyTorch at its best thread setting: on 2-core machines 2 threads can thrash and lose to 1, so both
+ * run (one after the other, never concurrently) and the faster is kept, with the other in the note.
+ */
+export async function runTorchBestOfThreads(
+  opts: Omit<TorchBenchOptions, 'threads'>,
+  threadCounts: readonly number[] = [1, 2],
+): Promise<PeerResult> {
+  const results: PeerResult[] = [];
+  for (const threads of threadCounts) results.push(await runTorch({ ...opts, threads }));
+  const measured = results.filter((r) => r.samplesPerSec !== null);
+  if (measured.length === 0) return results[0];
+  const best = measured.reduce((a, b) => ((b.samplesPerSec ?? 0) > (a.samplesPerSec ?? 0) ? b : a));
+  const others = results
+    .filter((r) => r !== best)
+    .map((r) => `${r.backend}: ${r.samplesPerSec === null ? 'n/a' : Math.round(r.samplesPerSec)} samples/s`);
+  return { ...best, note: [best.note, ...others].filter(Boolean).join('; ') };
+}
