@@ -32,9 +32,9 @@ test('a trained CNN exports to an .onnx whose predictions equal the trainer accu
   const meta = Object.fromEntries(model.metadataProps.map((p) => [p.key, p.value]));
   assert.deepEqual(JSON.parse(meta['edgefl.labels']), ['a', 'b', 'c']);
   assert.deepEqual(JSON.parse(meta['edgefl.normalization']), { scale: 1 / 255, mean: 0, std: 1 });
-  assert.equal(model.graph!.initializer.length > 0, true);
+  assert.equal(model.graph!.initializer!.length > 0, true);
   assert.deepEqual(
-    model.graph!.input.map((i) => i.name),
+    model.graph!.input!.map((i) => i.name),
     ['input'],
     'parameters are initializers, not inputs',
   );

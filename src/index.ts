@@ -1,0 +1,22 @@
+/**
+ * edgefl — the isomorphic core (runs in Node and in browsers). Node-only adapters are in
+ * 'edgefl/node'; the browser adapter for onnxruntime-web is useOnnxruntimeWeb from 'edgefl/web'.
+ */
+export * from './model/layers.js';
+export { buildModel, initialParameters, validateSpec } from './model/build.js';
+export { builtInModel, builtInModels } from './model/zoo.js';
+export { exportInferenceModel, EXPORT_INPUT, EXPORT_LOGITS, EXPORT_PROBABILITIES } from './model/export.js';
+export { sgd, adam, adamw, type OptimizerConfig, type SgdConfig, type AdamConfig } from './autodiff/optimizers.js';
+export type { LossName } from './autodiff/losses.js';
+export { compileTrainingGraph, compileEvaluationGraph, type CompiledGraph, type TrainingGraphOptions } from './autodiff/training-graph.js';
+export { gradients } from './autodiff/gradients.js';
+export { Trainer, TrainingDivergedError, type TrainerOptions, type FitOptions, type FitResult, type FitProgress, type EvaluateResult } from './runtime/trainer.js';
+export { setDefaultRuntime, getDefaultRuntime, type OrtRuntime } from './runtime/ort.js';
+export { ParameterSet, type ParameterEntry } from './tensor/parameters.js';
+export { encodeParameters, decodeParameters, WireFormatError } from './tensor/wire.js';
+export { Graph, Value, GraphError } from './onnx/graph.js';
+export * as ops from './onnx/ops.js';
+export { encodeModel, decodeModel, OnnxFormatError } from './onnx/proto.js';
+export * from './data/index.js';
+export { Rng } from './util/rng.js';
+export * from './privacy/dp/accountant.js';
