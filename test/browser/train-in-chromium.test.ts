@@ -17,141 +17,120 @@ import { bundleForBrowser } from './harness/bundle.js';
 import { launchChromium, missingChromium } from './harness/chromium.js';
 import { startStaticServer, type StaticServer } from './harness/static-server.js';
 import type { BrowserTestResult } from './page/entry.js';
-import { runScenario, type ScenarioResult } from './page/scenario.js';
+import { runScenario } from './page/scenario.js';
+import { formatLosses, largestDifference, mismatch, trainingProblems } from './harness/compare.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** onnxruntime-web's dist folder, found through the package's own exports. */
-const ortDist = dirname(createRequire(import.meta.url).resolve('onnxruntime-web/ort-wasm-simd-threaded.wasm'));
+const ortDist = dirname(
+  createRequire(import.meta.url).resolve('onnxruntime-web/ort-wasm-simd-threaded.wasm'),
+);
 
-const skip = process.env.EDGEFL_SKIP_BROWSER === '1' ? 'EDGEFL_SKIP_BROWSER=1 is set: the headless-Chromium test of onnxruntime-web does not run' : false;
+const skip =
+  process.env.EDGEFL_SKIP_BROWSER === '1'
+    ? 'EDGEFL_SKIP_BROWSER=1 is set: the headless-Chromium test of onnxruntime-web does not run'
+    : false;
 
-/**
- * Two runtimes compute the same float32 graph with different kernels (native SIMD vs WebAssembly
- * SIMD), so sums round differently; over 48 steps that stays around 1e-6 relative. A lost update
- * or a wrongly copied output is orders of magnitude larger.
- */
-const RELATIVE_TOLERANCE = 1e-5;
-const ABSOLUTE_TOLERANCE = 1e-6;
+test(
+  'training in headless Chromium on onnxruntime-web matches onnxruntime-node',
+  { skip, timeout: 120_000 },
+  async (t) => {
+    const missing = missingChromium();
+    if (missing) assert.fail(missing);
 
-test('training in headless Chromium on onnxruntime-web matches onnxruntime-node', { skip, timeout: 120_000 }, async (t) => {
-  const missing = missingChromium();
-  if (missing) assert.fail(missing);
-
-  const dir = await mkdtemp(join(tmpdir(), 'edgefl-browser-'));
-  let server: StaticServer | undefined;
-  let browser: Browser | undefined;
-  let result: BrowserTestResult;
-  const offOrigin: string[] = [];
-  const pageErrors: string[] = [];
-  try {
-    await bundleForBrowser(join(here, 'page', 'entry.ts'), dir);
-    server = await startStaticServer({ '/': dir, '/ort/': ortDist }, { index: join(here, 'page', 'index.html') });
-    const origin = server.origin;
-    browser = await launchChromium();
-    const context = await browser.newContext();
-    // Anything the page asks of another origin is refused and remembered: nothing may come from the internet.
-    await context.route(
-      (url) => url.origin !== origin,
-      (route) => {
-        offOrigin.push(route.request().url());
-        return route.abort();
-      },
+    const dir = await mkdtemp(join(tmpdir(), 'edgefl-browser-'));
+    let server: StaticServer | undefined;
+    let browser: Browser | undefined;
+    let result: BrowserTestResult;
+    const offOrigin: string[] = [];
+    const pageErrors: string[] = [];
+    try {
+      await bundleForBrowser(join(here, 'page', 'entry.ts'), dir);
+      server = await startStaticServer(
+        { '/': dir, '/ort/': ortDist },
+        { index: join(here, 'page', 'index.html') },
+      );
+      const origin = server.origin;
+      browser = await launchChromium();
+      const context = await browser.newContext();
+      // Anything the page asks of another origin is refused and remembered: nothing may come from the internet.
+      await context.route(
+        (url) => url.origin !== origin,
+        (route) => {
+          offOrigin.push(route.request().url());
+          return route.abort();
+        },
+      );
+      const page = await context.newPage();
+      page.on('pageerror', (e) => pageErrors.push(e.message));
+      page.on('console', (m) => void (m.type() === 'error' && pageErrors.push(m.text())));
+      await page.goto(`${origin}/`);
+      await page.waitForFunction(() => typeof window.edgeflBrowserTest === 'function', undefined, {
+        timeout: 20_000,
+      });
+      result = await page.evaluate(() => window.edgeflBrowserTest!());
+    } catch (e) {
+      throw new Error(
+        `the browser run failed: ${(e as Error).message}${pageErrors.length ? `\npage errors:\n${pageErrors.join('\n')}` : ''}`,
+      );
+    } finally {
+      await browser?.close();
+      await server?.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+    const node = await runScenario(nodeRuntime());
+    const web = result.web;
+    t.diagnostic(
+      `browser: ${web.steps} steps in ${web.seconds.toFixed(3)} s, loss ${formatLosses(web.lossHistory)}, accuracy ${web.accuracy.toFixed(3)}; node: ${node.seconds.toFixed(3)} s`,
     );
-    const page = await context.newPage();
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on('console', (m) => void (m.type() === 'error' && pageErrors.push(m.text())));
-    await page.goto(`${origin}/`);
-    await page.waitForFunction(() => typeof window.edgeflBrowserTest === 'function', undefined, { timeout: 20_000 });
-    result = await page.evaluate(() => window.edgeflBrowserTest!());
-  } catch (e) {
-    throw new Error(`the browser run failed: ${(e as Error).message}${pageErrors.length ? `\npage errors:\n${pageErrors.join('\n')}` : ''}`);
-  } finally {
-    await browser?.close();
-    await server?.close();
-    await rm(dir, { recursive: true, force: true });
-  }
-  const node = await runScenario(nodeRuntime());
-  const web = result.web;
-  t.diagnostic(`browser: ${web.steps} steps in ${web.seconds.toFixed(3)} s, loss ${fmt(web.lossHistory)}, accuracy ${web.accuracy.toFixed(3)}; node: ${node.seconds.toFixed(3)} s`);
 
-  // The page stayed local and quiet, and onnxruntime-web loaded its WebAssembly from our server.
-  assert.deepEqual(offOrigin, [], 'the page requested something from another origin');
-  assert.deepEqual(pageErrors, [], 'the page logged errors');
-  assert.deepEqual(server.requests.filter((r) => r.status !== 200), [], 'the server refused some requests');
-  assert.ok(
-    server.requests.some((r) => r.path.startsWith('/ort/') && r.path.endsWith('.wasm')),
-    `onnxruntime-web did not load its .wasm from the test server (requests: ${server.requests.map((r) => r.path).join(', ')})`,
-  );
+    // The page stayed local and quiet, and onnxruntime-web loaded its WebAssembly from our server.
+    assert.deepEqual(offOrigin, [], 'the page requested something from another origin');
+    assert.deepEqual(pageErrors, [], 'the page logged errors');
+    assert.deepEqual(
+      server.requests.filter((r) => r.status !== 200),
+      [],
+      'the server refused some requests',
+    );
+    assert.ok(
+      server.requests.some((r) => r.path.startsWith('/ort/') && r.path.endsWith('.wasm')),
+      `onnxruntime-web did not load its .wasm from the test server (requests: ${server.requests.map((r) => r.path).join(', ')})`,
+    );
 
-  // The web adapter's defaults: a page that is not cross-origin isolated runs one thread.
-  assert.equal(web.runtime, 'onnxruntime-web');
-  assert.equal(result.crossOriginIsolated, false);
-  assert.equal(result.numThreads, 1);
+    // The web adapter's defaults: a page that is not cross-origin isolated runs one thread.
+    assert.equal(web.runtime, 'onnxruntime-web');
+    assert.equal(result.crossOriginIsolated, false);
+    assert.equal(result.numThreads, 1);
 
-  // Same model, same seeded initialization on both sides, bit for bit.
-  assert.deepEqual(web.layout, node.layout);
-  assert.deepEqual(web.initial, node.initial, 'the browser built different initial parameters');
+    // Same model, same seeded initialization on both sides, bit for bit.
+    assert.deepEqual(web.layout, node.layout);
+    assert.deepEqual(web.initial, node.initial, 'the browser built different initial parameters');
 
-  // It trained: the loss fell well below where it started, and every tensor moved.
-  assert.deepEqual(trainingProblems(web), []);
-  assert.deepEqual(trainingProblems(node), [], 'the Node reference run itself did not train');
+    // It trained: the loss fell well below where it started, and every tensor moved.
+    assert.deepEqual(trainingProblems(web), []);
+    assert.deepEqual(trainingProblems(node), [], 'the Node reference run itself did not train');
 
-  // And it trained the same way as onnxruntime-node.
-  assert.equal(web.steps, node.steps);
-  assertClose(web.final, node.final, 'final parameters');
-  assertClose(web.lossHistory, node.lossHistory, 'loss history');
-  t.diagnostic(`largest browser/Node parameter difference: ${largestDifference(web.final, node.final).toExponential(2)}`);
+    // And it trained the same way as onnxruntime-node.
+    assert.equal(web.steps, node.steps);
+    assert.equal(mismatch(web.final, node.final, 'final parameters, browser vs Node'), undefined);
+    assert.equal(mismatch(web.lossHistory, node.lossHistory, 'loss history, browser vs Node'), undefined);
+    t.diagnostic(
+      `largest browser/Node parameter difference: ${largestDifference(web.final, node.final).toExponential(2)}`,
+    );
 
-  // The control run treats onnxruntime-web as if it honoured preallocated outputs. While upstream
-  // issue #25786 stands, the checks above must reject it — proof that they would catch the pitfall.
-  const control = result.preallocatedControl;
-  if (mismatch(control.final, node.final, 'control') === undefined)
-    t.diagnostic('onnxruntime-web honoured preallocated outputs in this version: the web adapter could allow them again (after checking upstream issue #25786)');
-  else {
-    const problems = trainingProblems(control);
-    assert.notDeepEqual(problems, [], 'the checks did not notice a run whose step outputs were lost');
-    t.diagnostic(`control with preallocated outputs on onnxruntime-web, rejected as it should be: ${problems[0]} (and ${problems.length - 1} more)`);
-  }
-});
-
-/** What is wrong with a run that should have trained; empty when it did. */
-function trainingProblems(r: ScenarioResult): string[] {
-  const problems: string[] = [];
-  const first = r.lossHistory[0];
-  const last = r.lossHistory[r.lossHistory.length - 1];
-  if (!(last < 0.5 * first)) problems.push(`${r.runtime}: loss went from ${first} to ${last}, not below half`);
-  if (!(r.accuracy >= 0.85)) problems.push(`${r.runtime}: accuracy ${r.accuracy} < 0.85`);
-  for (const e of r.layout) {
-    let moved = 0;
-    for (let i = e.offset; i < e.offset + e.size; i++) moved = Math.max(moved, Math.abs(r.final[i] - r.initial[i]));
-    if (!(moved > 1e-3)) problems.push(`${r.runtime}: parameter ${e.name} barely changed (max |change| ${moved})`);
-  }
-  return problems;
-}
-
-function assertClose(actual: readonly number[], expected: readonly number[], what: string): void {
-  const problem = mismatch(actual, expected, what);
-  if (problem) assert.fail(problem);
-}
-
-/** Where two runs differ beyond the tolerance (the worst place), or undefined when they agree. */
-function mismatch(actual: readonly number[], expected: readonly number[], what: string): string | undefined {
-  if (actual.length !== expected.length) return `${what}: ${actual.length} values vs ${expected.length}`;
-  let worst = -1;
-  let worstExcess = 0;
-  for (let i = 0; i < actual.length; i++) {
-    const excess = Math.abs(actual[i] - expected[i]) - (ABSOLUTE_TOLERANCE + RELATIVE_TOLERANCE * Math.abs(expected[i]));
-    // `!(<=)` also catches NaN.
-    if (!(excess <= worstExcess)) [worst, worstExcess] = [i, excess];
-  }
-  if (worst < 0) return undefined;
-  return `${what}: browser and Node differ at ${worst}: ${actual[worst]} vs ${expected[worst]} (tolerance ${ABSOLUTE_TOLERANCE} + ${RELATIVE_TOLERANCE} relative)`;
-}
-
-function largestDifference(a: readonly number[], b: readonly number[]): number {
-  return a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
-}
-
-function fmt(xs: readonly number[]): string {
-  return xs.map((x) => x.toFixed(3)).join(' -> ');
-}
+    // The control run treats onnxruntime-web as if it honoured preallocated outputs. While upstream
+    // issue #25786 stands, the checks above must reject it — proof that they would catch the pitfall.
+    const control = result.preallocatedControl;
+    if (mismatch(control.final, node.final, 'control') === undefined)
+      t.diagnostic(
+        'onnxruntime-web honoured preallocated outputs in this version: the web adapter could allow them again (after checking upstream issue #25786)',
+      );
+    else {
+      const problems = trainingProblems(control);
+      assert.notDeepEqual(problems, [], 'the checks did not notice a run whose step outputs were lost');
+      t.diagnostic(
+        `control with preallocated outputs on onnxruntime-web, rejected as it should be: ${problems[0]} (and ${problems.length - 1} more)`,
+      );
+    }
+  },
+);

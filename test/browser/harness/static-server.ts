@@ -33,7 +33,10 @@ export interface StaticServer {
  * Serves `mounts`: URL path prefix (e.g. '/ort/') -> directory. The longest matching prefix wins;
  * '/' maps to `index` when given.
  */
-export async function startStaticServer(mounts: Record<string, string>, o: { index?: string } = {}): Promise<StaticServer> {
+export async function startStaticServer(
+  mounts: Record<string, string>,
+  o: { index?: string } = {},
+): Promise<StaticServer> {
   const prefixes = Object.keys(mounts).sort((a, b) => b.length - a.length);
   const requests: ServedRequest[] = [];
 

@@ -18,7 +18,11 @@ export const BATCH_SIZE = 16;
 export const CHUNKS = 6;
 export const STEPS_PER_CHUNK = 8;
 
-export const model: ModelSpec = sequential([dense(16), relu(), dense(CLASSES)], { inputShape: [FEATURES], seed: 42, name: 'browser-test-mlp' });
+export const model: ModelSpec = sequential([dense(16), relu(), dense(CLASSES)], {
+  inputShape: [FEATURES],
+  seed: 42,
+  name: 'browser-test-mlp',
+});
 
 /**
  * Three Gaussian clusters in 8 dimensions, generated from a fixed seed, with centres and noise of
@@ -62,7 +66,11 @@ export interface ScenarioResult {
 export async function runScenario(runtime: OrtRuntime, o: { chunks?: number } = {}): Promise<ScenarioResult> {
   const data = syntheticDataset();
   // Momentum gives the optimizer state the training graph must carry from step to step too.
-  const trainer = await Trainer.create(model, { loss: 'softmaxCrossEntropy', optimizer: sgd({ lr: 0.05, momentum: 0.9 }), runtime });
+  const trainer = await Trainer.create(model, {
+    loss: 'softmaxCrossEntropy',
+    optimizer: sgd({ lr: 0.05, momentum: 0.9 }),
+    runtime,
+  });
   try {
     const initial = Array.from(trainer.getParameters().values);
     const lossHistory = [(await trainer.evaluate(data)).loss];
@@ -70,7 +78,11 @@ export async function runScenario(runtime: OrtRuntime, o: { chunks?: number } = 
     let seconds = 0;
     for (let chunk = 0; chunk < (o.chunks ?? CHUNKS); chunk++) {
       // An explicit seed per chunk fixes the batch order, identically on both runtimes.
-      const fit = await trainer.fit(data, { batchSize: BATCH_SIZE, steps: STEPS_PER_CHUNK, seed: 1000 + chunk });
+      const fit = await trainer.fit(data, {
+        batchSize: BATCH_SIZE,
+        steps: STEPS_PER_CHUNK,
+        seed: 1000 + chunk,
+      });
       steps += fit.steps;
       seconds += fit.seconds;
       lossHistory.push((await trainer.evaluate(data)).loss);
