@@ -227,13 +227,34 @@ function buildLayer(ctx: BuildContext, layer: LayerSpec, x: Value, path: string)
     }
     case 'residual': {
       let y = x;
-      layer.layers.forEach((l, i) => (y = buildLayer(ctx, l, y, `${path}.${i}`)));
+      y = buildSequence(ctx, layer.layers, y, `${path}.`);
       if (y.shape && x.shape && y.shape.join() !== x.shape.join()) fail(path, layer, `its layers change the shape from ${shapeToString(x.shape)} to ${shapeToString(y.shape)}, so they cannot be added to the input`);
       return op.add(x, y);
     }
     default:
       throw new GraphError(`unknown layer type '${(layer as { type: string }).type}' at layer ${path}`);
   }
+}
+
+/**
+ * Builds layers in order, except that a ReLU directly followed by a max pooling is built as the
+ * pooling first: max(relu(x)) = relu(max(x)) exactly (ReLU is monotonic), and the ReLU — and its
+ * gradient — then touch a quarter of the values. Layer paths (and so parameter names) are unchanged.
+ */
+function buildSequence(ctx: BuildContext, layers: readonly LayerSpec[], x: Value, prefix: string): Value {
+  let y = x;
+  for (let i = 0; i < layers.length; i++) {
+    const l = layers[i];
+    const next = layers[i + 1];
+    if (l.type === 'relu' && next?.type === 'maxPool2d') {
+      y = buildLayer(ctx, next, y, `${prefix}${i + 1}`);
+      y = buildLayer(ctx, l, y, `${prefix}${i}`);
+      i++;
+      continue;
+    }
+    y = buildLayer(ctx, l, y, `${prefix}${i}`);
+  }
+  return y;
 }
 
 export function validateSpec(spec: ModelSpec): void {
@@ -249,7 +270,7 @@ export function buildModel(spec: ModelSpec, options: BuildOptions): BuiltModel {
   const ctx = new BuildContext(graph, spec, options);
   const input = graph.input(options.inputName ?? 'input', spec.inputType ?? 'float32', ['batch', ...spec.inputShape]);
   let y = input;
-  spec.layers.forEach((l, i) => (y = buildLayer(ctx, l, y, String(i))));
+  y = buildSequence(ctx, spec.layers, y, '');
   if (!isStatic(y.shape?.slice(1))) throw new GraphError(`model output has unknown per-sample shape ${shapeToString(y.shape)}`);
   return { graph, input, output: y, parameters: ctx.params, layout: ParameterSet.layout(ctx.shapes) };
 }
