@@ -25,10 +25,15 @@ export function updateBenchmarksSection(name: string, title: string, body: strin
   const start = `<!-- bench:${name} -->`;
   const end = `<!-- /bench:${name} -->`;
   const section = `${start}\n## ${title}\n\n${body.trim()}\n${end}`;
-  let text = existsSync(FILE) ? readFileSync(FILE, 'utf8') : '# Benchmarks\n\nEvery section below is written by the benchmark named in it; re-run the command to refresh it.\n';
+  let text = existsSync(FILE)
+    ? readFileSync(FILE, 'utf8')
+    : '# Benchmarks\n\nEvery section below is written by the benchmark named in it; re-run the command to refresh it.\n';
   const a = text.indexOf(start);
   const b = text.indexOf(end);
-  text = a >= 0 && b > a ? text.slice(0, a) + section + text.slice(b + end.length) : `${text.trimEnd()}\n\n${section}\n`;
+  text =
+    a >= 0 && b > a
+      ? text.slice(0, a) + section + text.slice(b + end.length)
+      : `${text.trimEnd()}\n\n${section}\n`;
   writeFileSync(FILE, text);
 }
 

@@ -20,7 +20,11 @@ import { PEER_LEARNING_RATE, type PeerModel, type PeerResult } from './peers/res
 import { machineLine, mean, median, updateBenchmarksSection, writeResultJson } from './report.js';
 
 const { values: args } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, 'no-peers': { type: 'boolean', default: false }, windows: { type: 'string' } },
+  options: {
+    quick: { type: 'boolean', default: false },
+    'no-peers': { type: 'boolean', default: false },
+    windows: { type: 'string' },
+  },
 });
 const CONFIGS: { model: PeerModel; batch: number }[] = [
   { model: 'mlp', batch: 10 },
@@ -51,7 +55,11 @@ interface Ours {
 /** Samples/s of Trainer.fit over several timed windows of about a second each, after a warm-up. */
 async function measureOurs(model: PeerModel, batch: number, threads: number): Promise<Ours> {
   const spec = builtInModel(model, { inputShape: [1, 28, 28], classes: 10, seed: 1 });
-  const trainer = await Trainer.create(spec, { loss: 'softmaxCrossEntropy', optimizer: sgd({ lr: PEER_LEARNING_RATE }), runtime: nodeRuntime({ intraOpNumThreads: threads }) });
+  const trainer = await Trainer.create(spec, {
+    loss: 'softmaxCrossEntropy',
+    optimizer: sgd({ lr: PEER_LEARNING_RATE }),
+    runtime: nodeRuntime({ intraOpNumThreads: threads }),
+  });
   const data = randomMnistLike(Math.max(batch * 20, 1000), 7);
   const warm = await trainer.fit(data, { batchSize: batch, steps: model === 'cnn' ? 5 : 50, seed: 1 });
   const stepsPerWindow = Math.max(3, Math.round(warm.steps / warm.seconds)); // ~1 s
@@ -59,7 +67,9 @@ async function measureOurs(model: PeerModel, batch: number, threads: number): Pr
   for (let w = 0; w < WINDOWS; w++) {
     const r = await trainer.fit(data, { batchSize: batch, steps: stepsPerWindow, seed: w });
     windows.push(r.samples / r.seconds);
-    process.stderr.write(`\r  edgefl ${model} batch ${batch} threads ${threads}: window ${w + 1}/${WINDOWS} ${Math.round(windows[w])} samples/s   `);
+    process.stderr.write(
+      `\r  edgefl ${model} batch ${batch} threads ${threads}: window ${w + 1}/${WINDOWS} ${Math.round(windows[w])} samples/s   `,
+    );
   }
   process.stderr.write('\n');
   await trainer.dispose();
@@ -67,9 +77,16 @@ async function measureOurs(model: PeerModel, batch: number, threads: number): Pr
 }
 
 /** Resident memory while training the CNN at batch 50 for several epochs. */
-async function measureMemory(epochs: number, threads: number): Promise<{ rssAfterEpochMB: number[]; peakRssMB: number }> {
+async function measureMemory(
+  epochs: number,
+  threads: number,
+): Promise<{ rssAfterEpochMB: number[]; peakRssMB: number }> {
   const spec = builtInModel('cnn', { inputShape: [1, 28, 28], classes: 10, seed: 1 });
-  const trainer = await Trainer.create(spec, { loss: 'softmaxCrossEntropy', optimizer: sgd({ lr: 0.01, momentum: 0.9 }), runtime: nodeRuntime({ intraOpNumThreads: threads }) });
+  const trainer = await Trainer.create(spec, {
+    loss: 'softmaxCrossEntropy',
+    optimizer: sgd({ lr: 0.01, momentum: 0.9 }),
+    runtime: nodeRuntime({ intraOpNumThreads: threads }),
+  });
   const data = randomMnistLike(1000, 3);
   const rss: number[] = [];
   for (let e = 0; e < epochs; e++) {
@@ -82,12 +99,21 @@ async function measureMemory(epochs: number, threads: number): Promise<{ rssAfte
   return { rssAfterEpochMB: rss, peakRssMB: process.resourceUsage().maxRSS / 1024 };
 }
 
-const fmt = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : Math.round(x).toLocaleString('en'));
+const fmt = (x: number | null | undefined) =>
+  x === null || x === undefined ? 'n/a' : Math.round(x).toLocaleString('en');
 const ratio = (a: number, b: number | null | undefined) => (b ? `${(a / b).toFixed(2)}×` : 'n/a');
 
 async function main() {
   log(`bench:train on ${machineLine()}`);
-  const rows: { model: PeerModel; batch: number; ours: Ours[]; best: Ours; torch?: PeerResult; tfjsWasm?: PeerResult; tfjsCpu?: PeerResult }[] = [];
+  const rows: {
+    model: PeerModel;
+    batch: number;
+    ours: Ours[];
+    best: Ours;
+    torch?: PeerResult;
+    tfjsWasm?: PeerResult;
+    tfjsCpu?: PeerResult;
+  }[] = [];
   for (const c of CONFIGS) {
     const ours = [await measureOurs(c.model, c.batch, 1), await measureOurs(c.model, c.batch, 2)];
     const best = ours.reduce((a, b) => (b.median > a.median ? b : a));
@@ -103,7 +129,14 @@ async function main() {
       r.tfjsWasm = await runTfjsInChild({ backend: 'wasm', model: r.model, batch: r.batch, maxSeconds: 10 });
       const slow = r.model === 'cnn';
       if (!(slow && args.quick))
-        r.tfjsCpu = await runTfjsInChild({ backend: 'cpu', model: r.model, batch: r.batch, maxSeconds: 10, steps: slow ? 1 : undefined, timeoutMs: slow ? 600_000 : undefined });
+        r.tfjsCpu = await runTfjsInChild({
+          backend: 'cpu',
+          model: r.model,
+          batch: r.batch,
+          maxSeconds: 10,
+          steps: slow ? 1 : undefined,
+          timeoutMs: slow ? 600_000 : undefined,
+        });
     }
   }
 
@@ -116,7 +149,11 @@ async function main() {
     ),
   ].join('\n');
   const notes = rows
-    .flatMap((r) => [r.torch, r.tfjsWasm, r.tfjsCpu].filter((p): p is PeerResult => !!p?.note).map((p) => `- ${p.peer} ${p.backend ?? ''} ${r.model} batch ${r.batch}: ${p.note}`))
+    .flatMap((r) =>
+      [r.torch, r.tfjsWasm, r.tfjsCpu]
+        .filter((p): p is PeerResult => !!p?.note)
+        .map((p) => `- ${p.peer} ${p.backend ?? ''} ${r.model} batch ${r.batch}: ${p.note}`),
+    )
     .join('\n');
   const growth = memory.rssAfterEpochMB[memory.rssAfterEpochMB.length - 1] - memory.rssAfterEpochMB[1];
   const mlp128 = rows.find((r) => r.model === 'mlp' && r.batch === 128)!;
@@ -134,7 +171,12 @@ Targets: ≥ PyTorch at every batch size; ≥ 20× tfjs-wasm; MLP batch 128 ≥ 
 Memory, CNN at batch 50 (the whole benchmark process, after every model above was trained in it): resident set after each
 epoch of 1,000 samples ${memory.rssAfterEpochMB.map((m) => m.toFixed(0)).join(', ')} MB; peak ${memory.peakRssMB.toFixed(0)} MB (target < 600 MB);
 growth from epoch 2 to the last ${growth.toFixed(1)} MB.`;
-  const json = writeResultJson('train', { machine: machineLine(), date: new Date().toISOString(), rows, memory });
+  const json = writeResultJson('train', {
+    machine: machineLine(),
+    date: new Date().toISOString(),
+    rows,
+    memory,
+  });
   updateBenchmarksSection('train', 'Training throughput (bench:train)', body);
   process.stdout.write(body + `\n\n(results also in ${json})\n`);
 }

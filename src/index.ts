@@ -6,11 +6,31 @@ export * from './model/layers.js';
 export { buildModel, initialParameters, validateSpec } from './model/build.js';
 export { builtInModel, builtInModels } from './model/zoo.js';
 export { exportInferenceModel, EXPORT_INPUT, EXPORT_LOGITS, EXPORT_PROBABILITIES } from './model/export.js';
-export { sgd, adam, adamw, type OptimizerConfig, type SgdConfig, type AdamConfig } from './autodiff/optimizers.js';
+export {
+  sgd,
+  adam,
+  adamw,
+  type OptimizerConfig,
+  type SgdConfig,
+  type AdamConfig,
+} from './autodiff/optimizers.js';
 export type { LossName } from './autodiff/losses.js';
-export { compileTrainingGraph, compileEvaluationGraph, type CompiledGraph, type TrainingGraphOptions } from './autodiff/training-graph.js';
+export {
+  compileTrainingGraph,
+  compileEvaluationGraph,
+  type CompiledGraph,
+  type TrainingGraphOptions,
+} from './autodiff/training-graph.js';
 export { gradients } from './autodiff/gradients.js';
-export { Trainer, TrainingDivergedError, type TrainerOptions, type FitOptions, type FitResult, type FitProgress, type EvaluateResult } from './runtime/trainer.js';
+export {
+  Trainer,
+  TrainingDivergedError,
+  type TrainerOptions,
+  type FitOptions,
+  type FitResult,
+  type FitProgress,
+  type EvaluateResult,
+} from './runtime/trainer.js';
 export { setDefaultRuntime, getDefaultRuntime, type OrtRuntime } from './runtime/ort.js';
 export { ParameterSet, type ParameterEntry } from './tensor/parameters.js';
 export { encodeParameters, decodeParameters, WireFormatError } from './tensor/wire.js';

@@ -1,5 +1,10 @@
 /** edgefl's Node adapters: onnxruntime-node, file-system datasets and run folders. */
 export { useOnnxruntimeNode, nodeRuntime } from './runtime/node.js';
 export * from './data/node/index.js';
-export { saveTrainedModel, loadTrainedModel, loadModelSpecFile, type TrainedModelInfo } from './io/node/trained-model.js';
+export {
+  saveTrainedModel,
+  loadTrainedModel,
+  loadModelSpecFile,
+  type TrainedModelInfo,
+} from './io/node/trained-model.js';
 export { writeFileAtomic } from './io/node/files.js';

@@ -6,7 +6,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
 import { compileTrainingGraph } from '../src/autodiff/training-graph.js';
-import { avgPool2d, conv2d, dense, flatten, maxPool2d, relu, sequential, sigmoid, tanh, type LayerSpec } from '../src/model/layers.js';
+import {
+  avgPool2d,
+  conv2d,
+  dense,
+  flatten,
+  maxPool2d,
+  relu,
+  sequential,
+  sigmoid,
+  tanh,
+  type LayerSpec,
+} from '../src/model/layers.js';
 import { loadTorchReference, type TorchCase, type TorchLayer } from './fixtures/torch/reference.js';
 import { checkOnnxModel } from './helpers/onnx-checker.js';
 
@@ -15,7 +26,12 @@ function toLayer(l: TorchLayer): LayerSpec {
     case 'Linear':
       return dense(l.out_features);
     case 'Conv2d':
-      return conv2d({ filters: l.out_channels, kernel: l.kernel_size, strides: l.stride, padding: l.padding });
+      return conv2d({
+        filters: l.out_channels,
+        kernel: l.kernel_size,
+        strides: l.stride,
+        padding: l.padding,
+      });
     case 'MaxPool2d':
       return maxPool2d(l.kernel_size, { strides: l.stride });
     case 'AvgPool2d':
@@ -57,13 +73,23 @@ async function compare(name: string, c: TorchCase) {
     [compiled.names.input]: new ort.Tensor('float32', Float32Array.from(c.input), c.input_shape),
     [compiled.names.labels]: new ort.Tensor('int32', Int32Array.from(c.labels), [c.labels.length]),
   };
-  compiled.names.params.forEach((p, i) => (feeds[p] = new ort.Tensor('float32', Float32Array.from(c.parameters[i].values), c.parameters[i].shape)));
+  compiled.names.params.forEach(
+    (p, i) =>
+      (feeds[p] = new ort.Tensor(
+        'float32',
+        Float32Array.from(c.parameters[i].values),
+        c.parameters[i].shape,
+      )),
+  );
   const out = await session.run(feeds);
   const loss = out.loss.data[0] as number;
   assert.ok(Math.abs(loss - c.loss) < 1e-5 * Math.abs(c.loss), `${name}: loss ${loss} vs PyTorch ${c.loss}`);
   compiled.names.paramsOut.forEach((g, i) => {
     const e = relError(out[g].data as Float32Array, c.parameters[i].grad);
-    assert.ok(e < 1e-4, `${name}: gradient of ${c.parameters[i].name} differs from PyTorch's by ${e} (relative)`);
+    assert.ok(
+      e < 1e-4,
+      `${name}: gradient of ${c.parameters[i].name} differs from PyTorch's by ${e} (relative)`,
+    );
   });
   const e = relError(out[compiled.names.inputGradient!].data as Float32Array, c.input_grad);
   assert.ok(e < 1e-4, `${name}: input gradient differs from PyTorch's by ${e}`);

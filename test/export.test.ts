@@ -20,13 +20,28 @@ test('a trained CNN exports to an .onnx whose predictions equal the trainer accu
   const features = Float32Array.from({ length: n * 64 }, () => rng.uniform());
   const labels = Int32Array.from({ length: n }, (_, i) => i % 3);
   for (let i = 0; i < n; i++) features[i * 64 + labels[i] * 5] += 3; // a learnable pixel per class
-  const data = new ArrayDataset({ features, labels, featureShape: [1, 8, 8], classes: ['a', 'b', 'c'], normalization: { scale: 1 / 255, mean: 0, std: 1 } });
-  const spec = sequential([conv2d({ filters: 4, kernel: 3, padding: 'same' }), relu(), maxPool2d(2), flatten(), dense(3)], { inputShape: [1, 8, 8], seed: 1, name: 'tiny' });
-  const t = await Trainer.create(spec, { loss: 'softmaxCrossEntropy', optimizer: sgd({ lr: 0.05, momentum: 0.9 }) });
+  const data = new ArrayDataset({
+    features,
+    labels,
+    featureShape: [1, 8, 8],
+    classes: ['a', 'b', 'c'],
+    normalization: { scale: 1 / 255, mean: 0, std: 1 },
+  });
+  const spec = sequential(
+    [conv2d({ filters: 4, kernel: 3, padding: 'same' }), relu(), maxPool2d(2), flatten(), dense(3)],
+    { inputShape: [1, 8, 8], seed: 1, name: 'tiny' },
+  );
+  const t = await Trainer.create(spec, {
+    loss: 'softmaxCrossEntropy',
+    optimizer: sgd({ lr: 0.05, momentum: 0.9 }),
+  });
   await t.fit(data, { batchSize: 8, epochs: 10, seed: 1 });
   const { accuracy } = await t.evaluate(data);
 
-  const bytes = exportInferenceModel(spec, t.getParameters(), { labels: data.classes, normalization: data.normalization });
+  const bytes = exportInferenceModel(spec, t.getParameters(), {
+    labels: data.classes,
+    normalization: data.normalization,
+  });
   await checkOnnxModel(bytes);
   const model = decodeModel(bytes);
   const meta = Object.fromEntries(model.metadataProps.map((p) => [p.key, p.value]));
@@ -55,6 +70,9 @@ test('a trained CNN exports to an .onnx whose predictions equal the trainer accu
 });
 
 test('bytes that are not an ONNX model are refused with a clear error', () => {
-  assert.throws(() => decodeModel(new TextEncoder().encode('hello, I am not a model'), 'notes.txt'), (e: Error) => e instanceof OnnxFormatError && /notes\.txt is not an ONNX model/.test(e.message));
+  assert.throws(
+    () => decodeModel(new TextEncoder().encode('hello, I am not a model'), 'notes.txt'),
+    (e: Error) => e instanceof OnnxFormatError && /notes\.txt is not an ONNX model/.test(e.message),
+  );
   assert.throws(() => decodeModel(new Uint8Array(0), 'empty.onnx'), /empty\.onnx is not an ONNX model/);
 });

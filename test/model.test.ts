@@ -6,7 +6,29 @@ import { compileTrainingGraph } from '../src/autodiff/training-graph.js';
 import { adam } from '../src/autodiff/optimizers.js';
 import { ArrayDataset } from '../src/data/dataset.js';
 import { buildModel, initialParameters } from '../src/model/build.js';
-import { avgPool2d, conv2d, dense, dropout, embedding, flatten, gelu, globalAvgPool, layerNorm, leakyRelu, maxPool2d, positionalEmbedding, relu, reshape, residual, sequential, sigmoid, softmax, tanh, transformerBlock, type ModelSpec } from '../src/model/layers.js';
+import {
+  avgPool2d,
+  conv2d,
+  dense,
+  dropout,
+  embedding,
+  flatten,
+  gelu,
+  globalAvgPool,
+  layerNorm,
+  leakyRelu,
+  maxPool2d,
+  positionalEmbedding,
+  relu,
+  reshape,
+  residual,
+  sequential,
+  sigmoid,
+  softmax,
+  tanh,
+  transformerBlock,
+  type ModelSpec,
+} from '../src/model/layers.js';
 import { builtInModel } from '../src/model/zoo.js';
 import { exportInferenceModel } from '../src/model/export.js';
 import { Trainer } from '../src/runtime/trainer.js';
@@ -17,38 +39,94 @@ import { checkOnnxModel } from './helpers/onnx-checker.js';
 useOnnxruntimeNode();
 
 const tinyTransformer = (seqLen: number, vocab: number): ModelSpec =>
-  sequential([embedding(vocab, 16, { normal: 0.1 }), positionalEmbedding(seqLen), ...transformerBlock({ dim: 16, heads: 2, mlpRatio: 2 }), layerNorm(), dense(vocab)], {
-    inputShape: [seqLen],
-    inputType: 'int32',
-    seed: 5,
-  });
+  sequential(
+    [
+      embedding(vocab, 16, { normal: 0.1 }),
+      positionalEmbedding(seqLen),
+      ...transformerBlock({ dim: 16, heads: 2, mlpRatio: 2 }),
+      layerNorm(),
+      dense(vocab),
+    ],
+    {
+      inputShape: [seqLen],
+      inputType: 'int32',
+      seed: 5,
+    },
+  );
 
 test('every layer compiles to an inference graph and a training graph that pass the ONNX checker', async () => {
   const image = sequential(
-    [conv2d({ filters: 4, kernel: 3, strides: 2, padding: 'same', dilation: 1 }), leakyRelu(0.1), maxPool2d(2, { strides: 1 }), conv2d({ filters: 4, kernel: 3, dilation: 2, padding: 2 }), tanh(), avgPool2d(2), globalAvgPool(), dense(8), gelu(), dropout(0.2), dense(3), sigmoid(), softmax()],
+    [
+      conv2d({ filters: 4, kernel: 3, strides: 2, padding: 'same', dilation: 1 }),
+      leakyRelu(0.1),
+      maxPool2d(2, { strides: 1 }),
+      conv2d({ filters: 4, kernel: 3, dilation: 2, padding: 2 }),
+      tanh(),
+      avgPool2d(2),
+      globalAvgPool(),
+      dense(8),
+      gelu(),
+      dropout(0.2),
+      dense(3),
+      sigmoid(),
+      softmax(),
+    ],
     { inputShape: [2, 12, 12] },
   );
-  const vector = sequential([reshape([2, 3]), flatten(), dense(4), relu(), residual([dense(4), relu()]), layerNorm(), dense(2)], { inputShape: [6] });
-  for (const spec of [image, vector, tinyTransformer(6, 11), builtInModel('cnn', { inputShape: [1, 28, 28], classes: 10 }), builtInModel('mlp', { inputShape: [1, 28, 28], classes: 10 })]) {
+  const vector = sequential(
+    [reshape([2, 3]), flatten(), dense(4), relu(), residual([dense(4), relu()]), layerNorm(), dense(2)],
+    { inputShape: [6] },
+  );
+  for (const spec of [
+    image,
+    vector,
+    tinyTransformer(6, 11),
+    builtInModel('cnn', { inputShape: [1, 28, 28], classes: 10 }),
+    builtInModel('mlp', { inputShape: [1, 28, 28], classes: 10 }),
+  ]) {
     await checkOnnxModel(exportInferenceModel(spec, initialParameters(spec)));
-    await checkOnnxModel(compileTrainingGraph(spec, { loss: 'softmaxCrossEntropy', optimizer: adam({ lr: 1e-3 }) }).bytes);
+    await checkOnnxModel(
+      compileTrainingGraph(spec, { loss: 'softmaxCrossEntropy', optimizer: adam({ lr: 1e-3 }) }).bytes,
+    );
   }
 });
 
 test("the FedAvg paper's models have the published sizes", () => {
-  assert.equal(initialParameters(builtInModel('mlp', { inputShape: [1, 28, 28], classes: 10 })).size, 199_210);
-  assert.equal(initialParameters(builtInModel('cnn', { inputShape: [1, 28, 28], classes: 10 })).size, 1_663_370);
+  assert.equal(
+    initialParameters(builtInModel('mlp', { inputShape: [1, 28, 28], classes: 10 })).size,
+    199_210,
+  );
+  assert.equal(
+    initialParameters(builtInModel('cnn', { inputShape: [1, 28, 28], classes: 10 })).size,
+    1_663_370,
+  );
 });
 
 test('a wrong model is refused at the layer that is wrong', () => {
-  const build = (layers: Parameters<typeof sequential>[0], inputShape: number[]) => () => buildModel(sequential(layers, { inputShape }), { mode: 'infer' });
-  assert.throws(build([conv2d({ filters: 4, kernel: 3 }), dense(10)], [1, 8, 8]), /layer 1 \(dense\): expects rank 2 or 3 input, got \[batch, 4, 6, 6\]; add flatten\(\) before it/);
-  assert.throws(build([conv2d({ filters: 4, kernel: 3 })], [8]), /layer 0 \(conv2d\): expects \[batch, channels, height, width\]/);
-  assert.throws(build([conv2d({ filters: 4, kernel: 9 })], [1, 8, 8]), /Conv: output size along spatial axis 0 would be 0/);
-  assert.throws(build([residual([dense(3)])], [4]), /layer 0 \(residual\): its layers change the shape from \[batch, 4\] to \[batch, 3\]/);
+  const build = (layers: Parameters<typeof sequential>[0], inputShape: number[]) => () =>
+    buildModel(sequential(layers, { inputShape }), { mode: 'infer' });
+  assert.throws(
+    build([conv2d({ filters: 4, kernel: 3 }), dense(10)], [1, 8, 8]),
+    /layer 1 \(dense\): expects rank 2 or 3 input, got \[batch, 4, 6, 6\]; add flatten\(\) before it/,
+  );
+  assert.throws(
+    build([conv2d({ filters: 4, kernel: 3 })], [8]),
+    /layer 0 \(conv2d\): expects \[batch, channels, height, width\]/,
+  );
+  assert.throws(
+    build([conv2d({ filters: 4, kernel: 9 })], [1, 8, 8]),
+    /Conv: output size along spatial axis 0 would be 0/,
+  );
+  assert.throws(
+    build([residual([dense(3)])], [4]),
+    /layer 0 \(residual\): its layers change the shape from \[batch, 4\] to \[batch, 3\]/,
+  );
   assert.throws(build([dense(0)], [4]), /layer 0 \(dense\): units must be a positive integer, got 0/);
   assert.throws(build([reshape([5])], [4]), /cannot reshape a sample of shape \[4\] \(4 values\) to \[5\]/);
-  assert.throws(() => buildModel(sequential([dense(2)], { inputShape: [0] }), { mode: 'infer' }), /inputShape must be a non-empty list of positive integers/);
+  assert.throws(
+    () => buildModel(sequential([dense(2)], { inputShape: [0] }), { mode: 'infer' }),
+    /inputShape must be a non-empty list of positive integers/,
+  );
 });
 
 test('transformer pieces: whole-model gradient against finite differences (embedding, positions, attention, layer norm, GELU)', async () => {
@@ -60,8 +138,14 @@ test('transformer pieces: whole-model gradient against finite differences (embed
   const tokens = Int32Array.from({ length: 3 * 5 }, () => rng.int(7));
   const targets = Int32Array.from({ length: 3 * 5 }, () => rng.int(7));
   const run = async (values: Float32Array) => {
-    const feeds: Record<string, ort.Tensor> = { input: new ort.Tensor('int32', tokens, [3, 5]), labels: new ort.Tensor('int32', targets, [3, 5]) };
-    c.layout.forEach((e) => (feeds[e.name] = new ort.Tensor('float32', values.slice(e.offset, e.offset + e.size), [...e.shape])));
+    const feeds: Record<string, ort.Tensor> = {
+      input: new ort.Tensor('int32', tokens, [3, 5]),
+      labels: new ort.Tensor('int32', targets, [3, 5]),
+    };
+    c.layout.forEach(
+      (e) =>
+        (feeds[e.name] = new ort.Tensor('float32', values.slice(e.offset, e.offset + e.size), [...e.shape])),
+    );
     return s.run(feeds);
   };
   const base = await run(p.values);
@@ -74,10 +158,14 @@ test('transformer pieces: whole-model gradient against finite differences (embed
     for (let i = entry.offset; i < entry.offset + entry.size; i++) v[i] = rng.normal();
     const plus = Float32Array.from(p.values, (x, i) => x + eps * v[i]);
     const minus = Float32Array.from(p.values, (x, i) => x - eps * v[i]);
-    const fd = (((await run(plus)).loss.data[0] as number) - ((await run(minus)).loss.data[0] as number)) / (2 * eps);
+    const fd =
+      (((await run(plus)).loss.data[0] as number) - ((await run(minus)).loss.data[0] as number)) / (2 * eps);
     let an = 0;
     for (let i = 0; i < p.size; i++) an += grad[i] * v[i];
-    assert.ok(Math.abs(fd - an) <= 2e-3 + 3e-2 * Math.abs(fd), `${entry.name}: analytic ${an} vs finite difference ${fd}`);
+    assert.ok(
+      Math.abs(fd - an) <= 2e-3 + 3e-2 * Math.abs(fd),
+      `${entry.name}: analytic ${an} vs finite difference ${fd}`,
+    );
   }
 });
 
@@ -96,7 +184,10 @@ test('a tiny causal transformer learns a next-token pattern', async () => {
     }
   }
   const data = new ArrayDataset({ features, labels, featureShape: [seq], labelShape: [seq] });
-  const t = await Trainer.create(tinyTransformer(seq, 7), { loss: 'softmaxCrossEntropy', optimizer: adam({ lr: 1e-2 }) });
+  const t = await Trainer.create(tinyTransformer(seq, 7), {
+    loss: 'softmaxCrossEntropy',
+    optimizer: adam({ lr: 1e-2 }),
+  });
   const before = await t.evaluate(data);
   await t.fit(data, { batchSize: 16, epochs: 30, seed: 1 });
   const after = await t.evaluate(data);

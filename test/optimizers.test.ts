@@ -25,7 +25,9 @@ async function gradientAt(w: Float32Array): Promise<Float64Array> {
     input: new ort.Tensor('float32', data.features as Float32Array, [8, 4]),
     labels: new ort.Tensor('int32', data.labels as Int32Array, [8]),
   };
-  c.layout.forEach((e) => (feeds[e.name] = new ort.Tensor('float32', w.slice(e.offset, e.offset + e.size), [...e.shape])));
+  c.layout.forEach(
+    (e) => (feeds[e.name] = new ort.Tensor('float32', w.slice(e.offset, e.offset + e.size), [...e.shape])),
+  );
   const out = await s.run(feeds);
   const g = new Float64Array(w.length);
   c.names.paramsOut.forEach((name, i) => g.set(out[name].data as Float32Array, c.layout[i].offset));
@@ -33,7 +35,14 @@ async function gradientAt(w: Float32Array): Promise<Float64Array> {
 }
 
 /** Reference update rules (PyTorch's SGD and Adam; AdamW per Loshchilov & Hutter). */
-function referenceStep(o: OptimizerConfig, w: Float64Array, g: Float64Array, state: Float64Array[], t: number, prox?: { mu: number; ref: Float32Array }) {
+function referenceStep(
+  o: OptimizerConfig,
+  w: Float64Array,
+  g: Float64Array,
+  state: Float64Array[],
+  t: number,
+  prox?: { mu: number; ref: Float32Array },
+) {
   for (let i = 0; i < w.length; i++) {
     let gi = g[i] + (prox ? prox.mu * (w[i] - prox.ref[i]) : 0);
     if (o.kind === 'sgd') {
@@ -65,7 +74,12 @@ async function checkOptimizer(o: OptimizerConfig, prox?: { mu: number }) {
   for (let t = 1; t <= 4; t++) {
     const g = await gradientAt(Float32Array.from(w));
     referenceStep(o, w, g, state, t, prox && ref ? { mu: prox.mu, ref } : undefined);
-    await trainer.fit(data, { batchSize: 8, steps: 1, shuffle: false, proximal: prox && ref ? { mu: prox.mu, reference: ref } : undefined });
+    await trainer.fit(data, {
+      batchSize: 8,
+      steps: 1,
+      shuffle: false,
+      proximal: prox && ref ? { mu: prox.mu, reference: ref } : undefined,
+    });
     const got = trainer.getParameters().values;
     let err = 0;
     let scale = 0;
@@ -74,12 +88,16 @@ async function checkOptimizer(o: OptimizerConfig, prox?: { mu: number }) {
       scale = Math.max(scale, Math.abs(w[i] - w0[i]));
     }
     assert.ok(scale > 0, 'parameters must move');
-    assert.ok(err <= 1e-5 + 1e-3 * scale, `${o.kind} step ${t}: max deviation ${err} from the reference (update size ${scale})`);
+    assert.ok(
+      err <= 1e-5 + 1e-3 * scale,
+      `${o.kind} step ${t}: max deviation ${err} from the reference (update size ${scale})`,
+    );
   }
   await trainer.dispose();
 }
 
-test('plain SGD (fused into the weight-gradient Gemm) matches w -= lr g', () => checkOptimizer(sgd({ lr: 0.1 })));
+test('plain SGD (fused into the weight-gradient Gemm) matches w -= lr g', () =>
+  checkOptimizer(sgd({ lr: 0.1 })));
 test('SGD with momentum (fused) and with Nesterov momentum and weight decay', async () => {
   await checkOptimizer(sgd({ lr: 0.1, momentum: 0.9 }));
   await checkOptimizer(sgd({ lr: 0.05, momentum: 0.8, nesterov: true, weightDecay: 0.01 }));

@@ -13,19 +13,28 @@ useOnnxruntimeNode();
 const spec = sequential([dense(16), relu(), dense(4)], { inputShape: [5], seed: 7 });
 const train = blobs(400, 5, 4, 1);
 const test_ = blobs(200, 5, 4, 1); // same centers (same seed), fresh noise order
-const create = () => Trainer.create(spec, { loss: 'softmaxCrossEntropy', optimizer: sgd({ lr: 0.1, momentum: 0.9 }) });
+const create = () =>
+  Trainer.create(spec, { loss: 'softmaxCrossEntropy', optimizer: sgd({ lr: 0.1, momentum: 0.9 }) });
 
 test('learns a separable problem: loss falls and held-out accuracy exceeds 95%', async () => {
   const t = await create();
   const before = await t.evaluate(test_);
   const progress: number[] = [];
-  const r = await t.fit(train, { batchSize: 16, epochs: 5, seed: 1, onProgress: (p) => progress.push(p.step) });
+  const r = await t.fit(train, {
+    batchSize: 16,
+    epochs: 5,
+    seed: 1,
+    onProgress: (p) => progress.push(p.step),
+  });
   const after = await t.evaluate(test_);
   assert.ok(after.loss < before.loss / 4, `loss ${before.loss} -> ${after.loss}`);
   assert.ok(after.accuracy! > 0.95, `accuracy ${after.accuracy}`);
   assert.equal(r.steps, 5 * 25);
   assert.equal(r.samples, 2000);
-  assert.ok(progress.length > 10 && progress[progress.length - 1] === 125, 'progress reported through the last step');
+  assert.ok(
+    progress.length > 10 && progress[progress.length - 1] === 125,
+    'progress reported through the last step',
+  );
   await t.dispose();
 });
 
@@ -71,7 +80,10 @@ test('getParameters / setParameters: one flat Float32Array with a name/shape tab
 test('refuses bad data with a message naming the problem', async () => {
   const t = await create();
   const wrongShape = blobs(10, 3, 4);
-  await assert.rejects(t.fit(wrongShape, { batchSize: 4 }), /samples have shape \[3\], the model expects \[5\]/);
+  await assert.rejects(
+    t.fit(wrongShape, { batchSize: 4 }),
+    /samples have shape \[3\], the model expects \[5\]/,
+  );
   const labels = Int32Array.from({ length: 10 }, (_, i) => (i === 7 ? 9 : i % 4));
   const outOfRange = new ArrayDataset({ features: new Float32Array(50), labels, featureShape: [5] });
   await assert.rejects(t.fit(outOfRange, { batchSize: 4 }), /sample 7.*9/);
@@ -85,6 +97,9 @@ test('refuses bad data with a message naming the problem', async () => {
 test('a diverging fit is reported and leaves the parameters as they were', async () => {
   const t = await Trainer.create(spec, { loss: 'softmaxCrossEntropy', optimizer: sgd({ lr: 1e30 }) });
   const before = t.getParameters().values;
-  await assert.rejects(t.fit(train, { batchSize: 16, epochs: 1 }), (e: Error) => e instanceof TrainingDivergedError && /lower the learning rate/.test(e.message));
+  await assert.rejects(
+    t.fit(train, { batchSize: 16, epochs: 1 }),
+    (e: Error) => e instanceof TrainingDivergedError && /lower the learning rate/.test(e.message),
+  );
   assert.deepEqual(t.getParameters().values, before);
 });

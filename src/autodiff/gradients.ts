@@ -58,7 +58,11 @@ export class NodeView {
  * output does not influence the loss), returns the gradients of its inputs (null where an input is
  * not differentiable or not needed).
  */
-export type GradientRule = (node: NodeView, outputGrads: (Value | null)[], needed: readonly boolean[]) => (Value | null)[];
+export type GradientRule = (
+  node: NodeView,
+  outputGrads: (Value | null)[],
+  needed: readonly boolean[],
+) => (Value | null)[];
 
 export interface GradientOptions {
   /** Gradient of `output` to start from; default 1 (output must then be a scalar). */
@@ -123,7 +127,10 @@ export function gradients(output: Value, wrt: readonly Value[], options: Gradien
       const outGrads = view.node.outputs.map((o) => total(o));
       if (outGrads.every((d) => d === null)) continue;
       const rule = gradientRules[view.op];
-      if (!rule) throw new GraphError(`gradients: no gradient rule for operator '${view.op}' (node '${view.node.name}')`);
+      if (!rule)
+        throw new GraphError(
+          `gradients: no gradient rule for operator '${view.op}' (node '${view.node.name}')`,
+        );
       const needed = view.node.inputs.map((x) => x !== '' && dependsOnWrt.has(x) && reachesOutput.has(x));
       const inGrads = rule(view, outGrads, needed);
       view.node.inputs.forEach((x, k) => {

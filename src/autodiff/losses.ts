@@ -18,9 +18,13 @@ export interface LossGraph {
   predictionsPerSample: number;
 }
 
-export function labelSpec(loss: LossName, output: Value): { dtype: 'int32' | 'float32'; shape: (number | string)[] } {
+export function labelSpec(
+  loss: LossName,
+  output: Value,
+): { dtype: 'int32' | 'float32'; shape: (number | string)[] } {
   const shape = output.shape!;
-  if (loss === 'softmaxCrossEntropy') return { dtype: 'int32', shape: shape.slice(0, -1) as (number | string)[] };
+  if (loss === 'softmaxCrossEntropy')
+    return { dtype: 'int32', shape: shape.slice(0, -1) as (number | string)[] };
   return { dtype: 'float32', shape: [...shape] as (number | string)[] };
 }
 
@@ -29,16 +33,29 @@ export function buildLoss(name: LossName, output: Value, labels: Value, o: LossO
   const rank = output.rank!;
   switch (name) {
     case 'softmaxCrossEntropy': {
-      if (rank < 2) throw new GraphError(`softmaxCrossEntropy needs logits [batch, (time,) classes], got ${output}`);
+      if (rank < 2)
+        throw new GraphError(`softmaxCrossEntropy needs logits [batch, (time,) classes], got ${output}`);
       const classes = output.shape![rank - 1] as number;
       if (o.classWeights && o.classWeights.length !== classes)
-        throw new GraphError(`softmaxCrossEntropy: ${o.classWeights.length} class weights for ${classes} classes`);
+        throw new GraphError(
+          `softmaxCrossEntropy: ${o.classWeights.length} class weights for ${classes} classes`,
+        );
       // ONNX puts the class axis second: [batch, classes, time...].
-      const scores = rank === 2 ? output : op.transpose(output, [0, rank - 1, ...[...Array(rank - 2).keys()].map((i) => i + 1)]);
+      const scores =
+        rank === 2
+          ? output
+          : op.transpose(output, [0, rank - 1, ...[...Array(rank - 2).keys()].map((i) => i + 1)]);
       const y64 = op.cast(labels, 'int64');
-      const weights = o.classWeights ? op.constant(g, op.tensorOf('float32', [...o.classWeights], [classes]), 'class_weights') : null;
+      const weights = o.classWeights
+        ? op.constant(g, op.tensorOf('float32', [...o.classWeights], [classes]), 'class_weights')
+        : null;
       const [loss] = op.softmaxCrossEntropyLoss(scores, y64, weights, 'mean');
-      const predicted = g.node('ArgMax', [output], { axis: { type: 'int', value: -1 }, keepdims: { type: 'int', value: 0 } }, [{ dtype: 'int64', shape: labels.shape }])[0];
+      const predicted = g.node(
+        'ArgMax',
+        [output],
+        { axis: { type: 'int', value: -1 }, keepdims: { type: 'int', value: 0 } },
+        [{ dtype: 'int64', shape: labels.shape }],
+      )[0];
       const correct = op.reduceSum(op.cast(op.equal(predicted, y64), 'float32'), [], false);
       const perSample = (output.shape!.slice(1, -1) as number[]).reduce((a, b) => a * b, 1);
       return { loss, correct, predictionsPerSample: perSample };
@@ -50,7 +67,10 @@ export function buildLoss(name: LossName, output: Value, labels: Value, o: LossO
       const one = op.scalar(g, 1);
       let perElem = op.add(op.sub(op.relu(z), op.mul(z, y)), op.log(op.add(one, op.exp(op.neg(op.abs(z))))));
       if (o.classWeights) {
-        if (o.classWeights.length !== 2) throw new GraphError(`binaryCrossEntropy class weights are [negative, positive], got ${o.classWeights.length} values`);
+        if (o.classWeights.length !== 2)
+          throw new GraphError(
+            `binaryCrossEntropy class weights are [negative, positive], got ${o.classWeights.length} values`,
+          );
         const [wn, wp] = o.classWeights;
         const w = op.add(op.scalar(g, wn), op.mul(y, op.scalar(g, wp - wn)));
         perElem = op.mul(perElem, w);
@@ -58,7 +78,11 @@ export function buildLoss(name: LossName, output: Value, labels: Value, o: LossO
       const loss = op.reduceMean(perElem, [], false);
       const predicted = op.greater(z, op.scalar(g, 0));
       const truth = op.greater(y, op.scalar(g, 0.5));
-      const correct = op.reduceSum(op.cast(op.equal(op.cast(predicted, 'int32'), op.cast(truth, 'int32')), 'float32'), [], false);
+      const correct = op.reduceSum(
+        op.cast(op.equal(op.cast(predicted, 'int32'), op.cast(truth, 'int32')), 'float32'),
+        [],
+        false,
+      );
       const perSample = (output.shape!.slice(1) as number[]).reduce((a, b) => a * b, 1);
       return { loss, correct, predictionsPerSample: perSample };
     }
@@ -67,6 +91,8 @@ export function buildLoss(name: LossName, output: Value, labels: Value, o: LossO
       return { loss: op.reduceMean(op.mul(d, d), [], false), predictionsPerSample: 0 };
     }
     default:
-      throw new GraphError(`unknown loss '${name as string}' (use softmaxCrossEntropy, binaryCrossEntropy or meanSquaredError)`);
+      throw new GraphError(
+        `unknown loss '${name as string}' (use softmaxCrossEntropy, binaryCrossEntropy or meanSquaredError)`,
+      );
   }
 }

@@ -30,7 +30,11 @@ export type OptimizerConfig = SgdConfig | AdamConfig;
 
 export const sgd = (o: Omit<SgdConfig, 'kind'>): SgdConfig => ({ kind: 'sgd', ...o });
 export const adam = (o: Omit<AdamConfig, 'kind'>): AdamConfig => ({ kind: 'adam', ...o });
-export const adamw = (o: Omit<AdamConfig, 'kind'>): AdamConfig => ({ kind: 'adamw', weightDecay: 0.01, ...o });
+export const adamw = (o: Omit<AdamConfig, 'kind'>): AdamConfig => ({
+  kind: 'adamw',
+  weightDecay: 0.01,
+  ...o,
+});
 
 export function validateOptimizer(o: OptimizerConfig): void {
   const bad = (what: string, v: unknown) => {
@@ -38,9 +42,14 @@ export function validateOptimizer(o: OptimizerConfig): void {
   };
   if (!(o.lr > 0) || !Number.isFinite(o.lr)) bad('lr', `a positive number, got ${o.lr}`);
   if (o.weightDecay !== undefined && !(o.weightDecay >= 0)) bad('weightDecay', `>= 0, got ${o.weightDecay}`);
-  if (o.kind === 'sgd' && o.momentum !== undefined && !(o.momentum >= 0 && o.momentum < 1)) bad('momentum', `in [0, 1), got ${o.momentum}`);
+  if (o.kind === 'sgd' && o.momentum !== undefined && !(o.momentum >= 0 && o.momentum < 1))
+    bad('momentum', `in [0, 1), got ${o.momentum}`);
   if (o.kind !== 'sgd') {
-    for (const [k, v] of [['beta1', o.beta1], ['beta2', o.beta2]] as const) if (v !== undefined && !(v >= 0 && v < 1)) bad(k, `in [0, 1), got ${v}`);
+    for (const [k, v] of [
+      ['beta1', o.beta1],
+      ['beta2', o.beta2],
+    ] as const)
+      if (v !== undefined && !(v >= 0 && v < 1)) bad(k, `in [0, 1), got ${v}`);
     if (o.epsilon !== undefined && !(o.epsilon > 0)) bad('epsilon', `> 0, got ${o.epsilon}`);
   }
 }
@@ -80,7 +89,8 @@ function fuseIntoGradientGemm(grad: Value, c: Value, beta: number, scale: Value 
   const at = node.attrs;
   const flag = (k: string) => at[k]?.type === 'int' && at[k].value === 1;
   const alpha = at.alpha?.type === 'float' ? at.alpha.value : 1;
-  const size = (v: Value) => (v.shape ?? []).reduce<number>((p, d) => p * (typeof d === 'number' ? d : 64), 1);
+  const size = (v: Value) =>
+    (v.shape ?? []).reduce<number>((p, d) => p * (typeof d === 'number' ? d : 64), 1);
   let [sa, sb] = [a, b];
   if (scale) {
     if (size(a) <= size(b)) sa = op.mul(a, scale);
@@ -90,7 +100,13 @@ function fuseIntoGradientGemm(grad: Value, c: Value, beta: number, scale: Value 
 }
 
 /** Appends the update of one parameter; returns its new value and new states. */
-export function applyUpdate(o: OptimizerConfig, w: Value, grad: Value, states: Value[], hyper: Record<string, Value>): { w: Value; states: Value[] } {
+export function applyUpdate(
+  o: OptimizerConfig,
+  w: Value,
+  grad: Value,
+  states: Value[],
+  hyper: Record<string, Value>,
+): { w: Value; states: Value[] } {
   const g = w.graph;
   const S = (x: number) => op.scalar(g, x);
   if (o.kind === 'sgd') {

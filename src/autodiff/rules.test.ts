@@ -6,8 +6,12 @@ import { gradcheck } from '../../test/helpers/gradcheck.js';
 const f32 = (...shape: number[]) => ({ shape });
 const away = (n: number, seed: number) =>
   // values bounded away from 0, so kinks (ReLU, Abs) and poles (Log, Div) stay out of the eps-ball
-  Float32Array.from({ length: n }, (_, i) => (0.3 + 0.7 * Math.abs(Math.sin(seed + 1.7 * i))) * (i % 3 === 0 ? -1 : 1));
-const positive = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => 0.5 + Math.abs(Math.sin(seed + 0.9 * i)));
+  Float32Array.from(
+    { length: n },
+    (_, i) => (0.3 + 0.7 * Math.abs(Math.sin(seed + 1.7 * i))) * (i % 3 === 0 ? -1 : 1),
+  );
+const positive = (n: number, seed: number) =>
+  Float32Array.from({ length: n }, (_, i) => 0.5 + Math.abs(Math.sin(seed + 0.9 * i)));
 // distinct values 0.1 apart in scrambled order, so no maximum changes within the eps-ball
 const distinct = (n: number) => Float32Array.from({ length: n }, (_, i) => 0.1 * ((i * 37) % n) - 0.05 * n);
 
@@ -25,16 +29,28 @@ test('Pow with a constant exponent, Sum, Neg, Identity', async () => {
     inputs: { x: { shape: [5], data: positive(5, 2) } },
     build: ({ x }) => op.pow(x, op.scalar(x.graph, 2.5)),
   });
-  await gradcheck({ inputs: { a: f32(2, 3), b: f32(3), c: f32(2, 3) }, build: ({ a, b, c }) => op.sum([a, b, c]) });
+  await gradcheck({
+    inputs: { a: f32(2, 3), b: f32(3), c: f32(2, 3) },
+    build: ({ a, b, c }) => op.sum([a, b, c]),
+  });
   await gradcheck({ inputs: { x: f32(4) }, build: ({ x }) => op.identity(op.neg(x)) });
 });
 
 test('activations: Relu, LeakyRelu, Sigmoid, Tanh, Exp, Log, Sqrt, Reciprocal, Erf, Abs', async () => {
   const x = { shape: [2, 5], data: away(10, 3) };
-  for (const f of [op.relu, (v: typeof op.Value.prototype) => op.leakyRelu(v, 0.1), op.sigmoid, op.tanh, op.exp, op.erf, op.abs])
+  for (const f of [
+    op.relu,
+    (v: typeof op.Value.prototype) => op.leakyRelu(v, 0.1),
+    op.sigmoid,
+    op.tanh,
+    op.exp,
+    op.erf,
+    op.abs,
+  ])
     await gradcheck({ inputs: { x }, build: ({ x }) => f(x) });
   const p = { shape: [2, 5], data: positive(10, 4) };
-  for (const f of [op.log, op.sqrt, op.reciprocal]) await gradcheck({ inputs: { x: p }, build: ({ x }) => f(x) });
+  for (const f of [op.log, op.sqrt, op.reciprocal])
+    await gradcheck({ inputs: { x: p }, build: ({ x }) => f(x) });
 });
 
 test('Softmax and LogSoftmax along an axis', async () => {
@@ -59,7 +75,10 @@ test('shape ops: Transpose, Reshape, Flatten, Squeeze, Unsqueeze, Expand, Concat
   await gradcheck({ inputs: { x: f32(2, 3, 4) }, build: ({ x }) => op.reshape(x, [4, -1]) });
   await gradcheck({ inputs: { x: f32(2, 3, 4) }, build: ({ x }) => op.flatten(x, 1) });
   await gradcheck({ inputs: { x: f32(2, 1, 4) }, build: ({ x }) => op.unsqueeze(op.squeeze(x, [1]), [0]) });
-  await gradcheck({ inputs: { x: f32(3, 1) }, build: ({ x }) => op.expand(x, op.int64s(x.graph, [2, 3, 4]), [2, 3, 4]) });
+  await gradcheck({
+    inputs: { x: f32(3, 1) },
+    build: ({ x }) => op.expand(x, op.int64s(x.graph, [2, 3, 4]), [2, 3, 4]),
+  });
   await gradcheck({ inputs: { a: f32(2, 3), b: f32(2, 2) }, build: ({ a, b }) => op.concat([a, b], 1) });
   await gradcheck({ inputs: { x: f32(3, 5) }, build: ({ x }) => op.slice(x, [1], [4], [1]) });
   await gradcheck({ inputs: { x: f32(2, 3) }, build: ({ x }) => op.pad(x, [0, 1, 2, 0]) });
@@ -100,18 +119,30 @@ test('pooling: MaxPool (with indices), AveragePool, GlobalAveragePool', async ()
     inputs: { x: { shape: [1, 2, 5, 5], data: distinct(50) } },
     build: ({ x }) => op.maxPoolWithIndices(x, { kernel: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1] })[0],
   });
-  await gradcheck({ inputs: { x: f32(2, 3, 4, 6) }, build: ({ x }) => op.averagePool(x, { kernel: [2, 3] }) });
-  await gradcheck({ inputs: { x: f32(1, 2, 5, 5) }, build: ({ x }) => op.averagePool(x, { kernel: [3, 3], strides: [1, 1] }) });
+  await gradcheck({
+    inputs: { x: f32(2, 3, 4, 6) },
+    build: ({ x }) => op.averagePool(x, { kernel: [2, 3] }),
+  });
+  await gradcheck({
+    inputs: { x: f32(1, 2, 5, 5) },
+    build: ({ x }) => op.averagePool(x, { kernel: [3, 3], strides: [1, 1] }),
+  });
   await gradcheck({ inputs: { x: f32(2, 3, 4, 5) }, build: ({ x }) => op.globalAveragePool(x) });
 });
 
 test('indexing: Gather (embedding rows, repeated), GatherElements, Where', async () => {
   await gradcheck({
-    inputs: { e: f32(6, 4), i: { shape: [2, 3], dtype: 'int64', data: BigInt64Array.from([1n, 4n, 1n, 0n, 5n, 1n]) } },
+    inputs: {
+      e: f32(6, 4),
+      i: { shape: [2, 3], dtype: 'int64', data: BigInt64Array.from([1n, 4n, 1n, 0n, 5n, 1n]) },
+    },
     build: ({ e, i }) => op.gather(e, i, 0),
   });
   await gradcheck({
-    inputs: { x: f32(3, 4), i: { shape: [3, 2], dtype: 'int64', data: BigInt64Array.from([0n, 3n, 2n, 2n, 1n, 0n]) } },
+    inputs: {
+      x: f32(3, 4),
+      i: { shape: [3, 2], dtype: 'int64', data: BigInt64Array.from([0n, 3n, 2n, 2n, 1n, 0n]) },
+    },
     build: ({ x, i }) => op.gatherElements(x, i, 1),
   });
   await gradcheck({
@@ -123,12 +154,22 @@ test('indexing: Gather (embedding rows, repeated), GatherElements, Where', async
 test('losses: SoftmaxCrossEntropyLoss (mean, sum, class weights) and its log-prob output', async () => {
   const labels = { shape: [5], dtype: 'int64' as const, data: BigInt64Array.from([0n, 2n, 1n, 3n, 2n]) };
   for (const reduction of ['mean', 'sum'] as const)
-    await gradcheck({ inputs: { s: f32(5, 4), y: labels }, build: ({ s, y }) => op.softmaxCrossEntropyLoss(s, y, null, reduction)[0] });
+    await gradcheck({
+      inputs: { s: f32(5, 4), y: labels },
+      build: ({ s, y }) => op.softmaxCrossEntropyLoss(s, y, null, reduction)[0],
+    });
   await gradcheck({
-    inputs: { s: f32(5, 4), y: labels, w: { shape: [4], data: Float32Array.from([0.5, 2, 1, 3]), differentiable: false } },
+    inputs: {
+      s: f32(5, 4),
+      y: labels,
+      w: { shape: [4], data: Float32Array.from([0.5, 2, 1, 3]), differentiable: false },
+    },
     build: ({ s, y, w }) => op.softmaxCrossEntropyLoss(s, y, w, 'mean')[0],
   });
-  await gradcheck({ inputs: { s: f32(5, 4), y: labels }, build: ({ s, y }) => op.softmaxCrossEntropyLoss(s, y, null)[1] });
+  await gradcheck({
+    inputs: { s: f32(5, 4), y: labels },
+    build: ({ s, y }) => op.softmaxCrossEntropyLoss(s, y, null)[1],
+  });
 });
 
 test('LayerNormalization (x, scale, bias)', async () => {
@@ -143,5 +184,8 @@ test('MaxPool without indices (tiling windows, mask form) and upsampling through
     inputs: { x: { shape: [2, 3, 4, 6], data: distinct(144) } },
     build: ({ x }) => op.maxPool(x, { kernel: [2, 2] }),
   });
-  await gradcheck({ inputs: { x: f32(2, 3, 1, 4, 1) }, build: ({ x }) => op.expand(x, op.int64s(x.graph, [1, 1, 2, 1, 3]), [2, 3, 2, 4, 3]) });
+  await gradcheck({
+    inputs: { x: f32(2, 3, 1, 4, 1) },
+    build: ({ x }) => op.expand(x, op.int64s(x.graph, [1, 1, 2, 1, 3]), [2, 3, 2, 4, 3]),
+  });
 });

@@ -17,12 +17,24 @@ const S = (v: Value, x: number) => op.scalar(v.graph, x, v.dtype);
 
 /** Sums `dy` over the axes along which `x` was broadcast to produce it, and shapes it like `x`. */
 export function unbroadcast(dy: Value, x: Value): Value {
-  if (x.shape && dy.shape && x.shape.length === dy.shape.length && x.shape.every((d, i) => d === dy.shape![i])) return dy;
+  if (
+    x.shape &&
+    dy.shape &&
+    x.shape.length === dy.shape.length &&
+    x.shape.every((d, i) => d === dy.shape![i])
+  )
+    return dy;
   const axes = broadcastReductionAxes(x.shape, dy.shape);
   if (axes === undefined)
-    throw new GraphError(`gradient: cannot tell statically how ${x} was broadcast to ${shapeToString(dy.shape)}`);
+    throw new GraphError(
+      `gradient: cannot tell statically how ${x} was broadcast to ${shapeToString(dy.shape)}`,
+    );
   const reduced = axes.length ? op.reduceSum(dy, axes, true) : dy;
-  return x.shape!.length === reduced.shape!.length ? reduced : isStatic(x.shape) ? op.reshape(reduced, [...x.shape]) : op.reshapeTo(reduced, op.shapeOf(x), x.shape);
+  return x.shape!.length === reduced.shape!.length
+    ? reduced
+    : isStatic(x.shape)
+      ? op.reshape(reduced, [...x.shape])
+      : op.reshapeTo(reduced, op.shapeOf(x), x.shape);
 }
 
 function zerosLike(x: Value): Value {
@@ -37,7 +49,8 @@ function reshapeLike(dy: Value, x: Value): Value {
 /** Number of elements of x divided by that of y (the averaging factor of a mean), as a scalar. */
 function countRatio(x: Value, y: Value): Value {
   if (isStatic(x.shape) && isStatic(y.shape)) return S(x, numElements(x.shape) / numElements(y.shape));
-  const size = (v: Value) => op.cast(x.graph.node('Size', [v], {}, [{ dtype: 'int64', shape: [] }])[0], x.dtype);
+  const size = (v: Value) =>
+    op.cast(x.graph.node('Size', [v], {}, [{ dtype: 'int64', shape: [] }])[0], x.dtype);
   return op.div(size(x), size(y));
 }
 
@@ -61,10 +74,18 @@ function inversePermutation(p: readonly number[]): number[] {
 }
 
 /** Whether pooling windows tile x exactly: stride = kernel, no padding, sizes divisible. */
-export function tilesExactly(x: Value, kernel: readonly number[], strides: readonly number[], pads: readonly number[]): boolean {
+export function tilesExactly(
+  x: Value,
+  kernel: readonly number[],
+  strides: readonly number[],
+  pads: readonly number[],
+): boolean {
   return (
     kernel.length === 2 &&
-    kernel.every((k, i) => strides[i] === k && typeof x.shape?.[2 + i] === 'number' && (x.shape![2 + i] as number) % k === 0) &&
+    kernel.every(
+      (k, i) =>
+        strides[i] === k && typeof x.shape?.[2 + i] === 'number' && (x.shape![2 + i] as number) % k === 0,
+    ) &&
     pads.every((p) => p === 0) &&
     typeof x.shape?.[1] === 'number'
   );
@@ -98,15 +119,27 @@ function convGrads(n: NodeView, dy: Value, needed: readonly boolean[]): (Value |
   if (needed[0]) {
     // The input gradient is the transposed convolution with the same weights; output_padding
     // restores the rows a strided convolution dropped.
-    if (!isStatic(x.shape?.slice(2)) || !isStatic(dy.shape?.slice(2))) throw new GraphError(`Conv gradient needs static spatial sizes, got ${x}`);
+    if (!isStatic(x.shape?.slice(2)) || !isStatic(dy.shape?.slice(2)))
+      throw new GraphError(`Conv gradient needs static spatial sizes, got ${x}`);
     const outputPadding = kernel.map((kk, i) => {
-      const full = strides[i] * ((dy.shape![2 + i] as number) - 1) + (kk - 1) * dil[i] + 1 - pads[i] - pads[i + k];
+      const full =
+        strides[i] * ((dy.shape![2 + i] as number) - 1) + (kk - 1) * dil[i] + 1 - pads[i] - pads[i + k];
       return (x.shape![2 + i] as number) - full;
     });
-    dx = op.convTranspose(dy, w, { strides, pads, dilations: dil, group, outputPadding, outputShape: x.shape });
+    dx = op.convTranspose(dy, w, {
+      strides,
+      pads,
+      dilations: dil,
+      group,
+      outputPadding,
+      outputShape: x.shape,
+    });
   }
   if (needed[1]) {
-    if (group !== 1) throw new GraphError(`Conv weight gradient supports group = 1 only (node '${n.node.name}' has ${group})`);
+    if (group !== 1)
+      throw new GraphError(
+        `Conv weight gradient supports group = 1 only (node '${n.node.name}' has ${group})`,
+      );
     // dW[m, c, kh, kw] = sum_n,i x[n, c, i*s + kh*d - p] dy[n, m, i]: a convolution of x (batch as
     // channels) with dy as the filter, where the roles of stride and dilation swap.
     const xt = op.transpose(x, [1, 0, ...kernel.map((_, i) => 2 + i)]);
@@ -114,7 +147,12 @@ function convGrads(n: NodeView, dy: Value, needed: readonly boolean[]): (Value |
     let full = op.conv(xt, dyt, null, { strides: dil, dilations: strides, pads });
     // The result can overhang the kernel when the strided windows don't tile the padded input.
     if (kernel.some((kk, i) => full.shape![2 + i] !== kk))
-      full = op.slice(full, kernel.map(() => 0), kernel, kernel.map((_, i) => 2 + i));
+      full = op.slice(
+        full,
+        kernel.map(() => 0),
+        kernel,
+        kernel.map((_, i) => 2 + i),
+      );
     dw = op.transpose(full, [1, 0, ...kernel.map((_, i) => 2 + i)]);
   }
   if (needed[2]) db = op.reduceSum(dy, [0, ...kernel.map((_, i) => 2 + i)], false);
@@ -122,7 +160,10 @@ function convGrads(n: NodeView, dy: Value, needed: readonly boolean[]): (Value |
 }
 
 function convTransposeGrads(n: NodeView, dy: Value, needed: readonly boolean[]): (Value | null)[] {
-  if (needed[1] || needed[2]) throw new GraphError(`ConvTranspose: gradient w.r.t. weights/bias is not implemented (node '${n.node.name}')`);
+  if (needed[1] || needed[2])
+    throw new GraphError(
+      `ConvTranspose: gradient w.r.t. weights/bias is not implemented (node '${n.node.name}')`,
+    );
   const w = n.input(1);
   const k = (w.shape as number[]).length - 2;
   // ConvTranspose is the adjoint of Conv: its input gradient is the convolution with the same weights.
@@ -150,14 +191,17 @@ export const gradientRules: Record<string, GradientRule> = {
     need[1] ? unbroadcast(op.neg(op.div(op.mul(dy!, n.outputs[0]), n.input(1))), n.input(1)) : null,
   ],
   Pow: (n, [dy], need) => {
-    if (need[1]) throw new GraphError(`Pow: gradient w.r.t. the exponent is not implemented (node '${n.node.name}')`);
+    if (need[1])
+      throw new GraphError(`Pow: gradient w.r.t. the exponent is not implemented (node '${n.node.name}')`);
     const [x, p] = [n.input(0), n.input(1)];
     return [unbroadcast(op.mul(dy!, op.mul(p, op.pow(x, op.sub(p, S(p, 1))))), x), null];
   },
   Sum: (n, [dy]) => n.inputs.map((x) => unbroadcast(dy!, x!)),
   Neg: (_n, [dy]) => [op.neg(dy!)],
   Relu: (n, [dy]) => [op.where(op.greater(n.outputs[0], S(dy!, 0)), dy!, S(dy!, 0))],
-  LeakyRelu: (n, [dy]) => [op.where(op.greater(n.input(0), S(dy!, 0)), dy!, op.mul(dy!, S(dy!, n.float('alpha', 0.01))))],
+  LeakyRelu: (n, [dy]) => [
+    op.where(op.greater(n.input(0), S(dy!, 0)), dy!, op.mul(dy!, S(dy!, n.float('alpha', 0.01)))),
+  ],
   Sigmoid: (n, [dy]) => {
     const y = n.outputs[0];
     return [op.mul(dy!, op.mul(y, op.sub(S(y, 1), y)))];
@@ -192,7 +236,10 @@ export const gradientRules: Record<string, GradientRule> = {
   },
   MatMul: (n, [dy], need) => {
     const [a, b] = [n.input(0), n.input(1)];
-    return [need[0] ? unbroadcast(op.matmul(dy!, swapLast(b)), a) : null, need[1] ? unbroadcast(op.matmul(swapLast(a), dy!), b) : null];
+    return [
+      need[0] ? unbroadcast(op.matmul(dy!, swapLast(b)), a) : null,
+      need[1] ? unbroadcast(op.matmul(swapLast(a), dy!), b) : null,
+    ];
   },
   Gemm: (n, [dy], need) => {
     const [a, b, c] = [n.input(0), n.input(1), n.inputs[2]];
@@ -201,8 +248,16 @@ export const gradientRules: Record<string, GradientRule> = {
     const tA = n.int('transA', 0) === 1;
     const tB = n.int('transB', 0) === 1;
     // With op(A) = tA ? Aᵀ : A: d op(A) = alpha dy op(B)ᵀ and d op(B) = alpha op(A)ᵀ dy, transposed back.
-    const da = !need[0] ? null : tA ? op.gemm(b, dy!, null, { alpha, transA: tB, transB: true }) : op.gemm(dy!, b, null, { alpha, transB: !tB });
-    const db = !need[1] ? null : tB ? op.gemm(dy!, a, null, { alpha, transA: true, transB: tA }) : op.gemm(a, dy!, null, { alpha, transA: !tA });
+    const da = !need[0]
+      ? null
+      : tA
+        ? op.gemm(b, dy!, null, { alpha, transA: tB, transB: true })
+        : op.gemm(dy!, b, null, { alpha, transB: !tB });
+    const db = !need[1]
+      ? null
+      : tB
+        ? op.gemm(dy!, a, null, { alpha, transA: true, transB: tA })
+        : op.gemm(a, dy!, null, { alpha, transA: !tA });
     const dc = need[2] && c ? unbroadcast(beta === 1 ? dy! : op.mul(dy!, S(dy!, beta)), c) : null;
     return [da, db, dc];
   },
@@ -221,7 +276,11 @@ export const gradientRules: Record<string, GradientRule> = {
     const axesInput = n.inputs[1];
     let g = dy!;
     if (n.int('keepdims', 1) === 0) {
-      if (!axesInput) g = op.reshape(g, x.shape!.map(() => 1));
+      if (!axesInput)
+        g = op.reshape(
+          g,
+          x.shape!.map(() => 1),
+        );
       else {
         const axes = axesOf(axesInput);
         g = op.unsqueeze(g, axes);
@@ -233,14 +292,26 @@ export const gradientRules: Record<string, GradientRule> = {
     const x = n.input(0);
     const axes = n.ints('axes', []);
     let g = dy!;
-    if (n.int('keepdims', 1) === 0) g = axes.length ? op.unsqueeze(g, axes) : op.reshape(g, x.shape!.map(() => 1));
+    if (n.int('keepdims', 1) === 0)
+      g = axes.length
+        ? op.unsqueeze(g, axes)
+        : op.reshape(
+            g,
+            x.shape!.map(() => 1),
+          );
     return [op.div(expandTo(g, x), countRatio(x, n.outputs[0]))];
   },
   ReduceSumSquare: (n, [dy]) => {
     const x = n.input(0);
     const axes = n.ints('axes', []);
     let g = dy!;
-    if (n.int('keepdims', 1) === 0) g = axes.length ? op.unsqueeze(g, axes) : op.reshape(g, x.shape!.map(() => 1));
+    if (n.int('keepdims', 1) === 0)
+      g = axes.length
+        ? op.unsqueeze(g, axes)
+        : op.reshape(
+            g,
+            x.shape!.map(() => 1),
+          );
     return [op.mul(op.mul(expandTo(g, x), x), S(x, 2))];
   },
   Concat: (n, [dy]) => {
@@ -248,7 +319,8 @@ export const gradientRules: Record<string, GradientRule> = {
     let start = 0;
     return n.inputs.map((x) => {
       const size = x!.shape![axis < 0 ? x!.rank! + axis : axis];
-      if (typeof size !== 'number') throw new GraphError(`Concat gradient needs static sizes along axis ${axis}`);
+      if (typeof size !== 'number')
+        throw new GraphError(`Concat gradient needs static sizes along axis ${axis}`);
       const part = op.slice(dy!, [start], [start + size], [axis]);
       start += size;
       return part;
@@ -259,7 +331,8 @@ export const gradientRules: Record<string, GradientRule> = {
     if (!isStatic(x.shape)) throw new GraphError(`Slice gradient needs a static input shape, got ${x}`);
     const [starts, ends] = [constInts(n.input(1)), constInts(n.input(2))];
     const axes = n.inputs[3] ? constInts(n.inputs[3]) : starts.map((_, i) => i);
-    if (n.inputs[4] && constInts(n.inputs[4]).some((s) => s !== 1)) throw new GraphError('Slice gradient supports step 1 only');
+    if (n.inputs[4] && constInts(n.inputs[4]).some((s) => s !== 1))
+      throw new GraphError('Slice gradient supports step 1 only');
     // The gradient is dy placed back where the slice came from: zero padding around it.
     const rank = x.shape.length;
     const pads = new Array<number>(2 * rank).fill(0);
@@ -279,29 +352,48 @@ export const gradientRules: Record<string, GradientRule> = {
     const rank = x.shape.length;
     if (pads.some((p) => p < 0)) throw new GraphError('Pad gradient supports non-negative pads only');
     const axes = [...Array(rank).keys()];
-    return [op.slice(dy!, axes.map((a) => pads[a]), axes.map((a) => pads[a] + (x.shape as number[])[a]), axes), null, null];
+    return [
+      op.slice(
+        dy!,
+        axes.map((a) => pads[a]),
+        axes.map((a) => pads[a] + (x.shape as number[])[a]),
+        axes,
+      ),
+      null,
+      null,
+    ];
   },
   Gather: (n, [dy], need) => {
     if (need[1]) throw new GraphError('Gather: indices are not differentiable');
     const [data, indices] = [n.input(0), n.input(1)];
-    if (n.int('axis', 0) !== 0) throw new GraphError(`Gather gradient supports axis 0 only (node '${n.node.name}')`);
+    if (n.int('axis', 0) !== 0)
+      throw new GraphError(`Gather gradient supports axis 0 only (node '${n.node.name}')`);
     // Rows gathered several times receive the sum of their gradients.
     const idx = op.unsqueeze(op.cast(indices, 'int64'), [-1]);
     return [op.scatterND(zerosLike(data), idx, dy!, 'add'), null];
   },
-  GatherElements: (n, [dy]) => [op.scatterElements(zerosLike(n.input(0)), n.input(1), dy!, n.int('axis', 0), 'add'), null],
+  GatherElements: (n, [dy]) => [
+    op.scatterElements(zerosLike(n.input(0)), n.input(1), dy!, n.int('axis', 0), 'add'),
+    null,
+  ],
   ScatterElements: (n, [dy]) => {
     const [, idx, updates] = [n.input(0), n.input(1), n.input(2)];
     const axis = n.int('axis', 0);
     const reduction = n.string('reduction', 'none');
-    if (reduction !== 'none' && reduction !== 'add') throw new GraphError(`ScatterElements gradient: reduction '${reduction}' is not supported`);
+    if (reduction !== 'none' && reduction !== 'add')
+      throw new GraphError(`ScatterElements gradient: reduction '${reduction}' is not supported`);
     const dData = reduction === 'add' ? dy! : op.scatterElements(dy!, idx, zerosLike(updates), axis);
     return [dData, null, op.gatherElements(dy!, idx, axis)];
   },
   ScatterND: (n, [dy]) => {
     const [, idx] = [n.input(0), n.input(1)];
-    if (n.string('reduction', 'none') !== 'add') throw new GraphError('ScatterND gradient supports reduction add only');
-    return [dy!, null, n.graph.node('GatherND', [dy!, idx], {}, [{ dtype: dy!.dtype, shape: n.input(2).shape }])[0]];
+    if (n.string('reduction', 'none') !== 'add')
+      throw new GraphError('ScatterND gradient supports reduction add only');
+    return [
+      dy!,
+      null,
+      n.graph.node('GatherND', [dy!, idx], {}, [{ dtype: dy!.dtype, shape: n.input(2).shape }])[0],
+    ];
   },
   Conv: (n, [dy], need) => convGrads(n, dy!, need),
   ConvTranspose: (n, [dy], need) => convTransposeGrads(n, dy!, need),
@@ -317,7 +409,9 @@ export const gradientRules: Record<string, GradientRule> = {
     }
     const kernel = n.ints('kernel_shape', []);
     if (!tilesExactly(x, kernel, n.ints('strides', kernel), n.ints('pads', [])))
-      throw new GraphError(`MaxPool '${n.node.name}': overlapping or partial windows need the indices output to be differentiated`);
+      throw new GraphError(
+        `MaxPool '${n.node.name}': overlapping or partial windows need the indices output to be differentiated`,
+      );
     // Windows tile the input: route dy to the positions equal to their window's maximum. (With
     // exact ties inside a window each tied position receives dy; after a ReLU, ties at zero get no
     // gradient anyway, and for continuous inputs ties have probability zero.)
@@ -331,14 +425,27 @@ export const gradientRules: Record<string, GradientRule> = {
     const strides = n.ints('strides', Array(k).fill(1));
     const pads = n.ints('pads', Array(2 * k).fill(0));
     if (pads.some((p) => p !== 0) && n.int('count_include_pad', 0) === 0)
-      throw new GraphError(`AveragePool gradient with padding needs count_include_pad = 1 (node '${n.node.name}')`);
+      throw new GraphError(
+        `AveragePool gradient with padding needs count_include_pad = 1 (node '${n.node.name}')`,
+      );
     const channels = x.shape?.[1];
-    if (typeof channels !== 'number') throw new GraphError(`AveragePool gradient needs a static channel count, got ${x}`);
+    if (typeof channels !== 'number')
+      throw new GraphError(`AveragePool gradient needs a static channel count, got ${x}`);
     // Spreads each output's gradient evenly over its window: a depthwise transposed convolution.
     const area = numElements(kernel);
-    const w = op.constant(x.graph, op.tensorOf(x.dtype, new Array(channels * area).fill(1 / area), [channels, 1, ...kernel]), 'avgpool_w');
-    const outputPadding = kernel.map((kk, i) => (x.shape![2 + i] as number) - (strides[i] * ((dy!.shape![2 + i] as number) - 1) + kk - pads[i] - pads[i + k]));
-    return [op.convTranspose(dy!, w, { strides, pads, group: channels, outputPadding, outputShape: x.shape })];
+    const w = op.constant(
+      x.graph,
+      op.tensorOf(x.dtype, new Array(channels * area).fill(1 / area), [channels, 1, ...kernel]),
+      'avgpool_w',
+    );
+    const outputPadding = kernel.map(
+      (kk, i) =>
+        (x.shape![2 + i] as number) -
+        (strides[i] * ((dy!.shape![2 + i] as number) - 1) + kk - pads[i] - pads[i + k]),
+    );
+    return [
+      op.convTranspose(dy!, w, { strides, pads, group: channels, outputPadding, outputShape: x.shape }),
+    ];
   },
   GlobalAveragePool: (n, [dy]) => {
     const x = n.input(0);
@@ -347,11 +454,13 @@ export const gradientRules: Record<string, GradientRule> = {
   SoftmaxCrossEntropyLoss: (n, [dLoss, dLogp]) => {
     const [scores, labels, weights] = [n.input(0), n.input(1), n.inputs[2]];
     const reduction = n.string('reduction', 'mean');
-    if (n.node.attrs.ignore_index) throw new GraphError('SoftmaxCrossEntropyLoss gradient: ignore_index is not supported');
+    if (n.node.attrs.ignore_index)
+      throw new GraphError('SoftmaxCrossEntropyLoss gradient: ignore_index is not supported');
     const logp = n.outputs[1];
     const classAxis = 1;
     const depth = scores.shape?.[classAxis];
-    if (typeof depth !== 'number') throw new GraphError(`SoftmaxCrossEntropyLoss gradient needs a static class count, got ${scores}`);
+    if (typeof depth !== 'number')
+      throw new GraphError(`SoftmaxCrossEntropyLoss gradient needs a static class count, got ${scores}`);
     const parts: Value[] = [];
     if (dLoss) {
       // d loss_i / d scores_i = softmax_i - onehot(label_i), times the sample's class weight,
@@ -364,7 +473,9 @@ export const gradientRules: Record<string, GradientRule> = {
         residual = op.mul(residual, op.unsqueeze(w, [classAxis]));
         if (reduction === 'mean') scale = op.div(dLoss, op.reduceSum(w, [], false));
       } else if (reduction === 'mean') {
-        const count = isStatic(labels.shape) ? S(scores, numElements(labels.shape)) : op.cast(sizeOf(labels), scores.dtype);
+        const count = isStatic(labels.shape)
+          ? S(scores, numElements(labels.shape))
+          : op.cast(sizeOf(labels), scores.dtype);
         scale = op.div(dLoss, count);
       }
       if (reduction === 'none') scale = op.unsqueeze(dLoss, [classAxis]);
@@ -393,7 +504,10 @@ export const gradientRules: Record<string, GradientRule> = {
   Dropout: (n, [dy]) => {
     const ratio = n.inputs[1];
     const mask = n.outputs[1];
-    if (!mask) throw new GraphError(`Dropout '${n.node.name}' must be built with its mask output to be differentiated`);
+    if (!mask)
+      throw new GraphError(
+        `Dropout '${n.node.name}' must be built with its mask output to be differentiated`,
+      );
     const keep = ratio ? op.sub(S(dy!, 1), ratio) : S(dy!, 0.5);
     return [op.div(op.mul(dy!, op.cast(mask, dy!.dtype)), keep), null, null];
   },

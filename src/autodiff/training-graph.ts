@@ -60,7 +60,8 @@ export function compileTrainingGraph(spec: ModelSpec, o: TrainingGraphOptions): 
   const lossGraph = buildLoss(o.loss, built.output, labels, o);
 
   const wrt = o.inputGradient ? [...built.parameters, built.input] : built.parameters;
-  if (o.inputGradient && built.input.dtype !== 'float32') throw new GraphError('inputGradient: the model input is not floating-point');
+  if (o.inputGradient && built.input.dtype !== 'float32')
+    throw new GraphError('inputGradient: the model input is not floating-point');
   const grads = gradients(lossGraph.loss, wrt);
   const paramGrads = grads.slice(0, built.parameters.length);
 
@@ -99,22 +100,34 @@ export function compileTrainingGraph(spec: ModelSpec, o: TrainingGraphOptions): 
       hyper[h] = g.input(h, 'float32', []);
       names.hyper.push(h);
     }
-    const stateInputs = slots.map((s) => built.parameters.map((p) => g.input(`${p.name}.${s}`, 'float32', p.shape!)));
+    const stateInputs = slots.map((s) =>
+      built.parameters.map((p) => g.input(`${p.name}.${s}`, 'float32', p.shape!)),
+    );
     names.states = stateInputs.map((row) => row.map((v) => v.name));
     const newStates: Value[][] = slots.map(() => []);
     built.parameters.forEach((p, i) => {
-      const u = applyUpdate(o.optimizer!, p, effective[i], stateInputs.map((row) => row[i]), hyper);
+      const u = applyUpdate(
+        o.optimizer!,
+        p,
+        effective[i],
+        stateInputs.map((row) => row[i]),
+        hyper,
+      );
       names.paramsOut.push(g.output(u.w, `${p.name}.new`).name);
       u.states.forEach((s, k) => newStates[k].push(s));
     });
-    names.statesOut = newStates.map((row, k) => row.map((v, i) => g.output(v, `${built.parameters[i].name}.${slots[k]}.new`).name));
+    names.statesOut = newStates.map((row, k) =>
+      row.map((v, i) => g.output(v, `${built.parameters[i].name}.${slots[k]}.new`).name),
+    );
   } else {
     effective.forEach((d, i) => names.paramsOut.push(g.output(d, `${built.parameters[i].name}.grad`).name));
   }
   if (o.inputGradient) names.inputGradient = g.output(grads[grads.length - 1], 'input.grad').name;
 
   return {
-    bytes: encodeModel(g, { docString: `edgefl training step (${o.loss}${o.optimizer ? `, ${o.optimizer.kind}` : ', gradients'})` }),
+    bytes: encodeModel(g, {
+      docString: `edgefl training step (${o.loss}${o.optimizer ? `, ${o.optimizer.kind}` : ', gradients'})`,
+    }),
     layout: built.layout,
     names,
     labelType: lab.dtype,
@@ -137,7 +150,18 @@ export function compileEvaluationGraph(spec: ModelSpec, o: { loss: LossName } & 
   return {
     bytes: encodeModel(g, { docString: 'edgefl evaluation' }),
     layout: built.layout,
-    names: { input: built.input.name, labels: labels.name, loss: 'loss', correct, params: built.parameters.map((p) => p.name), paramsOut: [], states: [], statesOut: [], hyper: [], proxRef: [] },
+    names: {
+      input: built.input.name,
+      labels: labels.name,
+      loss: 'loss',
+      correct,
+      params: built.parameters.map((p) => p.name),
+      paramsOut: [],
+      states: [],
+      statesOut: [],
+      hyper: [],
+      proxRef: [],
+    },
     labelType: lab.dtype,
     labelShape: lab.shape,
     outputShape: [...built.output.shape!],

@@ -24,8 +24,13 @@ export async function loadNamedDataset(name: string, o: { limit?: number } = {})
       throw new Error(`unknown dataset '${name}'; available: ${DATASETS.join(', ')}`);
   }
   if (o.limit !== undefined) {
-    if (!Number.isInteger(o.limit) || o.limit < 1) throw new Error(`--limit must be a positive integer, got ${o.limit}`);
-    const head = (d: Dataset) => new SubsetDataset(d, Uint32Array.from({ length: Math.min(o.limit!, d.length) }, (_, i) => i));
+    if (!Number.isInteger(o.limit) || o.limit < 1)
+      throw new Error(`--limit must be a positive integer, got ${o.limit}`);
+    const head = (d: Dataset) =>
+      new SubsetDataset(
+        d,
+        Uint32Array.from({ length: Math.min(o.limit!, d.length) }, (_, i) => i),
+      );
     ds = { ...ds, train: head(ds.train), test: head(ds.test) };
   }
   return ds;

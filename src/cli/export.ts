@@ -4,7 +4,10 @@ import { exportInferenceModel } from '../model/export.js';
 import { loadTrainedModel } from '../io/node/trained-model.js';
 import { writeFileAtomic } from '../io/node/files.js';
 
-export function registerExportCommand(program: Command, out: (line: string) => void = (l) => process.stdout.write(l + '\n')): void {
+export function registerExportCommand(
+  program: Command,
+  out: (line: string) => void = (l) => process.stdout.write(l + '\n'),
+): void {
   program
     .command('export')
     .description('export a trained model (a run folder) as a standard inference .onnx')
@@ -13,8 +16,14 @@ export function registerExportCommand(program: Command, out: (line: string) => v
     .option('--no-probabilities', 'do not add a softmax "probabilities" output')
     .action(async (o: { model: string; out: string; probabilities: boolean }) => {
       const { info, params } = await loadTrainedModel(o.model);
-      const bytes = exportInferenceModel(info.spec, params, { labels: info.labels, normalization: info.normalization, probabilities: o.probabilities });
+      const bytes = exportInferenceModel(info.spec, params, {
+        labels: info.labels,
+        normalization: info.normalization,
+        probabilities: o.probabilities,
+      });
       await writeFileAtomic(o.out, bytes);
-      out(`wrote ${o.out} (${(bytes.length / 1024).toFixed(0)} KiB): input 'input' [batch, ${info.spec.inputShape.join(', ')}], outputs 'logits'${o.probabilities ? ", 'probabilities'" : ''}${info.labels ? `, labels ${JSON.stringify(info.labels)}` : ''}`);
+      out(
+        `wrote ${o.out} (${(bytes.length / 1024).toFixed(0)} KiB): input 'input' [batch, ${info.spec.inputShape.join(', ')}], outputs 'logits'${o.probabilities ? ", 'probabilities'" : ''}${info.labels ? `, labels ${JSON.stringify(info.labels)}` : ''}`,
+      );
     });
 }

@@ -7,7 +7,9 @@ import { registerDpCommand } from './dp.js';
 
 export function buildProgram(out?: (line: string) => void): Command {
   const program = new Command('edgefl')
-    .description('Edge AI and federated learning in TypeScript: train (ONNX Runtime), protect, compress and deploy models as .onnx')
+    .description(
+      'Edge AI and federated learning in TypeScript: train (ONNX Runtime), protect, compress and deploy models as .onnx',
+    )
     .version('0.1.0')
     .showHelpAfterError();
   registerTrainCommand(program, out);

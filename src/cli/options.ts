@@ -4,7 +4,8 @@ import { InvalidArgumentError } from 'commander';
 export function intOption(flag: string, min = 0) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${flag} must be an integer >= ${min}, got '${value}'`);
+    if (!Number.isInteger(n) || n < min)
+      throw new InvalidArgumentError(`${flag} must be an integer >= ${min}, got '${value}'`);
     return n;
   };
 }
@@ -14,7 +15,9 @@ export function floatOption(flag: string, o: { min?: number; max?: number; exclu
     const n = Number(value);
     const tooSmall = o.min !== undefined && (o.exclusiveMin ? n <= o.min : n < o.min);
     if (value.trim() === '' || !Number.isFinite(n) || tooSmall || (o.max !== undefined && n > o.max))
-      throw new InvalidArgumentError(`${flag} must be a number${o.min !== undefined ? (o.exclusiveMin ? ` > ${o.min}` : ` >= ${o.min}`) : ''}${o.max !== undefined ? ` <= ${o.max}` : ''}, got '${value}'`);
+      throw new InvalidArgumentError(
+        `${flag} must be a number${o.min !== undefined ? (o.exclusiveMin ? ` > ${o.min}` : ` >= ${o.min}`) : ''}${o.max !== undefined ? ` <= ${o.max}` : ''}, got '${value}'`,
+      );
     return n;
   };
 }

@@ -9,7 +9,11 @@ export interface ProgressLine {
   stop(): void;
 }
 
-export function progressLine(label: string, total: number, stream: NodeJS.WriteStream = process.stderr): ProgressLine {
+export function progressLine(
+  label: string,
+  total: number,
+  stream: NodeJS.WriteStream = process.stderr,
+): ProgressLine {
   if (stream.isTTY) {
     const bar = new cliProgress.SingleBar(
       {
@@ -31,7 +35,9 @@ export function progressLine(label: string, total: number, stream: NodeJS.WriteS
   return {
     update(done, fields) {
       if (done >= (nextTenth * total) / 10 || done === total) {
-        stream.write(`${label} ${Math.round((100 * done) / total)}% (${done}/${total}) ${formatFields(fields)}\n`);
+        stream.write(
+          `${label} ${Math.round((100 * done) / total)}% (${done}/${total}) ${formatFields(fields)}\n`,
+        );
         while (done >= (nextTenth * total) / 10 && nextTenth <= 10) nextTenth++;
       }
     },

@@ -32,7 +32,10 @@ export interface TrainCommandOptions {
   limit?: number;
 }
 
-export function registerTrainCommand(program: Command, out: (line: string) => void = (l) => process.stdout.write(l + '\n')): void {
+export function registerTrainCommand(
+  program: Command,
+  out: (line: string) => void = (l) => process.stdout.write(l + '\n'),
+): void {
   program
     .command('train')
     .description('train a model on a dataset (centralized), evaluate it, and write a run folder')
@@ -42,14 +45,27 @@ export function registerTrainCommand(program: Command, out: (line: string) => vo
     .option('--steps <n>', 'train a fixed number of steps instead of epochs', intOption('--steps', 1))
     .option('--batch-size <n>', 'samples per step', intOption('--batch-size', 1), 32)
     .option('--optimizer <name>', 'sgd, adam or adamw', 'sgd')
-    .option('--lr <x>', 'learning rate (default: 0.05 for sgd, 0.001 for adam/adamw)', floatOption('--lr', { min: 0, exclusiveMin: true }))
+    .option(
+      '--lr <x>',
+      'learning rate (default: 0.05 for sgd, 0.001 for adam/adamw)',
+      floatOption('--lr', { min: 0, exclusiveMin: true }),
+    )
     .option('--momentum <x>', 'SGD momentum (default 0.9)', floatOption('--momentum', { min: 0, max: 0.999 }))
     .option('--weight-decay <x>', 'weight decay', floatOption('--weight-decay', { min: 0 }))
-    .option('--lr-decay <x>', 'multiply the learning rate by this after every epoch', floatOption('--lr-decay', { min: 0, max: 1, exclusiveMin: true }), 1)
+    .option(
+      '--lr-decay <x>',
+      'multiply the learning rate by this after every epoch',
+      floatOption('--lr-decay', { min: 0, max: 1, exclusiveMin: true }),
+      1,
+    )
     .option('--seed <n>', 'seed of initialization and shuffling', intOption('--seed', 0), 0)
     .option('--out <dir>', 'run folder (default: runs/<time>-<model>)')
     .option('--threads <n>', 'ONNX Runtime intra-op threads', intOption('--threads', 1), 1)
-    .option('--limit <n>', 'use only the first N training and test samples (quick runs)', intOption('--limit', 1))
+    .option(
+      '--limit <n>',
+      'use only the first N training and test samples (quick runs)',
+      intOption('--limit', 1),
+    )
     .action(async (o: TrainCommandOptions) => {
       await runTrain(o, out);
     });
@@ -68,7 +84,12 @@ function optimizerFor(o: TrainCommandOptions): OptimizerConfig {
   }
 }
 
-async function resolveModel(name: string, inputShape: readonly number[], classes: number, seed: number): Promise<ModelSpec> {
+async function resolveModel(
+  name: string,
+  inputShape: readonly number[],
+  classes: number,
+  seed: number,
+): Promise<ModelSpec> {
   if (name.endsWith('.json') || (existsSync(name) && statSync(name).isFile())) {
     if (!existsSync(name)) throw new Error(`model file '${name}' does not exist`);
     const spec = await loadModelSpecFile(name);
@@ -77,7 +98,10 @@ async function resolveModel(name: string, inputShape: readonly number[], classes
   return builtInModel(name, { inputShape, classes, seed });
 }
 
-export async function runTrain(o: TrainCommandOptions, out: (line: string) => void): Promise<{ dir: string; testAccuracy: number | undefined }> {
+export async function runTrain(
+  o: TrainCommandOptions,
+  out: (line: string) => void,
+): Promise<{ dir: string; testAccuracy: number | undefined }> {
   const started = performance.now();
   useOnnxruntimeNode({ intraOpNumThreads: o.threads });
   const data = await loadNamedDataset(o.dataset, { limit: o.limit });
@@ -85,8 +109,12 @@ export async function runTrain(o: TrainCommandOptions, out: (line: string) => vo
   const loss: LossName = 'softmaxCrossEntropy';
   const optimizer = optimizerFor(o);
   const trainer = await Trainer.create(spec, { loss, optimizer });
-  const dir = o.out ?? join('runs', `${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}-${spec.name ?? 'model'}`);
-  out(`edgefl train: ${spec.name ?? o.model} (${trainer.getParameters().size.toLocaleString('en')} parameters) on ${o.dataset} (${data.train.length} train / ${data.test.length} test), ${optimizer.kind} lr ${optimizer.lr}, batch ${o.batchSize}`);
+  const dir =
+    o.out ??
+    join('runs', `${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}-${spec.name ?? 'model'}`);
+  out(
+    `edgefl train: ${spec.name ?? o.model} (${trainer.getParameters().size.toLocaleString('en')} parameters) on ${o.dataset} (${data.train.length} train / ${data.test.length} test), ${optimizer.kind} lr ${optimizer.lr}, batch ${o.batchSize}`,
+  );
 
   const epochs = o.steps ? 1 : o.epochs;
   const stepsPerEpoch = o.steps ?? Math.ceil(data.train.length / o.batchSize);
@@ -101,12 +129,26 @@ export async function runTrain(o: TrainCommandOptions, out: (line: string) => vo
       steps: o.steps,
       lr,
       seed: o.seed * 1000 + epoch,
-      onProgress: (p) => bar.update(p.step, { loss: p.loss, acc: p.accuracy ?? NaN, 'samples/s': Math.round(p.samplesPerSecond) }),
+      onProgress: (p) =>
+        bar.update(p.step, {
+          loss: p.loss,
+          acc: p.accuracy ?? NaN,
+          'samples/s': Math.round(p.samplesPerSecond),
+        }),
     });
     bar.stop();
     trainSeconds += fit.seconds;
     const test = await trainer.evaluate(data.test);
-    history.push({ epoch, lr, trainLoss: fit.loss, trainAccuracy: fit.accuracy, testLoss: test.loss, testAccuracy: test.accuracy, samplesPerSecond: fit.samples / fit.seconds, seconds: fit.seconds });
+    history.push({
+      epoch,
+      lr,
+      trainLoss: fit.loss,
+      trainAccuracy: fit.accuracy,
+      testLoss: test.loss,
+      testAccuracy: test.accuracy,
+      samplesPerSecond: fit.samples / fit.seconds,
+      seconds: fit.seconds,
+    });
     out(
       `epoch ${epoch}/${epochs}: train loss ${fit.loss.toFixed(4)} acc ${pct(fit.accuracy)} | test loss ${test.loss.toFixed(4)} acc ${pct(test.accuracy)} | ${Math.round(fit.samples / fit.seconds)} samples/s | ${fit.seconds.toFixed(1)} s`,
     );
@@ -114,14 +156,32 @@ export async function runTrain(o: TrainCommandOptions, out: (line: string) => vo
   }
   const final = history[history.length - 1];
   const params = trainer.getParameters();
-  const metrics = { history, testAccuracy: final.testAccuracy, testLoss: final.testLoss, trainSeconds, wallSeconds: (performance.now() - started) / 1000, command: process.argv.slice(2).join(' ') };
-  await saveTrainedModel(dir, { spec, loss, labels: data.classes, normalization: data.train.normalization, metrics }, params);
-  const onnx = exportInferenceModel(spec, params, { labels: data.classes, normalization: data.train.normalization });
+  const metrics = {
+    history,
+    testAccuracy: final.testAccuracy,
+    testLoss: final.testLoss,
+    trainSeconds,
+    wallSeconds: (performance.now() - started) / 1000,
+    command: process.argv.slice(2).join(' '),
+  };
+  await saveTrainedModel(
+    dir,
+    { spec, loss, labels: data.classes, normalization: data.train.normalization, metrics },
+    params,
+  );
+  const onnx = exportInferenceModel(spec, params, {
+    labels: data.classes,
+    normalization: data.train.normalization,
+  });
   await writeFileAtomic(join(dir, 'model.onnx'), onnx);
   await writeFileAtomic(join(dir, 'metrics.csv'), toCsv(history));
   await trainer.dispose();
-  out(`test accuracy ${pct(final.testAccuracy)} after ${epochs} epoch(s), ${metrics.wallSeconds.toFixed(1)} s in all`);
-  out(`run folder: ${dir} (model.json, parameters.eflp, model.onnx ${(onnx.length / 1024).toFixed(0)} KiB, metrics.csv)`);
+  out(
+    `test accuracy ${pct(final.testAccuracy)} after ${epochs} epoch(s), ${metrics.wallSeconds.toFixed(1)} s in all`,
+  );
+  out(
+    `run folder: ${dir} (model.json, parameters.eflp, model.onnx ${(onnx.length / 1024).toFixed(0)} KiB, metrics.csv)`,
+  );
   out(`export it:  npx edgefl export --model ${dir} --out model.onnx`);
   return { dir, testAccuracy: final.testAccuracy };
 }

@@ -39,7 +39,10 @@ export function sizeOf(shape: readonly number[]): number {
   return n;
 }
 
-export function allocateFeatures(ds: Pick<Dataset, 'featureShape' | 'featureType'>, count: number): FeatureArray {
+export function allocateFeatures(
+  ds: Pick<Dataset, 'featureShape' | 'featureType'>,
+  count: number,
+): FeatureArray {
   const n = count * sizeOf(ds.featureShape);
   return ds.featureType === 'int32' ? new Int32Array(n) : new Float32Array(n);
 }
@@ -142,7 +145,8 @@ export class SubsetDataset implements Dataset {
     const mapped = this.scratch.length >= indices.length ? this.scratch : new Uint32Array(indices.length);
     for (let i = 0; i < indices.length; i++) {
       const j = indices[i];
-      if (j < 0 || j >= this.length) throw new RangeError(`subset index ${j} is out of range [0, ${this.length})`);
+      if (j < 0 || j >= this.length)
+        throw new RangeError(`subset index ${j} is out of range [0, ${this.length})`);
       mapped[i] = this.indices[j];
     }
     this.parent.gather(mapped.subarray(0, indices.length), features, labels);

@@ -73,11 +73,20 @@ function fail(path: string, layer: LayerSpec, message: string): never {
 }
 
 function positiveInt(path: string, layer: LayerSpec, what: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) fail(path, layer, `${what} must be a positive integer, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
+    fail(path, layer, `${what} must be a positive integer, got ${String(v)}`);
   return v;
 }
 
-function spatialPads(path: string, layer: LayerSpec, padding: Padding | undefined, input: Value, kernel: [number, number], strides: [number, number], dil: [number, number]): number[] {
+function spatialPads(
+  path: string,
+  layer: LayerSpec,
+  padding: Padding | undefined,
+  input: Value,
+  kernel: [number, number],
+  strides: [number, number],
+  dil: [number, number],
+): number[] {
   if (padding === undefined || padding === 'valid') return [0, 0, 0, 0];
   if (typeof padding === 'number') return [padding, padding, padding, padding];
   if (padding !== 'same') {
@@ -99,14 +108,23 @@ function spatialPads(path: string, layer: LayerSpec, padding: Padding | undefine
 }
 
 function requireRank(path: string, layer: LayerSpec, x: Value, rank: number, what: string): void {
-  if (x.rank !== rank) fail(path, layer, `expects ${what} (rank ${rank} with the batch), got ${shapeToString(x.shape)}`);
+  if (x.rank !== rank)
+    fail(path, layer, `expects ${what} (rank ${rank} with the batch), got ${shapeToString(x.shape)}`);
 }
 
-function denseApply(ctx: BuildContext, name: string, x: Value, units: number, o: { useBias?: boolean; kernelInit?: Initializer; biasInit?: Initializer } = {}): Value {
+function denseApply(
+  ctx: BuildContext,
+  name: string,
+  x: Value,
+  units: number,
+  o: { useBias?: boolean; kernelInit?: Initializer; biasInit?: Initializer } = {},
+): Value {
   const inFeatures = x.shape?.[x.shape.length - 1];
-  if (typeof inFeatures !== 'number') throw new GraphError(`${name}: input features must be static, got ${x}`);
+  if (typeof inFeatures !== 'number')
+    throw new GraphError(`${name}: input features must be static, got ${x}`);
   const w = ctx.param(`${name}.weight`, [units, inFeatures], o.kernelInit ?? 'pytorch');
-  const b = o.useBias === false ? null : ctx.param(`${name}.bias`, [units], o.biasInit ?? 'pytorch', inFeatures);
+  const b =
+    o.useBias === false ? null : ctx.param(`${name}.bias`, [units], o.biasInit ?? 'pytorch', inFeatures);
   if (x.rank === 2) return op.gemm(x, w, b, { transB: true });
   // Higher rank ([batch, time, features]): fold the leading axes into rows for one Gemm.
   const lead = x.shape!.slice(1, -1) as number[];
@@ -125,8 +143,14 @@ function buildLayer(ctx: BuildContext, layer: LayerSpec, x: Value, path: string)
   switch (layer.type) {
     case 'dense': {
       positiveInt(path, layer, 'units', layer.units);
-      if (x.rank === undefined || x.rank < 2) fail(path, layer, `expects [batch, ..., features], got ${shapeToString(x.shape)}`);
-      if (x.rank > 3 && x.rank !== undefined) fail(path, layer, `expects rank 2 or 3 input, got ${shapeToString(x.shape)}; add flatten() before it`);
+      if (x.rank === undefined || x.rank < 2)
+        fail(path, layer, `expects [batch, ..., features], got ${shapeToString(x.shape)}`);
+      if (x.rank > 3 && x.rank !== undefined)
+        fail(
+          path,
+          layer,
+          `expects rank 2 or 3 input, got ${shapeToString(x.shape)}; add flatten() before it`,
+        );
       return denseApply(ctx, name, x, layer.units, layer);
     }
     case 'conv2d': {
@@ -137,7 +161,15 @@ function buildLayer(ctx: BuildContext, layer: LayerSpec, x: Value, path: string)
       const dil = pair(layer.dilation ?? 1);
       const cin = x.shape![1] as number;
       const w = ctx.param(`${name}.weight`, [layer.filters, cin, ...kernel], layer.kernelInit ?? 'pytorch');
-      const b = layer.useBias === false ? null : ctx.param(`${name}.bias`, [layer.filters], layer.biasInit ?? 'pytorch', cin * kernel[0] * kernel[1]);
+      const b =
+        layer.useBias === false
+          ? null
+          : ctx.param(
+              `${name}.bias`,
+              [layer.filters],
+              layer.biasInit ?? 'pytorch',
+              cin * kernel[0] * kernel[1],
+            );
       const pads = spatialPads(path, layer, layer.padding, x, kernel, strides, dil);
       return op.conv(x, w, b, { strides, pads, dilations: dil });
     }
@@ -148,7 +180,9 @@ function buildLayer(ctx: BuildContext, layer: LayerSpec, x: Value, path: string)
       const pads = spatialPads(path, layer, layer.padding, x, kernel, strides, [1, 1]);
       const o = { kernel, strides, pads };
       // Tiling windows are differentiated with a mask (cheaper); others need the argmax indices.
-      return ctx.training && !tilesExactly(x, kernel, strides, pads) ? op.maxPoolWithIndices(x, o)[0] : op.maxPool(x, o);
+      return ctx.training && !tilesExactly(x, kernel, strides, pads)
+        ? op.maxPoolWithIndices(x, o)[0]
+        : op.maxPool(x, o);
     }
     case 'avgPool2d': {
       requireRank(path, layer, x, 4, '[batch, channels, height, width]');
@@ -163,8 +197,15 @@ function buildLayer(ctx: BuildContext, layer: LayerSpec, x: Value, path: string)
     case 'reshape': {
       const per = x.shape!.slice(1);
       const want = layer.shape.reduce((a, b) => a * b, 1);
-      const have = per.every((d) => typeof d === 'number') ? (per as number[]).reduce((a, b) => a * b, 1) : undefined;
-      if (have !== undefined && !layer.shape.includes(-1) && have !== want) fail(path, layer, `cannot reshape a sample of shape [${per}] (${have} values) to [${layer.shape}] (${want})`);
+      const have = per.every((d) => typeof d === 'number')
+        ? (per as number[]).reduce((a, b) => a * b, 1)
+        : undefined;
+      if (have !== undefined && !layer.shape.includes(-1) && have !== want)
+        fail(
+          path,
+          layer,
+          `cannot reshape a sample of shape [${per}] (${have} values) to [${layer.shape}] (${want})`,
+        );
       return op.reshape(x, [-1, ...layer.shape]);
     }
     case 'relu':
@@ -184,12 +225,18 @@ function buildLayer(ctx: BuildContext, layer: LayerSpec, x: Value, path: string)
     case 'softmax':
       return op.softmax(x, layer.axis ?? -1);
     case 'dropout': {
-      if (!(layer.rate >= 0 && layer.rate < 1)) fail(path, layer, `rate must be in [0, 1), got ${layer.rate}`);
+      if (!(layer.rate >= 0 && layer.rate < 1))
+        fail(path, layer, `rate must be in [0, 1), got ${layer.rate}`);
       return ctx.training && layer.rate > 0 ? op.dropout(x, layer.rate, ctx.dropoutSeed())[0] : x;
     }
     case 'embedding': {
-      if (x.dtype !== 'int32' && x.dtype !== 'int64') fail(path, layer, `expects integer token ids, got ${x}`);
-      const w = ctx.param(`${name}.weight`, [positiveInt(path, layer, 'vocabSize', layer.vocabSize), positiveInt(path, layer, 'dim', layer.dim)], layer.init ?? { normal: 1 });
+      if (x.dtype !== 'int32' && x.dtype !== 'int64')
+        fail(path, layer, `expects integer token ids, got ${x}`);
+      const w = ctx.param(
+        `${name}.weight`,
+        [positiveInt(path, layer, 'vocabSize', layer.vocabSize), positiveInt(path, layer, 'dim', layer.dim)],
+        layer.init ?? { normal: 1 },
+      );
       return op.gather(w, x, 0);
     }
     case 'positionalEmbedding': {
@@ -202,7 +249,8 @@ function buildLayer(ctx: BuildContext, layer: LayerSpec, x: Value, path: string)
     }
     case 'layerNorm': {
       const d = x.shape?.[x.shape.length - 1];
-      if (typeof d !== 'number') fail(path, layer, `needs a static last dimension, got ${shapeToString(x.shape)}`);
+      if (typeof d !== 'number')
+        fail(path, layer, `needs a static last dimension, got ${shapeToString(x.shape)}`);
       const scale = ctx.param(`${name}.weight`, [d], 'ones');
       const bias = ctx.param(`${name}.bias`, [d], 'zeros');
       return op.layerNormalization(x, scale, bias, -1, layer.epsilon ?? 1e-5)[0];
@@ -217,9 +265,13 @@ function buildLayer(ctx: BuildContext, layer: LayerSpec, x: Value, path: string)
       const qkv = denseApply(ctx, `${name}.qkv`, x, 3 * d);
       // [batch, t, 3, heads, dh] -> [3, batch, heads, t, dh]
       const split = op.transpose(op.reshape(qkv, [-1, t, 3, h, dh]), [2, 0, 3, 1, 4]);
-      const pick = (i: number) => op.gather(split, op.constant(g, op.tensorOf('int64', [i], []), 'qkv_index'), 0);
+      const pick = (i: number) =>
+        op.gather(split, op.constant(g, op.tensorOf('int64', [i], []), 'qkv_index'), 0);
       const [q, k, v] = [pick(0), pick(1), pick(2)];
-      const scores = op.add(op.mul(op.matmul(q, op.transpose(k, [0, 1, 3, 2])), op.scalar(g, 1 / Math.sqrt(dh))), causalMask(g, t));
+      const scores = op.add(
+        op.mul(op.matmul(q, op.transpose(k, [0, 1, 3, 2])), op.scalar(g, 1 / Math.sqrt(dh))),
+        causalMask(g, t),
+      );
       let attn = op.softmax(scores, -1);
       if (ctx.training && layer.dropout) attn = op.dropout(attn, layer.dropout, ctx.dropoutSeed())[0];
       const heads = op.reshape(op.transpose(op.matmul(attn, v), [0, 2, 1, 3]), [-1, t, d]);
@@ -228,7 +280,12 @@ function buildLayer(ctx: BuildContext, layer: LayerSpec, x: Value, path: string)
     case 'residual': {
       let y = x;
       y = buildSequence(ctx, layer.layers, y, `${path}.`);
-      if (y.shape && x.shape && y.shape.join() !== x.shape.join()) fail(path, layer, `its layers change the shape from ${shapeToString(x.shape)} to ${shapeToString(y.shape)}, so they cannot be added to the input`);
+      if (y.shape && x.shape && y.shape.join() !== x.shape.join())
+        fail(
+          path,
+          layer,
+          `its layers change the shape from ${shapeToString(x.shape)} to ${shapeToString(y.shape)}, so they cannot be added to the input`,
+        );
       return op.add(x, y);
     }
     default:
@@ -258,8 +315,14 @@ function buildSequence(ctx: BuildContext, layers: readonly LayerSpec[], x: Value
 }
 
 export function validateSpec(spec: ModelSpec): void {
-  if (!Array.isArray(spec.inputShape) || spec.inputShape.length === 0 || !spec.inputShape.every((d) => Number.isInteger(d) && d > 0))
-    throw new GraphError(`model inputShape must be a non-empty list of positive integers (one sample, no batch), got ${JSON.stringify(spec.inputShape)}`);
+  if (
+    !Array.isArray(spec.inputShape) ||
+    spec.inputShape.length === 0 ||
+    !spec.inputShape.every((d) => Number.isInteger(d) && d > 0)
+  )
+    throw new GraphError(
+      `model inputShape must be a non-empty list of positive integers (one sample, no batch), got ${JSON.stringify(spec.inputShape)}`,
+    );
   if (!Array.isArray(spec.layers) || spec.layers.length === 0) throw new GraphError('model has no layers');
 }
 
@@ -268,10 +331,14 @@ export function buildModel(spec: ModelSpec, options: BuildOptions): BuiltModel {
   validateSpec(spec);
   const graph = options.graph ?? new Graph(spec.name ?? 'edgefl_model');
   const ctx = new BuildContext(graph, spec, options);
-  const input = graph.input(options.inputName ?? 'input', spec.inputType ?? 'float32', ['batch', ...spec.inputShape]);
+  const input = graph.input(options.inputName ?? 'input', spec.inputType ?? 'float32', [
+    'batch',
+    ...spec.inputShape,
+  ]);
   let y = input;
   y = buildSequence(ctx, spec.layers, y, '');
-  if (!isStatic(y.shape?.slice(1))) throw new GraphError(`model output has unknown per-sample shape ${shapeToString(y.shape)}`);
+  if (!isStatic(y.shape?.slice(1)))
+    throw new GraphError(`model output has unknown per-sample shape ${shapeToString(y.shape)}`);
   return { graph, input, output: y, parameters: ctx.params, layout: ParameterSet.layout(ctx.shapes) };
 }
 

@@ -23,7 +23,11 @@ export const EXPORT_INPUT = 'input';
 export const EXPORT_LOGITS = 'logits';
 export const EXPORT_PROBABILITIES = 'probabilities';
 
-export function exportInferenceModel(spec: ModelSpec, params: ParameterSet, o: ExportOptions = {}): Uint8Array {
+export function exportInferenceModel(
+  spec: ModelSpec,
+  params: ParameterSet,
+  o: ExportOptions = {},
+): Uint8Array {
   const built = buildModel(spec, { mode: 'infer', bake: params, inputName: EXPORT_INPUT });
   const expected = built.layout;
   params.assertSameLayout({ entries: expected }, 'export parameters');
@@ -42,7 +46,9 @@ export function exportInferenceModel(spec: ModelSpec, params: ParameterSet, o: E
     docString:
       o.docString ??
       `edgefl model '${spec.name ?? 'model'}'. Input '${EXPORT_INPUT}': [batch, ${spec.inputShape.join(', ')}]` +
-        (o.normalization ? `, features = (raw * ${o.normalization.scale} - ${o.normalization.mean}) / ${o.normalization.std}` : '') +
+        (o.normalization
+          ? `, features = (raw * ${o.normalization.scale} - ${o.normalization.mean}) / ${o.normalization.std}`
+          : '') +
         `. Outputs: '${EXPORT_LOGITS}'${(o.probabilities ?? true) ? ` and '${EXPORT_PROBABILITIES}'` : ''}.`,
   });
 }

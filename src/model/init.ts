@@ -9,7 +9,13 @@ export function fans(shape: readonly number[]): { fanIn: number; fanOut: number 
   return { fanIn: shape[1] * receptive, fanOut: shape[0] * receptive };
 }
 
-export function initialize(target: Float32Array, shape: readonly number[], init: Initializer, rng: Rng, fanInOverride?: number): void {
+export function initialize(
+  target: Float32Array,
+  shape: readonly number[],
+  init: Initializer,
+  rng: Rng,
+  fanInOverride?: number,
+): void {
   const { fanIn: fi, fanOut } = fans(shape);
   const fanIn = fanInOverride ?? fi;
   const uniform = (a: number) => {

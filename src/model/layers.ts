@@ -28,8 +28,17 @@ export type LayerSpec =
       kernelInit?: Initializer;
       biasInit?: Initializer;
     }
-  | { type: 'maxPool2d'; size: number | readonly [number, number]; strides?: number | readonly [number, number]; padding?: Padding }
-  | { type: 'avgPool2d'; size: number | readonly [number, number]; strides?: number | readonly [number, number] }
+  | {
+      type: 'maxPool2d';
+      size: number | readonly [number, number];
+      strides?: number | readonly [number, number];
+      padding?: Padding;
+    }
+  | {
+      type: 'avgPool2d';
+      size: number | readonly [number, number];
+      strides?: number | readonly [number, number];
+    }
   | { type: 'globalAvgPool' }
   | { type: 'flatten' }
   | { type: 'reshape'; shape: readonly number[] }
@@ -56,13 +65,26 @@ export interface ModelSpec {
   name?: string;
 }
 
-const pair = (v: number | readonly [number, number]): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
+const pair = (v: number | readonly [number, number]): [number, number] =>
+  typeof v === 'number' ? [v, v] : [v[0], v[1]];
 export { pair };
 
-export const dense = (units: number, o: Omit<Extract<LayerSpec, { type: 'dense' }>, 'type' | 'units'> = {}): LayerSpec => ({ type: 'dense', units, ...o });
-export const conv2d = (o: Omit<Extract<LayerSpec, { type: 'conv2d' }>, 'type'>): LayerSpec => ({ type: 'conv2d', ...o });
-export const maxPool2d = (size: number | [number, number], o: { strides?: number | [number, number]; padding?: Padding } = {}): LayerSpec => ({ type: 'maxPool2d', size, ...o });
-export const avgPool2d = (size: number | [number, number], o: { strides?: number | [number, number] } = {}): LayerSpec => ({ type: 'avgPool2d', size, ...o });
+export const dense = (
+  units: number,
+  o: Omit<Extract<LayerSpec, { type: 'dense' }>, 'type' | 'units'> = {},
+): LayerSpec => ({ type: 'dense', units, ...o });
+export const conv2d = (o: Omit<Extract<LayerSpec, { type: 'conv2d' }>, 'type'>): LayerSpec => ({
+  type: 'conv2d',
+  ...o,
+});
+export const maxPool2d = (
+  size: number | [number, number],
+  o: { strides?: number | [number, number]; padding?: Padding } = {},
+): LayerSpec => ({ type: 'maxPool2d', size, ...o });
+export const avgPool2d = (
+  size: number | [number, number],
+  o: { strides?: number | [number, number] } = {},
+): LayerSpec => ({ type: 'avgPool2d', size, ...o });
 export const globalAvgPool = (): LayerSpec => ({ type: 'globalAvgPool' });
 export const flatten = (): LayerSpec => ({ type: 'flatten' });
 export const reshape = (shape: readonly number[]): LayerSpec => ({ type: 'reshape', shape: [...shape] });
@@ -73,14 +95,34 @@ export const tanh = (): LayerSpec => ({ type: 'tanh' });
 export const gelu = (): LayerSpec => ({ type: 'gelu' });
 export const softmax = (axis = -1): LayerSpec => ({ type: 'softmax', axis });
 export const dropout = (rate: number): LayerSpec => ({ type: 'dropout', rate });
-export const embedding = (vocabSize: number, dim: number, init?: Initializer): LayerSpec => ({ type: 'embedding', vocabSize, dim, ...(init ? { init } : {}) });
-export const positionalEmbedding = (maxLength: number): LayerSpec => ({ type: 'positionalEmbedding', maxLength });
+export const embedding = (vocabSize: number, dim: number, init?: Initializer): LayerSpec => ({
+  type: 'embedding',
+  vocabSize,
+  dim,
+  ...(init ? { init } : {}),
+});
+export const positionalEmbedding = (maxLength: number): LayerSpec => ({
+  type: 'positionalEmbedding',
+  maxLength,
+});
 export const layerNorm = (epsilon = 1e-5): LayerSpec => ({ type: 'layerNorm', epsilon });
-export const causalSelfAttention = (heads: number, o: { dropout?: number } = {}): LayerSpec => ({ type: 'causalSelfAttention', heads, ...o });
-export const residual = (layers: readonly LayerSpec[]): LayerSpec => ({ type: 'residual', layers: [...layers] });
+export const causalSelfAttention = (heads: number, o: { dropout?: number } = {}): LayerSpec => ({
+  type: 'causalSelfAttention',
+  heads,
+  ...o,
+});
+export const residual = (layers: readonly LayerSpec[]): LayerSpec => ({
+  type: 'residual',
+  layers: [...layers],
+});
 
 /** A pre-norm transformer block: x + attn(ln(x)), then x + mlp(ln(x)). */
-export function transformerBlock(o: { dim: number; heads: number; mlpRatio?: number; dropout?: number }): LayerSpec[] {
+export function transformerBlock(o: {
+  dim: number;
+  heads: number;
+  mlpRatio?: number;
+  dropout?: number;
+}): LayerSpec[] {
   const hidden = Math.round(o.dim * (o.mlpRatio ?? 4));
   const drop = o.dropout ? [dropout(o.dropout)] : [];
   return [
@@ -89,6 +131,15 @@ export function transformerBlock(o: { dim: number; heads: number; mlpRatio?: num
   ];
 }
 
-export function sequential(layers: readonly LayerSpec[], o: { inputShape: readonly number[]; inputType?: 'float32' | 'int32'; seed?: number; name?: string }): ModelSpec {
-  return { inputShape: [...o.inputShape], inputType: o.inputType ?? 'float32', layers: [...layers], seed: o.seed ?? 0, name: o.name };
+export function sequential(
+  layers: readonly LayerSpec[],
+  o: { inputShape: readonly number[]; inputType?: 'float32' | 'int32'; seed?: number; name?: string },
+): ModelSpec {
+  return {
+    inputShape: [...o.inputShape],
+    inputType: o.inputType ?? 'float32',
+    layers: [...layers],
+    seed: o.seed ?? 0,
+    name: o.name,
+  };
 }

@@ -3,7 +3,20 @@
  * paper (McMahan et al. 2017): "2NN" (784-200-200-10) and the CNN (two 5x5 convolutions with 32 and
  * 64 channels, each followed by 2x2 max pooling, a 512-unit dense layer and a softmax output).
  */
-import { conv2d, dense, embedding, flatten, layerNorm, maxPool2d, positionalEmbedding, relu, sequential, transformerBlock, type LayerSpec, type ModelSpec } from './layers.js';
+import {
+  conv2d,
+  dense,
+  embedding,
+  flatten,
+  layerNorm,
+  maxPool2d,
+  positionalEmbedding,
+  relu,
+  sequential,
+  transformerBlock,
+  type LayerSpec,
+  type ModelSpec,
+} from './layers.js';
 
 export interface ZooOptions {
   inputShape: readonly number[];
@@ -21,11 +34,17 @@ type Builder = (o: ZooOptions) => ModelSpec;
 const zoo: Record<string, { describe: string; build: Builder }> = {
   logreg: {
     describe: 'multinomial logistic regression (one dense layer)',
-    build: (o) => sequential([flatten(), dense(o.classes)], { inputShape: o.inputShape, seed: o.seed, name: 'logreg' }),
+    build: (o) =>
+      sequential([flatten(), dense(o.classes)], { inputShape: o.inputShape, seed: o.seed, name: 'logreg' }),
   },
   mlp: {
     describe: "the FedAvg paper's 2NN: 784-200-200-10 with ReLU",
-    build: (o) => sequential([flatten(), dense(200), relu(), dense(200), relu(), dense(o.classes)], { inputShape: o.inputShape, seed: o.seed, name: 'mlp' }),
+    build: (o) =>
+      sequential([flatten(), dense(200), relu(), dense(200), relu(), dense(o.classes)], {
+        inputShape: o.inputShape,
+        seed: o.seed,
+        name: 'mlp',
+      }),
   },
   cnn: {
     describe: "the FedAvg paper's CNN: conv5x5 32 - pool - conv5x5 64 - pool - fc 512 - fc 10",
@@ -50,13 +69,24 @@ const zoo: Record<string, { describe: string; build: Builder }> = {
     build: (o) => {
       const vocab = o.vocabSize ?? o.classes;
       const dim = o.dim ?? 64;
-      const blocks = Array.from({ length: o.blocks ?? 2 }, () => transformerBlock({ dim, heads: o.heads ?? 4 })).flat();
-      return sequential([embedding(vocab, dim, { normal: 0.02 }), positionalEmbedding(o.inputShape[0]), ...blocks, layerNorm(), dense(vocab)], {
-        inputShape: o.inputShape,
-        inputType: 'int32',
-        seed: o.seed,
-        name: 'transformer',
-      });
+      const blocks = Array.from({ length: o.blocks ?? 2 }, () =>
+        transformerBlock({ dim, heads: o.heads ?? 4 }),
+      ).flat();
+      return sequential(
+        [
+          embedding(vocab, dim, { normal: 0.02 }),
+          positionalEmbedding(o.inputShape[0]),
+          ...blocks,
+          layerNorm(),
+          dense(vocab),
+        ],
+        {
+          inputShape: o.inputShape,
+          inputType: 'int32',
+          seed: o.seed,
+          name: 'transformer',
+        },
+      );
     },
   },
 };
@@ -67,6 +97,9 @@ export function builtInModels(): { name: string; describe: string }[] {
 
 export function builtInModel(name: string, o: ZooOptions): ModelSpec {
   const z = zoo[name];
-  if (!z) throw new Error(`unknown model '${name}'; built-in models: ${Object.keys(zoo).join(', ')} (or a path to a model .json file)`);
+  if (!z)
+    throw new Error(
+      `unknown model '${name}'; built-in models: ${Object.keys(zoo).join(', ')} (or a path to a model .json file)`,
+    );
   return z.build(o);
 }

@@ -75,7 +75,8 @@ export class Graph {
   }
 
   private declare(name: string, dtype: DType, shape: Shape | undefined): Value {
-    if (this.values.has(name)) throw new GraphError(`value '${name}' is already defined in graph '${this.name}'`);
+    if (this.values.has(name))
+      throw new GraphError(`value '${name}' is already defined in graph '${this.name}'`);
     const v = new Value(this, name, dtype, shape === undefined ? undefined : [...shape]);
     this.values.set(name, v);
     return v;
@@ -105,16 +106,22 @@ export class Graph {
       if (this.values.has(name)) throw new GraphError(`cannot name an output '${name}': the name is taken`);
       const producer = this.producers.get(v.name);
       if (producer !== undefined && !this.outputs.includes(v)) this.rename(v, name, producer);
-      else [out] = this.node('Identity', [v], {}, [{ dtype: v.dtype, shape: v.shape }], { outputNames: [name] });
+      else
+        [out] = this.node('Identity', [v], {}, [{ dtype: v.dtype, shape: v.shape }], { outputNames: [name] });
     }
-    if (this.outputs.some((o) => o.name === out.name)) throw new GraphError(`'${out.name}' is already an output`);
+    if (this.outputs.some((o) => o.name === out.name))
+      throw new GraphError(`'${out.name}' is already an output`);
     this.outputs.push(out);
     return out;
   }
 
   private rename(v: Value, name: string, producer: number): void {
     const old = v.name;
-    const fix = (n: Node): Node => ({ ...n, inputs: n.inputs.map((x) => (x === old ? name : x)), outputs: n.outputs.map((x) => (x === old ? name : x)) });
+    const fix = (n: Node): Node => ({
+      ...n,
+      inputs: n.inputs.map((x) => (x === old ? name : x)),
+      outputs: n.outputs.map((x) => (x === old ? name : x)),
+    });
     for (let i = producer; i < this.nodes.length; i++) this.nodes[i] = fix(this.nodes[i]);
     this.values.delete(old);
     this.producers.delete(old);
@@ -151,7 +158,8 @@ export class Graph {
   }
 
   own(v: Value): void {
-    if (v.graph !== this) throw new GraphError(`value '${v.name}' belongs to graph '${v.graph.name}', not '${this.name}'`);
+    if (v.graph !== this)
+      throw new GraphError(`value '${v.name}' belongs to graph '${v.graph.name}', not '${this.name}'`);
   }
 
   /**
@@ -170,7 +178,9 @@ export class Graph {
     const names = inputs.map((v) => (v ? v.name : ''));
     while (names.length > 0 && names[names.length - 1] === '') names.pop();
     const hint = options.hint ?? op.toLowerCase();
-    const outs = outputs.map((o, i) => this.declare(options.outputNames?.[i] ?? this.fresh(hint), o.dtype, o.shape));
+    const outs = outputs.map((o, i) =>
+      this.declare(options.outputNames?.[i] ?? this.fresh(hint), o.dtype, o.shape),
+    );
     const node: Node = {
       op,
       domain: options.domain ?? '',

@@ -4,7 +4,16 @@
  * that makes it ("Gemm: inner dimensions 784 and 200 differ"), not later by the runtime.
  */
 import { Graph, GraphError, Value } from './graph.js';
-import { attr, isFloat, shapeToString, type Attribute, type DType, type Dim, type Shape, type TensorData } from './types.js';
+import {
+  attr,
+  isFloat,
+  shapeToString,
+  type Attribute,
+  type DType,
+  type Dim,
+  type Shape,
+  type TensorData,
+} from './types.js';
 import { broadcastShapes, convOutputSize, divideSymbolic, normalizeAxis, product } from './shape.js';
 
 function fail(op: string, message: string): never {
@@ -17,7 +26,14 @@ function sameGraph(op: string, ...vs: Value[]): Graph {
   return g;
 }
 
-function one(g: Graph, op: string, inputs: (Value | null)[], attrs: Record<string, Attribute>, dtype: DType, shape: Shape | undefined): Value {
+function one(
+  g: Graph,
+  op: string,
+  inputs: (Value | null)[],
+  attrs: Record<string, Attribute>,
+  dtype: DType,
+  shape: Shape | undefined,
+): Value {
   return g.node(op, inputs, attrs, [{ dtype, shape }])[0];
 }
 
@@ -123,7 +139,16 @@ export function cast(x: Value, to: DType): Value {
 }
 
 export function onnxTypeCode(dtype: DType): number {
-  const codes: Record<DType, number> = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11 };
+  const codes: Record<DType, number> = {
+    float32: 1,
+    uint8: 2,
+    int8: 3,
+    int32: 6,
+    int64: 7,
+    bool: 9,
+    float16: 10,
+    float64: 11,
+  };
   return codes[dtype];
 }
 
@@ -140,7 +165,8 @@ export function logSoftmax(x: Value, axis = -1): Value {
 // ---------------------------------------------------------------- linear algebra
 
 function matmulShape(a: Shape, b: Shape): Dim[] {
-  if (a.length < 1 || b.length < 1) fail('MatMul', `needs tensors of rank >= 1, got ${shapeToString(a)} and ${shapeToString(b)}`);
+  if (a.length < 1 || b.length < 1)
+    fail('MatMul', `needs tensors of rank >= 1, got ${shapeToString(a)} and ${shapeToString(b)}`);
   const a2 = a.length === 1 ? [1, a[0]] : a;
   const b2 = b.length === 1 ? [b[0], 1] : b;
   const k1 = a2[a2.length - 1];
@@ -177,7 +203,10 @@ export function gemm(a: Value, b: Value, c: Value | null, o: GemmOptions = {}): 
   const [m, ka] = o.transA ? [a.shape![1], a.shape![0]] : [a.shape![0], a.shape![1]];
   const [kb, n] = o.transB ? [b.shape![1], b.shape![0]] : [b.shape![0], b.shape![1]];
   if (typeof ka === 'number' && typeof kb === 'number' && ka !== kb)
-    fail('Gemm', `inner dimensions ${ka} and ${kb} differ (A ${shapeToString(a.shape)}${o.transA ? 'ᵀ' : ''}, B ${shapeToString(b.shape)}${o.transB ? 'ᵀ' : ''})`);
+    fail(
+      'Gemm',
+      `inner dimensions ${ka} and ${kb} differ (A ${shapeToString(a.shape)}${o.transA ? 'ᵀ' : ''}, B ${shapeToString(b.shape)}${o.transB ? 'ᵀ' : ''})`,
+    );
   if (c) broadcastShapes(c.shape, [m, n], 'Gemm (C)');
   const attrs: Record<string, Attribute> = {};
   if (o.alpha !== undefined && o.alpha !== 1) attrs.alpha = attr.float(o.alpha);
@@ -216,7 +245,8 @@ export function reshape(x: Value, target: readonly number[]): Value {
         shape[inferIdx] = total / part;
       } else {
         // A symbolic total (e.g. 'batch*6') divided by the static rest of the target.
-        const inferred = typeof total === 'string' && typeof part === 'number' ? divideSymbolic(total, part) : undefined;
+        const inferred =
+          typeof total === 'string' && typeof part === 'number' ? divideSymbolic(total, part) : undefined;
         shape[inferIdx] = inferred ?? `${x.name}_dim`;
       }
     } else if (typeof total === 'number' && typeof part === 'number' && total !== part) {
@@ -256,7 +286,8 @@ export function squeeze(x: Value, axes: readonly number[]): Value {
   let shape: Dim[] | undefined;
   if (x.shape) {
     const norm = new Set(axes.map((a) => normalizeAxis(a, x.shape!.length, 'Squeeze')));
-    for (const a of norm) if (x.shape[a] !== 1 && typeof x.shape[a] === 'number') fail('Squeeze', `axis ${a} of ${x} is not 1`);
+    for (const a of norm)
+      if (x.shape[a] !== 1 && typeof x.shape[a] === 'number') fail('Squeeze', `axis ${a} of ${x} is not 1`);
     shape = x.shape.filter((_, i) => !norm.has(i));
   }
   return one(x.graph, 'Squeeze', [x, int64s(x.graph, axes, 'axes')], {}, x.dtype, shape);
@@ -275,13 +306,21 @@ export function concat(xs: readonly Value[], axis: number): Value {
     shape = [...xs[0].shape!];
     shape[a] = product(xs.map((x) => x.shape![a]));
     const sizes = xs.map((x) => x.shape![a]);
-    shape[a] = sizes.every((s) => typeof s === 'number') ? (sizes as number[]).reduce((s, v) => s + v, 0) : `concat_${a}`;
+    shape[a] = sizes.every((s) => typeof s === 'number')
+      ? (sizes as number[]).reduce((s, v) => s + v, 0)
+      : `concat_${a}`;
   }
   return one(g, 'Concat', [...xs], { axis: attr.int(axis) }, xs[0].dtype, shape);
 }
 
 /** Static slice along the given axes. */
-export function slice(x: Value, starts: readonly number[], ends: readonly number[], axes: readonly number[], steps?: readonly number[]): Value {
+export function slice(
+  x: Value,
+  starts: readonly number[],
+  ends: readonly number[],
+  axes: readonly number[],
+  steps?: readonly number[],
+): Value {
   const g = x.graph;
   let shape: Dim[] | undefined;
   if (x.shape) {
@@ -313,10 +352,17 @@ export function pad(x: Value, pads: readonly number[]): Value {
 
 // ---------------------------------------------------------------- reductions
 
-function reducedShape(x: Value, axes: readonly number[] | undefined, keepdims: boolean, op: string): Dim[] | undefined {
+function reducedShape(
+  x: Value,
+  axes: readonly number[] | undefined,
+  keepdims: boolean,
+  op: string,
+): Dim[] | undefined {
   if (!x.shape) return undefined;
   const all = axes === undefined || axes.length === 0;
-  const set = new Set(all ? x.shape.map((_, i) => i) : axes!.map((a) => normalizeAxis(a, x.shape!.length, op)));
+  const set = new Set(
+    all ? x.shape.map((_, i) => i) : axes!.map((a) => normalizeAxis(a, x.shape!.length, op)),
+  );
   return keepdims ? x.shape.map((d, i) => (set.has(i) ? 1 : d)) : x.shape.filter((_, i) => !set.has(i));
 }
 
@@ -324,7 +370,14 @@ function reducedShape(x: Value, axes: readonly number[] | undefined, keepdims: b
 export function reduceSum(x: Value, axes: readonly number[], keepdims = false): Value {
   const g = x.graph;
   const inputs = axes.length ? [x, int64s(g, axes, 'axes')] : [x];
-  return one(g, 'ReduceSum', inputs, { keepdims: attr.int(keepdims ? 1 : 0) }, x.dtype, reducedShape(x, axes, keepdims, 'ReduceSum'));
+  return one(
+    g,
+    'ReduceSum',
+    inputs,
+    { keepdims: attr.int(keepdims ? 1 : 0) },
+    x.dtype,
+    reducedShape(x, axes, keepdims, 'ReduceSum'),
+  );
 }
 
 /** ReduceMean / ReduceMax / ReduceSumSquare take axes as an attribute until opset 18. */
@@ -333,9 +386,12 @@ function reduceAttr(op: string, x: Value, axes: readonly number[], keepdims: boo
   if (axes.length) attrs.axes = attr.ints(axes);
   return one(x.graph, op, [x], attrs, x.dtype, reducedShape(x, axes, keepdims, op));
 }
-export const reduceMean = (x: Value, axes: readonly number[], keepdims = false) => reduceAttr('ReduceMean', x, axes, keepdims);
-export const reduceMax = (x: Value, axes: readonly number[], keepdims = false) => reduceAttr('ReduceMax', x, axes, keepdims);
-export const reduceSumSquare = (x: Value, axes: readonly number[], keepdims = false) => reduceAttr('ReduceSumSquare', x, axes, keepdims);
+export const reduceMean = (x: Value, axes: readonly number[], keepdims = false) =>
+  reduceAttr('ReduceMean', x, axes, keepdims);
+export const reduceMax = (x: Value, axes: readonly number[], keepdims = false) =>
+  reduceAttr('ReduceMax', x, axes, keepdims);
+export const reduceSumSquare = (x: Value, axes: readonly number[], keepdims = false) =>
+  reduceAttr('ReduceSumSquare', x, axes, keepdims);
 
 // ---------------------------------------------------------------- convolution and pooling
 
@@ -363,11 +419,13 @@ export function conv(x: Value, w: Value, b: Value | null, o: ConvOptions = {}): 
   requireFloat('Conv', x);
   // The kernel must be static; the channel dims may be symbolic (the weight gradient convolves
   // with the batch as channels).
-  if (!w.shape || !w.shape.slice(2).every((d) => typeof d === 'number')) fail('Conv', `kernel size must be static, got ${w}`);
+  if (!w.shape || !w.shape.slice(2).every((d) => typeof d === 'number'))
+    fail('Conv', `kernel size must be static, got ${w}`);
   const ws = w.shape;
   const kernel = ws.slice(2) as number[];
   const n = kernel.length;
-  if (x.rank !== undefined && x.rank !== n + 2) fail('Conv', `input ${x} must have rank ${n + 2} for weight ${w}`);
+  if (x.rank !== undefined && x.rank !== n + 2)
+    fail('Conv', `input ${x} must have rank ${n + 2} for weight ${w}`);
   const group = o.group ?? 1;
   const cin = x.shape?.[1];
   const wc = ws[1];
@@ -377,16 +435,25 @@ export function conv(x: Value, w: Value, b: Value | null, o: ConvOptions = {}): 
   const pads = o.pads ?? Array(2 * n).fill(0);
   const dil = o.dilations ?? Array(n).fill(1);
   const shape = x.shape
-    ? [x.shape[0], ws[0], ...kernel.map((k, i) => convOutputSize(x.shape![2 + i], k, strides[i], pads[i], pads[i + n], dil[i]))]
+    ? [
+        x.shape[0],
+        ws[0],
+        ...kernel.map((k, i) => convOutputSize(x.shape![2 + i], k, strides[i], pads[i], pads[i + n], dil[i])),
+      ]
     : undefined;
   shape?.slice(2).forEach((d, i) => {
-    if (typeof d === 'number' && d < 1) fail('Conv', `output size along spatial axis ${i} would be ${d} for input ${x} and kernel ${kernel}`);
+    if (typeof d === 'number' && d < 1)
+      fail('Conv', `output size along spatial axis ${i} would be ${d} for input ${x} and kernel ${kernel}`);
   });
   return one(g, 'Conv', [x, w, b], convAttrs(kernel, o), x.dtype, shape);
 }
 
 /** Transposed convolution (the input-gradient of Conv), W [C, M/group, kernel...]. */
-export function convTranspose(x: Value, w: Value, o: ConvOptions & { outputPadding?: readonly number[]; outputShape?: Shape }): Value {
+export function convTranspose(
+  x: Value,
+  w: Value,
+  o: ConvOptions & { outputPadding?: readonly number[]; outputShape?: Shape },
+): Value {
   const g = sameGraph('ConvTranspose', x, w);
   const ws = w.shape as number[];
   const kernel = ws.slice(2);
@@ -396,7 +463,8 @@ export function convTranspose(x: Value, w: Value, o: ConvOptions & { outputPaddi
   const dil = o.dilations ?? Array(n).fill(1);
   const outPad = o.outputPadding ?? Array(n).fill(0);
   const attrs = convAttrs(kernel, o);
-  if (o.outputPadding && o.outputPadding.some((p) => p !== 0)) attrs.output_padding = attr.ints(o.outputPadding);
+  if (o.outputPadding && o.outputPadding.some((p) => p !== 0))
+    attrs.output_padding = attr.ints(o.outputPadding);
   const shape =
     o.outputShape ??
     (x.shape
@@ -405,7 +473,9 @@ export function convTranspose(x: Value, w: Value, o: ConvOptions & { outputPaddi
           ws[1] * (o.group ?? 1),
           ...kernel.map((k, i) => {
             const d = x.shape![2 + i];
-            return typeof d === 'number' ? strides[i] * (d - 1) + outPad[i] + (k - 1) * dil[i] + 1 - pads[i] - pads[i + n] : `${d}_convT`;
+            return typeof d === 'number'
+              ? strides[i] * (d - 1) + outPad[i] + (k - 1) * dil[i] + 1 - pads[i] - pads[i + n]
+              : `${d}_convT`;
           }),
         ]
       : undefined);
@@ -427,7 +497,13 @@ function poolShape(x: Value, o: PoolOptions, op: string): Dim[] | undefined {
   const strides = o.strides ?? o.kernel;
   const pads = o.pads ?? Array(2 * n).fill(0);
   const dil = o.dilations ?? Array(n).fill(1);
-  const shape = [x.shape[0], x.shape[1], ...o.kernel.map((k, i) => convOutputSize(x.shape![2 + i], k, strides[i], pads[i], pads[i + n], dil[i], o.ceilMode))];
+  const shape = [
+    x.shape[0],
+    x.shape[1],
+    ...o.kernel.map((k, i) =>
+      convOutputSize(x.shape![2 + i], k, strides[i], pads[i], pads[i + n], dil[i], o.ceilMode),
+    ),
+  ];
   shape.slice(2).forEach((d) => {
     if (typeof d === 'number' && d < 1) fail(op, `window ${o.kernel} does not fit input ${x}`);
   });
@@ -482,7 +558,8 @@ export function globalAveragePool(x: Value): Value {
 
 export function gather(data: Value, indices: Value, axis = 0): Value {
   const g = sameGraph('Gather', data, indices);
-  if (indices.dtype !== 'int64' && indices.dtype !== 'int32') fail('Gather', `indices must be int32/int64, got ${indices}`);
+  if (indices.dtype !== 'int64' && indices.dtype !== 'int32')
+    fail('Gather', `indices must be int32/int64, got ${indices}`);
   let shape: Dim[] | undefined;
   if (data.shape && indices.shape) {
     const a = normalizeAxis(axis, data.shape.length, 'Gather');
@@ -496,14 +573,25 @@ export function gatherElements(data: Value, indices: Value, axis: number): Value
   return one(g, 'GatherElements', [data, indices], { axis: attr.int(axis) }, data.dtype, indices.shape);
 }
 
-export function scatterElements(data: Value, indices: Value, updates: Value, axis: number, reduction: 'none' | 'add' = 'none'): Value {
+export function scatterElements(
+  data: Value,
+  indices: Value,
+  updates: Value,
+  axis: number,
+  reduction: 'none' | 'add' = 'none',
+): Value {
   const g = sameGraph('ScatterElements', data, indices, updates);
   const attrs: Record<string, Attribute> = { axis: attr.int(axis) };
   if (reduction !== 'none') attrs.reduction = attr.string(reduction);
   return one(g, 'ScatterElements', [data, indices, updates], attrs, data.dtype, data.shape);
 }
 
-export function scatterND(data: Value, indices: Value, updates: Value, reduction: 'none' | 'add' = 'none'): Value {
+export function scatterND(
+  data: Value,
+  indices: Value,
+  updates: Value,
+  reduction: 'none' | 'add' = 'none',
+): Value {
   const g = sameGraph('ScatterND', data, indices, updates);
   const attrs: Record<string, Attribute> = reduction !== 'none' ? { reduction: attr.string(reduction) } : {};
   return one(g, 'ScatterND', [data, indices, updates], attrs, data.dtype, data.shape);
@@ -518,32 +606,68 @@ export function oneHot(indices: Value, depth: number, dtype: DType = 'float32', 
   return one(g, 'OneHot', [indices, d, values], { axis: attr.int(axis) }, dtype, shape);
 }
 
-export function constantOfShape(shapeTensor: Value, value: number, dtype: DType = 'float32', staticShape?: Shape): Value {
-  return one(shapeTensor.graph, 'ConstantOfShape', [shapeTensor], { value: attr.tensor(tensorOf(dtype, [value], [1])) }, dtype, staticShape);
+export function constantOfShape(
+  shapeTensor: Value,
+  value: number,
+  dtype: DType = 'float32',
+  staticShape?: Shape,
+): Value {
+  return one(
+    shapeTensor.graph,
+    'ConstantOfShape',
+    [shapeTensor],
+    { value: attr.tensor(tensorOf(dtype, [value], [1])) },
+    dtype,
+    staticShape,
+  );
 }
 
 // ---------------------------------------------------------------- losses and normalization
 
 /** ONNX SoftmaxCrossEntropyLoss with integer labels: returns [loss, logProb]. */
-export function softmaxCrossEntropyLoss(scores: Value, labels: Value, weights: Value | null, reduction: 'mean' | 'sum' | 'none' = 'mean'): [Value, Value] {
+export function softmaxCrossEntropyLoss(
+  scores: Value,
+  labels: Value,
+  weights: Value | null,
+  reduction: 'mean' | 'sum' | 'none' = 'mean',
+): [Value, Value] {
   const g = sameGraph('SoftmaxCrossEntropyLoss', scores, labels, ...(weights ? [weights] : []));
-  if (labels.dtype !== 'int64' && labels.dtype !== 'int32') fail('SoftmaxCrossEntropyLoss', `labels must be integer, got ${labels}`);
+  if (labels.dtype !== 'int64' && labels.dtype !== 'int32')
+    fail('SoftmaxCrossEntropyLoss', `labels must be integer, got ${labels}`);
   const lossShape = reduction === 'none' ? labels.shape : [];
-  const [loss, logp] = g.node('SoftmaxCrossEntropyLoss', [scores, labels, weights], { reduction: attr.string(reduction) }, [
-    { dtype: scores.dtype, shape: lossShape },
-    { dtype: scores.dtype, shape: scores.shape },
-  ]);
+  const [loss, logp] = g.node(
+    'SoftmaxCrossEntropyLoss',
+    [scores, labels, weights],
+    { reduction: attr.string(reduction) },
+    [
+      { dtype: scores.dtype, shape: lossShape },
+      { dtype: scores.dtype, shape: scores.shape },
+    ],
+  );
   return [loss, logp];
 }
 
-export function layerNormalization(x: Value, scale: Value, bias: Value, axis = -1, epsilon = 1e-5): [Value, Value, Value] {
+export function layerNormalization(
+  x: Value,
+  scale: Value,
+  bias: Value,
+  axis = -1,
+  epsilon = 1e-5,
+): [Value, Value, Value] {
   const g = sameGraph('LayerNormalization', x, scale, bias);
-  const statShape = x.shape ? x.shape.map((d, i) => (i >= normalizeAxis(axis, x.shape!.length, 'LayerNormalization') ? 1 : d)) : undefined;
-  const [y, mean, invStd] = g.node('LayerNormalization', [x, scale, bias], { axis: attr.int(axis), epsilon: attr.float(epsilon) }, [
-    { dtype: x.dtype, shape: x.shape },
-    { dtype: 'float32', shape: statShape },
-    { dtype: 'float32', shape: statShape },
-  ]);
+  const statShape = x.shape
+    ? x.shape.map((d, i) => (i >= normalizeAxis(axis, x.shape!.length, 'LayerNormalization') ? 1 : d))
+    : undefined;
+  const [y, mean, invStd] = g.node(
+    'LayerNormalization',
+    [x, scale, bias],
+    { axis: attr.int(axis), epsilon: attr.float(epsilon) },
+    [
+      { dtype: x.dtype, shape: x.shape },
+      { dtype: 'float32', shape: statShape },
+      { dtype: 'float32', shape: statShape },
+    ],
+  );
   return [y, mean, invStd];
 }
 

@@ -24,7 +24,10 @@ export interface ModelOptions {
 }
 
 const dtypeByCode = new Map<number, DType>(
-  (['float32', 'uint8', 'int8', 'int32', 'int64', 'bool', 'float16', 'float64'] as DType[]).map((d) => [onnxTypeCode(d), d]),
+  (['float32', 'uint8', 'int8', 'int32', 'int64', 'bool', 'float16', 'float64'] as DType[]).map((d) => [
+    onnxTypeCode(d),
+    d,
+  ]),
 );
 
 function valueInfo(v: Value): onnxProto.onnx.IValueInfoProto {
@@ -33,7 +36,9 @@ function valueInfo(v: Value): onnxProto.onnx.IValueInfoProto {
     type: {
       tensorType: {
         elemType: onnxTypeCode(v.dtype),
-        shape: v.shape ? { dim: v.shape.map((d: Dim) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } : undefined,
+        shape: v.shape
+          ? { dim: v.shape.map((d: Dim) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) }
+          : undefined,
       },
     },
   };
@@ -64,7 +69,8 @@ function attributeProto(name: string, a: Attribute): onnxProto.onnx.IAttributePr
 
 export function toModelProto(graph: Graph, options: ModelOptions = {}): onnxProto.onnx.ModelProto {
   const opsetImport = [{ domain: '', version: options.opset ?? DEFAULT_OPSET }];
-  for (const [domain, version] of Object.entries(options.domains ?? {})) opsetImport.push({ domain, version });
+  for (const [domain, version] of Object.entries(options.domains ?? {}))
+    opsetImport.push({ domain, version });
   return onnx.ModelProto.create({
     irVersion: IR_VERSION,
     producerName: 'edgefl',
@@ -105,10 +111,14 @@ export function decodeModel(bytes: Uint8Array, source = 'input'): onnxProto.onnx
   try {
     model = onnx.ModelProto.decode(bytes);
   } catch (e) {
-    throw new OnnxFormatError(`${source} is not an ONNX model: protobuf decoding failed (${(e as Error).message})`);
+    throw new OnnxFormatError(
+      `${source} is not an ONNX model: protobuf decoding failed (${(e as Error).message})`,
+    );
   }
   if (!model.graph || !model.irVersion || model.opsetImport.length === 0)
-    throw new OnnxFormatError(`${source} is not an ONNX model: it has no ${!model.graph ? 'graph' : !model.irVersion ? 'IR version' : 'opset import'}`);
+    throw new OnnxFormatError(
+      `${source} is not an ONNX model: it has no ${!model.graph ? 'graph' : !model.irVersion ? 'IR version' : 'opset import'}`,
+    );
   return model;
 }
 
@@ -122,11 +132,24 @@ export function tensorFromProto(t: onnxProto.onnx.ITensorProto): TensorData {
     const raw = t.rawData.slice(); // aligned copy
     const buf = raw.buffer;
     data =
-      dtype === 'float32' ? new Float32Array(buf) : dtype === 'float64' ? new Float64Array(buf) : dtype === 'int64' ? new BigInt64Array(buf) : dtype === 'int32' ? new Int32Array(buf) : dtype === 'float16' ? new Uint16Array(buf) : dtype === 'int8' ? new Int8Array(buf) : new Uint8Array(buf);
+      dtype === 'float32'
+        ? new Float32Array(buf)
+        : dtype === 'float64'
+          ? new Float64Array(buf)
+          : dtype === 'int64'
+            ? new BigInt64Array(buf)
+            : dtype === 'int32'
+              ? new Int32Array(buf)
+              : dtype === 'float16'
+                ? new Uint16Array(buf)
+                : dtype === 'int8'
+                  ? new Int8Array(buf)
+                  : new Uint8Array(buf);
   } else if (dtype === 'float32') data = Float32Array.from(t.floatData ?? []);
   else if (dtype === 'int64') data = BigInt64Array.from((t.int64Data ?? []).map((v) => BigInt(v.toString())));
   else if (dtype === 'float64') data = Float64Array.from(t.doubleData ?? []);
   else data = Int32Array.from(t.int32Data ?? []);
-  if (data.length !== count) throw new OnnxFormatError(`tensor '${t.name}' has ${data.length} values for dims [${dims}]`);
+  if (data.length !== count)
+    throw new OnnxFormatError(`tensor '${t.name}' has ${data.length} values for dims [${dims}]`);
   return { dtype, dims, data };
 }

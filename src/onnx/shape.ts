@@ -4,7 +4,11 @@ import { shapeToString } from './types.js';
 import { GraphError } from './graph.js';
 
 /** Numpy-style broadcasting of two shapes; symbolic dims broadcast with 1 and with themselves. */
-export function broadcastShapes(a: Shape | undefined, b: Shape | undefined, where: string): Dim[] | undefined {
+export function broadcastShapes(
+  a: Shape | undefined,
+  b: Shape | undefined,
+  where: string,
+): Dim[] | undefined {
   if (a === undefined || b === undefined) return undefined;
   const rank = Math.max(a.length, b.length);
   const out: Dim[] = [];
@@ -15,7 +19,8 @@ export function broadcastShapes(a: Shape | undefined, b: Shape | undefined, wher
     else if (da === 1) out.push(db);
     else if (db === 1) out.push(da);
     else if (typeof da === 'string' || typeof db === 'string') out.push(typeof da === 'number' ? da : db);
-    else throw new GraphError(`${where}: shapes ${shapeToString(a)} and ${shapeToString(b)} do not broadcast`);
+    else
+      throw new GraphError(`${where}: shapes ${shapeToString(a)} and ${shapeToString(b)} do not broadcast`);
   }
   return out;
 }
@@ -24,7 +29,10 @@ export function broadcastShapes(a: Shape | undefined, b: Shape | undefined, wher
  * The axes of `out` that were broadcast from `input` (which must then be summed over to bring a
  * gradient of `out` back to `input`'s shape), or undefined when it can't be told statically.
  */
-export function broadcastReductionAxes(input: Shape | undefined, out: Shape | undefined): number[] | undefined {
+export function broadcastReductionAxes(
+  input: Shape | undefined,
+  out: Shape | undefined,
+): number[] | undefined {
   if (input === undefined || out === undefined) return undefined;
   const lead = out.length - input.length;
   if (lead < 0) return undefined;

@@ -45,7 +45,8 @@ export const attr = {
   float: (value: number): Attribute => ({ type: 'float', value }),
   string: (value: string): Attribute => ({ type: 'string', value }),
   ints: (value: readonly number[]): Attribute => {
-    for (const v of value) if (!Number.isInteger(v)) throw new TypeError(`integer list attribute expected, got [${value}]`);
+    for (const v of value)
+      if (!Number.isInteger(v)) throw new TypeError(`integer list attribute expected, got [${value}]`);
     return { type: 'ints', value: [...value] };
   },
   floats: (value: readonly number[]): Attribute => ({ type: 'floats', value: [...value] }),

@@ -11,7 +11,9 @@ export type OrtSession = InferenceSession;
 export interface OrtRuntime {
   readonly name: 'onnxruntime-node' | 'onnxruntime-web' | string;
   readonly Tensor: typeof Tensor;
-  readonly InferenceSession: { create(model: Uint8Array, options?: InferenceSession.SessionOptions): Promise<InferenceSession> };
+  readonly InferenceSession: {
+    create(model: Uint8Array, options?: InferenceSession.SessionOptions): Promise<InferenceSession>;
+  };
   /**
    * Whether session.run honours preallocated output tensors passed as `fetches`. onnxruntime-web
    * silently ignores them for CPU tensors (upstream issue #25786), so the trainer must not rely on

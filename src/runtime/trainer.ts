@@ -8,9 +8,18 @@
  * parameter-sized buffers and no per-step graph rebuilds.
  */
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
-import { compileEvaluationGraph, compileTrainingGraph, type CompiledGraph } from '../autodiff/training-graph.js';
+import {
+  compileEvaluationGraph,
+  compileTrainingGraph,
+  type CompiledGraph,
+} from '../autodiff/training-graph.js';
 import type { LossName } from '../autodiff/losses.js';
-import { hyperParameterValues, stateSlots, validateOptimizer, type OptimizerConfig } from '../autodiff/optimizers.js';
+import {
+  hyperParameterValues,
+  stateSlots,
+  validateOptimizer,
+  type OptimizerConfig,
+} from '../autodiff/optimizers.js';
 import { BatchBuffer, batchIndices, type Batch } from '../data/loader.js';
 import type { Dataset } from '../data/dataset.js';
 import { validateDataset } from '../data/validate.js';
@@ -134,7 +143,12 @@ export class Trainer {
     let s = this.sessions.get(key);
     if (!s) {
       s = (async () => {
-        const compiled = compileTrainingGraph(this.model, { loss: this.options.loss, optimizer: this.options.optimizer, proximal, classWeights: this.options.classWeights });
+        const compiled = compileTrainingGraph(this.model, {
+          loss: this.options.loss,
+          optimizer: this.options.optimizer,
+          proximal,
+          classWeights: this.options.classWeights,
+        });
         const session = await this.runtime.InferenceSession.create(compiled.bytes, this.sessionOptions());
         return { compiled, session };
       })();
@@ -145,7 +159,10 @@ export class Trainer {
 
   private evaluationSession(): Promise<TrainSession> {
     this.evalSession ??= (async () => {
-      const compiled = compileEvaluationGraph(this.model, { loss: this.options.loss, classWeights: this.options.classWeights });
+      const compiled = compileEvaluationGraph(this.model, {
+        loss: this.options.loss,
+        classWeights: this.options.classWeights,
+      });
       const session = await this.runtime.InferenceSession.create(compiled.bytes, this.sessionOptions());
       return { compiled, session };
     })();
@@ -161,9 +178,15 @@ export class Trainer {
   setParameters(p: ParameterSet | Float32Array): void {
     const values = p instanceof Float32Array ? p : p.values;
     if (!(p instanceof Float32Array)) new ParameterSet(this.layout).assertSameLayout(p, 'setParameters');
-    if (values.length !== this.params.length) throw new Error(`setParameters: ${values.length} values, the model has ${this.params.length} parameters`);
+    if (values.length !== this.params.length)
+      throw new Error(
+        `setParameters: ${values.length} values, the model has ${this.params.length} parameters`,
+      );
     for (let i = 0; i < values.length; i++)
-      if (!Number.isFinite(values[i])) throw new Error(`setParameters: value ${i} (${paramAt(this.layout, i)}) is ${values[i]}; refusing non-finite parameters`);
+      if (!Number.isFinite(values[i]))
+        throw new Error(
+          `setParameters: value ${i} (${paramAt(this.layout, i)}) is ${values[i]}; refusing non-finite parameters`,
+        );
     this.params.set(values);
   }
 
@@ -173,7 +196,8 @@ export class Trainer {
   }
 
   setOptimizerState(s: { values: Float32Array; updates: number }): void {
-    if (s.values.length !== this.states.length) throw new Error(`setOptimizerState: ${s.values.length} values, expected ${this.states.length}`);
+    if (s.values.length !== this.states.length)
+      throw new Error(`setOptimizerState: ${s.values.length} values, expected ${this.states.length}`);
     this.states.set(s.values);
     this.updates = s.updates;
   }
@@ -189,26 +213,41 @@ export class Trainer {
     if (ds.featureShape.length !== want.length || ds.featureShape.some((d, i) => d !== want[i]))
       throw new Error(`${what}: samples have shape [${ds.featureShape}], the model expects [${want}]`);
     if (ds.featureType !== (this.model.inputType ?? 'float32'))
-      throw new Error(`${what}: features are ${ds.featureType}, the model expects ${this.model.inputType ?? 'float32'}`);
+      throw new Error(
+        `${what}: features are ${ds.featureType}, the model expects ${this.model.inputType ?? 'float32'}`,
+      );
     const labelShape = compiled.labelShape.slice(1);
     if (ds.labelShape.length !== labelShape.length || ds.labelShape.some((d, i) => d !== labelShape[i]))
-      throw new Error(`${what}: labels have shape [${ds.labelShape}], the ${this.options.loss} loss on this model needs [${labelShape}]`);
+      throw new Error(
+        `${what}: labels have shape [${ds.labelShape}], the ${this.options.loss} loss on this model needs [${labelShape}]`,
+      );
     if (ds.labelType !== compiled.labelType)
-      throw new Error(`${what}: labels are ${ds.labelType}, the ${this.options.loss} loss needs ${compiled.labelType}`);
+      throw new Error(
+        `${what}: labels are ${ds.labelType}, the ${this.options.loss} loss needs ${compiled.labelType}`,
+      );
     const numTokens = this.model.inputType === 'int32' ? embeddingVocab(this.model) : undefined;
-    validateDataset(ds, { numClasses: compiled.labelType === 'int32' ? this.outputClasses : undefined, numTokens });
+    validateDataset(ds, {
+      numClasses: compiled.labelType === 'int32' ? this.outputClasses : undefined,
+      numTokens,
+    });
     this.validated.add(ds);
   }
 
   async fit(data: Dataset, o: FitOptions): Promise<FitResult> {
-    if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new Error(`fit: batchSize must be a positive integer, got ${o.batchSize}`);
-    if (o.steps !== undefined && (!Number.isInteger(o.steps) || o.steps < 0)) throw new Error(`fit: steps must be a non-negative integer, got ${o.steps}`);
-    if (o.epochs !== undefined && (!Number.isInteger(o.epochs) || o.epochs < 0)) throw new Error(`fit: epochs must be a non-negative integer, got ${o.epochs}`);
+    if (!Number.isInteger(o.batchSize) || o.batchSize < 1)
+      throw new Error(`fit: batchSize must be a positive integer, got ${o.batchSize}`);
+    if (o.steps !== undefined && (!Number.isInteger(o.steps) || o.steps < 0))
+      throw new Error(`fit: steps must be a non-negative integer, got ${o.steps}`);
+    if (o.epochs !== undefined && (!Number.isInteger(o.epochs) || o.epochs < 0))
+      throw new Error(`fit: epochs must be a non-negative integer, got ${o.epochs}`);
     if (data.length === 0) throw new Error('fit: the dataset is empty');
     const prox = o.proximal;
     if (prox) {
       if (!(prox.mu >= 0)) throw new Error(`fit: proximal mu must be >= 0, got ${prox.mu}`);
-      if (prox.reference.length !== this.params.length) throw new Error(`fit: proximal reference has ${prox.reference.length} values, the model has ${this.params.length}`);
+      if (prox.reference.length !== this.params.length)
+        throw new Error(
+          `fit: proximal reference has ${prox.reference.length} values, the model has ${this.params.length}`,
+        );
     }
     const { compiled, session } = await this.trainSession(!!prox);
     this.checkData(data, compiled, 'fit');
@@ -225,9 +264,21 @@ export class Trainer {
     // Tensors over views of the flat arrays, built once per fit for both halves of the ping-pong.
     const paramTensors = (flat: Float32Array) => n.params.map((_, i) => tensorView(T, flat, this.layout[i]));
     const stateTensors = (flat: Float32Array) =>
-      this.slots.map((_, s) => n.params.map((__, i) => tensorView(T, flat, this.layout[i], s * this.params.length)));
-    let cur = { params: this.params, states: this.states, pt: paramTensors(this.params), st: stateTensors(this.states) };
-    let nxt = { params: this.paramsNext, states: this.statesNext, pt: paramTensors(this.paramsNext), st: stateTensors(this.statesNext) };
+      this.slots.map((_, s) =>
+        n.params.map((__, i) => tensorView(T, flat, this.layout[i], s * this.params.length)),
+      );
+    let cur = {
+      params: this.params,
+      states: this.states,
+      pt: paramTensors(this.params),
+      st: stateTensors(this.states),
+    };
+    let nxt = {
+      params: this.paramsNext,
+      states: this.statesNext,
+      pt: paramTensors(this.paramsNext),
+      st: stateTensors(this.statesNext),
+    };
     const startParams = Float32Array.from(this.params);
     const startStates = Float32Array.from(this.states);
     const startUpdates = this.updates;
@@ -289,8 +340,17 @@ export class Trainer {
             const out = await session.run(feeds, Object.keys(fetches));
             loss = (out[n.loss].data as Float32Array)[0];
             if (n.correct) correct = (out[n.correct].data as Float32Array)[0];
-            n.paramsOut.forEach((name, i) => nxt.params.set(out[name].data as Float32Array, this.layout[i].offset));
-            n.statesOut.forEach((row, s) => row.forEach((name, i) => nxt.states.set(out[name].data as Float32Array, s * this.params.length + this.layout[i].offset)));
+            n.paramsOut.forEach((name, i) =>
+              nxt.params.set(out[name].data as Float32Array, this.layout[i].offset),
+            );
+            n.statesOut.forEach((row, s) =>
+              row.forEach((name, i) =>
+                nxt.states.set(
+                  out[name].data as Float32Array,
+                  s * this.params.length + this.layout[i].offset,
+                ),
+              ),
+            );
           }
           if (!Number.isFinite(loss))
             throw new TrainingDivergedError(
@@ -301,7 +361,10 @@ export class Trainer {
           samples += batch.size;
           lossSum += loss * batch.size;
           correctSum += correct;
-          if (o.onProgress && (steps % every === 0 || steps === totalSteps)) o.onProgress(this.progress(epoch, steps, totalSteps, samples, lossSum, correctSum, compiled, started));
+          if (o.onProgress && (steps % every === 0 || steps === totalSteps))
+            o.onProgress(
+              this.progress(epoch, steps, totalSteps, samples, lossSum, correctSum, compiled, started),
+            );
         }
         epoch++;
       }
@@ -318,10 +381,25 @@ export class Trainer {
       this.statesNext = nxt.states;
     }
     const p = this.progress(epoch, steps, totalSteps, samples, lossSum, correctSum, compiled, started);
-    return { steps, samples, loss: p.loss, accuracy: p.accuracy, seconds: (performance.now() - started) / 1000 };
+    return {
+      steps,
+      samples,
+      loss: p.loss,
+      accuracy: p.accuracy,
+      seconds: (performance.now() - started) / 1000,
+    };
   }
 
-  private progress(epoch: number, step: number, totalSteps: number, samples: number, lossSum: number, correctSum: number, c: CompiledGraph, started: number): FitProgress {
+  private progress(
+    epoch: number,
+    step: number,
+    totalSteps: number,
+    samples: number,
+    lossSum: number,
+    correctSum: number,
+    c: CompiledGraph,
+    started: number,
+  ): FitProgress {
     const seconds = (performance.now() - started) / 1000;
     return {
       epoch,
@@ -358,7 +436,11 @@ export class Trainer {
       if (n.correct) correctSum += (out[n.correct].data as Float32Array)[0];
       count += b.size;
     }
-    return { loss: lossSum / count, accuracy: n.correct ? correctSum / (count * compiled.predictionsPerSample) : undefined, count };
+    return {
+      loss: lossSum / count,
+      accuracy: n.correct ? correctSum / (count * compiled.predictionsPerSample) : undefined,
+      count,
+    };
   }
 
   async dispose(): Promise<void> {
@@ -387,4 +469,3 @@ function embeddingVocab(spec: ModelSpec): number | undefined {
   const first = spec.layers[0];
   return first && first.type === 'embedding' ? first.vocabSize : undefined;
 }
-

@@ -18,11 +18,16 @@ export class ParameterSet {
   constructor(entries: readonly ParameterEntry[], values?: Float32Array) {
     let total = 0;
     for (const e of entries) {
-      if (e.offset !== total) throw new Error(`parameter '${e.name}' starts at ${e.offset}, expected ${total} (entries must be contiguous and in order)`);
-      if (e.size !== e.shape.reduce((a, b) => a * b, 1)) throw new Error(`parameter '${e.name}': size ${e.size} does not match shape [${e.shape}]`);
+      if (e.offset !== total)
+        throw new Error(
+          `parameter '${e.name}' starts at ${e.offset}, expected ${total} (entries must be contiguous and in order)`,
+        );
+      if (e.size !== e.shape.reduce((a, b) => a * b, 1))
+        throw new Error(`parameter '${e.name}': size ${e.size} does not match shape [${e.shape}]`);
       total += e.size;
     }
-    if (values && values.length !== total) throw new Error(`ParameterSet: ${values.length} values for ${total} parameters`);
+    if (values && values.length !== total)
+      throw new Error(`ParameterSet: ${values.length} values for ${total} parameters`);
     this.entries = entries;
     this.values = values ?? new Float32Array(total);
     this.byName = new Map(entries.map((e) => [e.name, e]));
@@ -68,12 +73,20 @@ export class ParameterSet {
   sameLayout(other: { entries: readonly ParameterEntry[] }): boolean {
     return (
       other.entries.length === this.entries.length &&
-      other.entries.every((e, i) => e.name === this.entries[i].name && e.shape.length === this.entries[i].shape.length && e.shape.every((d, k) => d === this.entries[i].shape[k]))
+      other.entries.every(
+        (e, i) =>
+          e.name === this.entries[i].name &&
+          e.shape.length === this.entries[i].shape.length &&
+          e.shape.every((d, k) => d === this.entries[i].shape[k]),
+      )
     );
   }
 
   /** Throws an error naming the first parameter that differs in layout. */
-  assertSameLayout(other: { entries: readonly ParameterEntry[]; values?: Float32Array }, what = 'parameters'): void {
+  assertSameLayout(
+    other: { entries: readonly ParameterEntry[]; values?: Float32Array },
+    what = 'parameters',
+  ): void {
     if (other.values && other.values.length !== this.size)
       throw new Error(`${what}: ${other.values.length} values, the model has ${this.size}`);
     const n = Math.max(other.entries.length, this.entries.length);
@@ -81,7 +94,9 @@ export class ParameterSet {
       const a = this.entries[i];
       const b = other.entries[i];
       if (!a || !b || a.name !== b.name || a.shape.join() !== b.shape.join())
-        throw new Error(`${what}: entry ${i} is ${b ? `'${b.name}' [${b.shape}]` : 'missing'}, the model expects ${a ? `'${a.name}' [${a.shape}]` : 'nothing'}`);
+        throw new Error(
+          `${what}: entry ${i} is ${b ? `'${b.name}' [${b.shape}]` : 'missing'}, the model expects ${a ? `'${a.name}' [${a.shape}]` : 'nothing'}`,
+        );
     }
   }
 }

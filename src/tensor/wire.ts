@@ -22,7 +22,9 @@ export class WireFormatError extends Error {
 }
 
 export function encodeParameters(p: ParameterSet): Uint8Array {
-  const header = new TextEncoder().encode(JSON.stringify({ entries: p.entries.map((e) => ({ name: e.name, shape: e.shape })), count: p.size }));
+  const header = new TextEncoder().encode(
+    JSON.stringify({ entries: p.entries.map((e) => ({ name: e.name, shape: e.shape })), count: p.size }),
+  );
   const start = align4(12 + header.length);
   const out = new Uint8Array(start + 4 * p.size);
   out.set(MAGIC, 0);
@@ -36,12 +38,15 @@ export function encodeParameters(p: ParameterSet): Uint8Array {
 }
 
 export function decodeParameters(bytes: Uint8Array, source = 'parameters'): ParameterSet {
-  if (bytes.length < 12 || MAGIC.some((m, i) => bytes[i] !== m)) throw new WireFormatError(`${source}: not an edgefl parameter file (bad magic)`);
+  if (bytes.length < 12 || MAGIC.some((m, i) => bytes[i] !== m))
+    throw new WireFormatError(`${source}: not an edgefl parameter file (bad magic)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint32(4, true);
-  if (version !== VERSION) throw new WireFormatError(`${source}: format version ${version} is not supported (expected ${VERSION})`);
+  if (version !== VERSION)
+    throw new WireFormatError(`${source}: format version ${version} is not supported (expected ${VERSION})`);
   const headerLength = view.getUint32(8, true);
-  if (12 + headerLength > bytes.length) throw new WireFormatError(`${source}: truncated header (${bytes.length} bytes)`);
+  if (12 + headerLength > bytes.length)
+    throw new WireFormatError(`${source}: truncated header (${bytes.length} bytes)`);
   let header: { entries: { name: string; shape: number[] }[]; count: number };
   try {
     header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + headerLength)));
@@ -51,14 +56,22 @@ export function decodeParameters(bytes: Uint8Array, source = 'parameters'): Para
   if (!header || !Array.isArray(header.entries) || !Number.isInteger(header.count))
     throw new WireFormatError(`${source}: header lacks entries/count`);
   for (const e of header.entries)
-    if (typeof e?.name !== 'string' || !Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0))
+    if (
+      typeof e?.name !== 'string' ||
+      !Array.isArray(e.shape) ||
+      !e.shape.every((d) => Number.isInteger(d) && d >= 0)
+    )
       throw new WireFormatError(`${source}: malformed entry ${JSON.stringify(e)}`);
   const start = align4(12 + headerLength);
   const expected = start + 4 * header.count;
-  if (bytes.length !== expected) throw new WireFormatError(`${source}: ${bytes.length} bytes, expected ${expected} for ${header.count} values`);
+  if (bytes.length !== expected)
+    throw new WireFormatError(
+      `${source}: ${bytes.length} bytes, expected ${expected} for ${header.count} values`,
+    );
   const layout = ParameterSet.layout(header.entries);
   const total = layout.reduce((a, e) => a + e.size, 0);
-  if (total !== header.count) throw new WireFormatError(`${source}: entries hold ${total} values but count says ${header.count}`);
+  if (total !== header.count)
+    throw new WireFormatError(`${source}: entries hold ${total} values but count says ${header.count}`);
   const values = new Float32Array(header.count);
   if (littleEndian) new Uint8Array(values.buffer).set(bytes.subarray(start, expected));
   else for (let i = 0; i < header.count; i++) values[i] = view.getFloat32(start + 4 * i, true);

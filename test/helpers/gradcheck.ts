@@ -49,10 +49,19 @@ export async function gradcheck(o: GradCheckOptions): Promise<{ maxRelError: num
     data[name] = spec.data ?? Float32Array.from({ length: n }, () => 2 * rng.uniform() - 1);
   }
   const y = o.build(values);
-  const r = op.constant(g, { dtype: 'float32', dims: y.shape as number[], data: Float32Array.from({ length: (y.shape as number[]).reduce((a, b) => a * b, 1) }, () => rng.normal()) });
+  const r = op.constant(g, {
+    dtype: 'float32',
+    dims: y.shape as number[],
+    data: Float32Array.from({ length: (y.shape as number[]).reduce((a, b) => a * b, 1) }, () => rng.normal()),
+  });
   const loss = op.reduceSum(op.mul(y, r), [], false);
-  const wrtNames = Object.keys(o.inputs).filter((k) => o.inputs[k].differentiable ?? (o.inputs[k].dtype ?? 'float32') === 'float32');
-  const grads = gradients(loss, wrtNames.map((k) => values[k]));
+  const wrtNames = Object.keys(o.inputs).filter(
+    (k) => o.inputs[k].differentiable ?? (o.inputs[k].dtype ?? 'float32') === 'float32',
+  );
+  const grads = gradients(
+    loss,
+    wrtNames.map((k) => values[k]),
+  );
   g.output(loss, 'loss');
   grads.forEach((d, i) => g.output(d, `grad_${wrtNames[i]}`));
   const bytes = encodeModel(g, { opset: o.opset });
@@ -80,7 +89,11 @@ export async function gradcheck(o: GradCheckOptions): Promise<{ maxRelError: num
   for (const name of wrtNames) {
     const grad = base[`grad_${name}`].data as Float32Array;
     const x = data[name] as Float32Array;
-    assert.equal(grad.length, x.length, `gradient of ${name} has ${grad.length} values for ${x.length} inputs`);
+    assert.equal(
+      grad.length,
+      x.length,
+      `gradient of ${name} has ${grad.length} values for ${x.length} inputs`,
+    );
     const dirs: Float32Array[] = [];
     for (let k = 0; k < (o.directions ?? 3); k++) dirs.push(Float32Array.from(x, () => rng.normal()));
     for (let k = 0; k < Math.min(o.coordinates ?? 3, x.length); k++) {
@@ -95,7 +108,10 @@ export async function gradcheck(o: GradCheckOptions): Promise<{ maxRelError: num
       const err = Math.abs(fd - an);
       const scale = Math.max(Math.abs(fd), Math.abs(an));
       maxRelError = Math.max(maxRelError, err / Math.max(scale, 1e-12));
-      assert.ok(err <= atol + rtol * scale, `d/d${name}: analytic ${an} vs finite difference ${fd} (error ${err})`);
+      assert.ok(
+        err <= atol + rtol * scale,
+        `d/d${name}: analytic ${an} vs finite difference ${fd} (error ${err})`,
+      );
     }
   }
   return { maxRelError };

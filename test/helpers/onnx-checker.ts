@@ -6,7 +6,8 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 /** Debian's interpreter, which has python3-onnx; another python3 on PATH may not. */
-export const python = process.env.EDGEFL_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+export const python =
+  process.env.EDGEFL_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
 
 export async function checkOnnxModel(bytes: Uint8Array): Promise<void> {
   const script = [
@@ -22,11 +23,23 @@ export async function checkOnnxModel(bytes: Uint8Array): Promise<void> {
     let err = '';
     p.stdout.on('data', (d) => (out += d));
     p.stderr.on('data', (d) => (err += d));
-    p.on('error', (e) => reject(new Error(`could not run the ONNX checker (python3 with the onnx package; 'bash scripts/setup-test-deps.sh' installs it): ${e.message}`)));
+    p.on('error', (e) =>
+      reject(
+        new Error(
+          `could not run the ONNX checker (python3 with the onnx package; 'bash scripts/setup-test-deps.sh' installs it): ${e.message}`,
+        ),
+      ),
+    );
     p.on('close', (code) => {
       if (code === 0 && out.trim() === 'ok') resolve();
-      else if (/No module named 'onnx'/.test(err)) reject(new Error("the ONNX checker needs Python's onnx package (Debian: python3-onnx); run 'bash scripts/setup-test-deps.sh'"));
-      else reject(new Error(`ONNX checker rejected the model:\n${err.trim().split('\n').slice(-5).join('\n')}`));
+      else if (/No module named 'onnx'/.test(err))
+        reject(
+          new Error(
+            "the ONNX checker needs Python's onnx package (Debian: python3-onnx); run 'bash scripts/setup-test-deps.sh'",
+          ),
+        );
+      else
+        reject(new Error(`ONNX checker rejected the model:\n${err.trim().split('\n').slice(-5).join('\n')}`));
     });
     p.stdin.end(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   });

@@ -5,7 +5,9 @@ import { Rng } from '../../src/util/rng.js';
 /** `classes` Gaussian blobs in `dim` dimensions, well separated. */
 export function blobs(n: number, dim: number, classes: number, seed = 1, spread = 0.3): ArrayDataset {
   const rng = new Rng(seed);
-  const centers = Array.from({ length: classes }, () => Array.from({ length: dim }, () => 2 * rng.uniform() - 1));
+  const centers = Array.from({ length: classes }, () =>
+    Array.from({ length: dim }, () => 2 * rng.uniform() - 1),
+  );
   const features = new Float32Array(n * dim);
   const labels = new Int32Array(n);
   for (let i = 0; i < n; i++) {
@@ -13,5 +15,10 @@ export function blobs(n: number, dim: number, classes: number, seed = 1, spread 
     labels[i] = c;
     for (let d = 0; d < dim; d++) features[i * dim + d] = centers[c][d] + spread * rng.normal();
   }
-  return new ArrayDataset({ features, labels, featureShape: [dim], classes: Array.from({ length: classes }, (_, i) => `c${i}`) });
+  return new ArrayDataset({
+    features,
+    labels,
+    featureShape: [dim],
+    classes: Array.from({ length: classes }, (_, i) => `c${i}`),
+  });
 }

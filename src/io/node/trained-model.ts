@@ -24,13 +24,22 @@ export interface TrainedModelInfo {
   metrics?: Record<string, unknown>;
 }
 
-export async function saveTrainedModel(dir: string, info: TrainedModelInfo, params: ParameterSet): Promise<void> {
+export async function saveTrainedModel(
+  dir: string,
+  info: TrainedModelInfo,
+  params: ParameterSet,
+): Promise<void> {
   await writeFileAtomic(join(dir, 'parameters.eflp'), encodeParameters(params));
   await writeFileAtomic(join(dir, 'model.json'), JSON.stringify(info, null, 2) + '\n');
 }
 
-export async function loadTrainedModel(dir: string): Promise<{ info: TrainedModelInfo; params: ParameterSet }> {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`'${dir}' is not a run folder (expected a directory with model.json and parameters.eflp)`);
+export async function loadTrainedModel(
+  dir: string,
+): Promise<{ info: TrainedModelInfo; params: ParameterSet }> {
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new Error(
+      `'${dir}' is not a run folder (expected a directory with model.json and parameters.eflp)`,
+    );
   const specPath = join(dir, 'model.json');
   if (!existsSync(specPath)) throw new Error(`'${dir}' has no model.json: not an edgefl run folder`);
   let info: TrainedModelInfo;
@@ -40,7 +49,10 @@ export async function loadTrainedModel(dir: string): Promise<{ info: TrainedMode
     throw new Error(`${specPath} is not valid JSON: ${(e as Error).message}`);
   }
   validateSpec(info.spec);
-  const params = decodeParameters(await readBytes(join(dir, 'parameters.eflp')), join(dir, 'parameters.eflp'));
+  const params = decodeParameters(
+    await readBytes(join(dir, 'parameters.eflp')),
+    join(dir, 'parameters.eflp'),
+  );
   initialParameters(info.spec).assertSameLayout(params, `${dir}/parameters.eflp`);
   return { info, params };
 }
