@@ -292,6 +292,19 @@ export class Trainer {
     n.hyper.forEach((h, i) => (fixedFeeds[h] = hyperTensors[i]));
     const lossOut = new T('float32', new Float32Array(1), []);
     const correctOut = new T('float32', new Float32Array(1), []);
+    // Feeds and fetches for both directions of the ping-pong, built once: a step only swaps them.
+    const plan = (from: typeof cur, to: typeof cur) => {
+      const feeds: Record<string, Tensor> = { ...fixedFeeds };
+      n.params.forEach((name, i) => (feeds[name] = from.pt[i]));
+      n.states.forEach((row, s) => row.forEach((name, i) => (feeds[name] = from.st[s][i])));
+      const fetches: Record<string, Tensor> = { [n.loss]: lossOut };
+      if (n.correct) fetches[n.correct] = correctOut;
+      n.paramsOut.forEach((name, i) => (fetches[name] = to.pt[i]));
+      n.statesOut.forEach((row, s) => row.forEach((name, i) => (fetches[name] = to.st[s][i])));
+      return { feeds, fetches };
+    };
+    let [curPlan, nxtPlan] = [plan(cur, nxt), plan(nxt, cur)];
+    const fetchNames = Object.keys(curPlan.fetches);
     const featureShape = [...data.featureShape];
     const labelShape = compiled.labelShape.slice(1) as number[];
     let fullInput: Tensor | undefined;
@@ -323,13 +336,9 @@ export class Trainer {
           this.updates++;
           const hv = hyperParameterValues(this.options.optimizer, this.updates, o.lr);
           hv.forEach((v, i) => ((hyperTensors[i].data as Float32Array)[0] = v));
-          const feeds: Record<string, Tensor> = { ...fixedFeeds, [n.input]: input, [n.labels]: labels };
-          n.params.forEach((name, i) => (feeds[name] = cur.pt[i]));
-          n.states.forEach((row, s) => row.forEach((name, i) => (feeds[name] = cur.st[s][i])));
-          const fetches: Record<string, Tensor> = { [n.loss]: lossOut };
-          if (n.correct) fetches[n.correct] = correctOut;
-          n.paramsOut.forEach((name, i) => (fetches[name] = nxt.pt[i]));
-          n.statesOut.forEach((row, s) => row.forEach((name, i) => (fetches[name] = nxt.st[s][i])));
+          const { feeds, fetches } = curPlan;
+          feeds[n.input] = input;
+          feeds[n.labels] = labels;
           let loss: number;
           let correct = 0;
           if (preallocate) {
@@ -337,7 +346,7 @@ export class Trainer {
             loss = (lossOut.data as Float32Array)[0];
             if (n.correct) correct = (correctOut.data as Float32Array)[0];
           } else {
-            const out = await session.run(feeds, Object.keys(fetches));
+            const out = await session.run(feeds, fetchNames);
             loss = (out[n.loss].data as Float32Array)[0];
             if (n.correct) correct = (out[n.correct].data as Float32Array)[0];
             n.paramsOut.forEach((name, i) =>
@@ -357,6 +366,7 @@ export class Trainer {
               `training diverged at step ${steps + 1} (loss ${loss}); the parameters were restored to their values before this fit — lower the learning rate (now ${o.lr ?? this.options.optimizer.lr}) or check the data`,
             );
           [cur, nxt] = [nxt, cur];
+          [curPlan, nxtPlan] = [nxtPlan, curPlan];
           steps++;
           samples += batch.size;
           lossSum += loss * batch.size;
