@@ -426,7 +426,8 @@ export class Trainer {
   async evaluate(data: Dataset, o: { batchSize?: number } = {}): Promise<EvaluateResult> {
     const { compiled, session } = await this.evaluationSession();
     this.checkData(data, compiled, 'evaluate');
-    const batchSize = Math.min(o.batchSize ?? 1000, data.length);
+    // 256 keeps evaluation activations (and so the session arena) small even for convolutional models.
+    const batchSize = Math.min(o.batchSize ?? 256, data.length);
     const buffer = new BatchBuffer(data, batchSize);
     const T = this.runtime.Tensor;
     const n = compiled.names;

@@ -1,0 +1,87 @@
+/**
+ * The strategy interface of the federated round engine (Flower's configure / aggregate / evaluate
+ * split, made streaming). One strategy object drives both the in-process simulation and a real
+ * deployment: it never sees transport, only the global parameters and the clients' updates.
+ *
+ * A round: the engine asks the strategy which clients to use and with what instructions
+ * (`configureFit`), sends them the global parameters, and folds each result into the round's
+ * aggregator as it arrives (`beginRound` → `add` ... → `finish`), which returns the next global
+ * parameters. Updates travel as deltas (local − global): a zero update means "no change", server
+ * optimizers (FedAdam, FedAvgM...) treat the mean delta as a pseudo-gradient, and clipping and
+ * masking act on the delta.
+ */
+import type { Rng } from '../util/rng.js';
+
+/** What the server knows of a registered client. */
+export interface ClientInfo {
+  id: string;
+  /** Number of local training examples, when the client reported it. */
+  numExamples?: number;
+}
+
+/** Instructions for one client's local training in a round. */
+export interface FitConfig {
+  /** Local epochs, or `localSteps` for a fixed number of steps. */
+  localEpochs?: number;
+  localSteps?: number;
+  batchSize: number;
+  lr: number;
+  /** FedProx proximal coefficient (0 or absent: plain local SGD). */
+  proximalMu?: number;
+  /** Anything else a custom client understands. */
+  extra?: Record<string, number | string | boolean>;
+}
+
+/** One client's result. */
+export interface ClientUpdate {
+  clientId: string;
+  /** Local parameters minus the round's global parameters, one value per parameter. */
+  delta: Float32Array;
+  /** Examples the client trained on (the FedAvg weight). */
+  numExamples: number;
+  /** e.g. train loss, accuracy, seconds. */
+  metrics?: Record<string, number>;
+}
+
+/** Folds updates into the round's result as they arrive. */
+export interface RoundAggregator {
+  /** Adds one client's update; throws (leaving the aggregator unchanged) if it is invalid. */
+  add(update: ClientUpdate): void;
+  /** Updates accepted so far. */
+  readonly count: number;
+  /**
+   * The next global parameters. `global` is not modified; the result is a new array. Throws if no
+   * update was accepted.
+   */
+  finish(): Float32Array;
+}
+
+export interface RoundContext {
+  round: number;
+  /** The global parameters the clients start from (read-only by contract). */
+  global: Float32Array;
+  rng: Rng;
+}
+
+/**
+ * 'sum': the aggregate is a function of a (weighted) sum of updates, so it can run under secure
+ * aggregation; 'individual': it needs each update (median, Krum...) and refuses secure aggregation.
+ */
+export type AggregationKind = 'sum' | 'individual';
+
+export interface Strategy {
+  readonly name: string;
+  readonly aggregation: AggregationKind;
+  /** Which of the available clients train this round, and how. Default: the engine's sampling. */
+  configureFit?(ctx: RoundContext, available: readonly ClientInfo[], base: FitConfig): { clients: ClientInfo[]; config: FitConfig };
+  /** Starts aggregating a round. */
+  beginRound(ctx: RoundContext): RoundAggregator;
+  /** Server-side state (momentum, optimizer moments) for checkpoints: plain JSON + typed arrays. */
+  getState?(): StrategyState;
+  setState?(state: StrategyState): void;
+}
+
+export interface StrategyState {
+  json: Record<string, unknown>;
+  arrays: Record<string, Float32Array>;
+}
