@@ -329,12 +329,19 @@ export function slice(
       const a = normalizeAxis(ax, x.shape!.length, 'Slice');
       const d = shape![a];
       const step = steps?.[i] ?? 1;
-      if (typeof d !== 'number' || step !== 1) {
+      if (typeof d !== 'number') {
         shape![a] = `${x.name}_slice${a}`;
         return;
       }
-      const clamp = (v: number) => Math.max(0, Math.min(d, v < 0 ? v + d : v));
-      shape![a] = Math.max(0, clamp(ends[i]) - clamp(starts[i]));
+      if (step === 0) fail('Slice', 'steps must not be 0');
+      // ONNX's clamping: starts/ends are taken modulo the dim when negative, then clamped to
+      // [0, d] for positive steps and [-1, d-1] for negative ones.
+      const norm = (v: number) => (v < 0 ? v + d : v);
+      const [lo, hi] = step > 0 ? [0, d] : [-1, d - 1];
+      const clampTo = (v: number) => Math.max(lo, Math.min(hi, norm(v)));
+      const start = step > 0 ? Math.max(0, Math.min(d, norm(starts[i]))) : Math.max(0, Math.min(d - 1, norm(starts[i])));
+      const end = clampTo(ends[i]);
+      shape![a] = Math.max(0, Math.ceil((end - start) / step));
     });
   }
   const inputs = [x, int64s(g, starts, 'starts'), int64s(g, ends, 'ends'), int64s(g, axes, 'axes')];
