@@ -76,3 +76,26 @@ test('bytes that are not an ONNX model are refused with a clear error', () => {
   );
   assert.throws(() => decodeModel(new Uint8Array(0), 'empty.onnx'), /empty\.onnx is not an ONNX model/);
 });
+
+test('the exported .onnx gives the same predictions in onnxruntime-web (WebAssembly) as in onnxruntime-node', async () => {
+  const ortWeb = await import('onnxruntime-web');
+  ortWeb.env.wasm.numThreads = 1;
+  const spec = sequential([conv2d({ filters: 3, kernel: 3 }), relu(), maxPool2d(2), flatten(), dense(4)], {
+    inputShape: [2, 6, 6],
+    seed: 4,
+  });
+  const t = await Trainer.create(spec, { loss: 'softmaxCrossEntropy', optimizer: sgd({ lr: 0.1 }) });
+  const bytes = exportInferenceModel(spec, t.getParameters(), { labels: ['w', 'x', 'y', 'z'] });
+  const rng = new Rng(8);
+  const x = Float32Array.from({ length: 5 * 72 }, () => rng.normal());
+  const node = await (
+    await ort.InferenceSession.create(bytes)
+  ).run({ input: new ort.Tensor('float32', x, [5, 2, 6, 6]) });
+  const web = await (
+    await ortWeb.InferenceSession.create(bytes)
+  ).run({ input: new ortWeb.Tensor('float32', x, [5, 2, 6, 6]) });
+  const [a, b] = [node.probabilities.data as Float32Array, web.probabilities.data as Float32Array];
+  assert.equal(a.length, 20);
+  for (let i = 0; i < a.length; i++)
+    assert.ok(Math.abs(a[i] - b[i]) < 1e-5, `probability ${i}: node ${a[i]} vs web ${b[i]}`);
+});

@@ -103,3 +103,28 @@ test('a diverging fit is reported and leaves the parameters as they were', async
   );
   assert.deepEqual(t.getParameters().values, before);
 });
+
+test('trains from any source of typed-array batches, identically to the same batches from a Dataset', async () => {
+  const a = await create();
+  const b = await create();
+  await a.fit(train, { batchSize: 40, epochs: 1, shuffle: false });
+  async function* stream() {
+    for (let start = 0; start < train.length; start += 40) {
+      yield {
+        size: 40,
+        features: (train.features as Float32Array).slice(start * 5, (start + 40) * 5),
+        labels: (train.labels as Int32Array).slice(start, start + 40),
+      };
+    }
+  }
+  const r = await b.fit(stream(), {});
+  assert.equal(r.steps, 10);
+  assert.deepEqual(b.getParameters().values, a.getParameters().values);
+  const bad = [
+    { size: 2, features: Float32Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9, NaN), labels: Int32Array.of(0, 1) },
+  ];
+  await assert.rejects(b.fit(bad, {}), /batch 0: sample 1 has feature NaN at 4/);
+  const badLabel = [{ size: 1, features: new Float32Array(5), labels: Int32Array.of(4) }];
+  await assert.rejects(b.fit(badLabel, {}), /label 4 of sample 0 is not a class index in \[0, 4\)/);
+  assert.deepEqual(b.getParameters().values, a.getParameters().values, 'refused batches change nothing');
+});

@@ -189,3 +189,24 @@ test('MaxPool without indices (tiling windows, mask form) and upsampling through
     build: ({ x }) => op.expand(x, op.int64s(x.graph, [1, 1, 2, 1, 3]), [2, 3, 2, 4, 3]),
   });
 });
+
+test('losses built from primitives: binary cross-entropy on logits (with class weights) and mean squared error', async () => {
+  const { buildLoss } = await import('./losses.js');
+  const targets = {
+    shape: [4, 3],
+    data: Float32Array.from([1, 0, 1, 0, 0, 1, 1, 1, 0, 0, 1, 0]),
+    differentiable: false,
+  };
+  await gradcheck({
+    inputs: { z: f32(4, 3), y: targets },
+    build: ({ z, y }) => buildLoss('binaryCrossEntropy', z, y).loss,
+  });
+  await gradcheck({
+    inputs: { z: f32(4, 3), y: targets },
+    build: ({ z, y }) => buildLoss('binaryCrossEntropy', z, y, { classWeights: [0.3, 2] }).loss,
+  });
+  await gradcheck({
+    inputs: { z: f32(4, 3), y: { shape: [4, 3], differentiable: false } },
+    build: ({ z, y }) => buildLoss('meanSquaredError', z, y).loss,
+  });
+});

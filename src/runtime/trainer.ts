@@ -51,7 +51,8 @@ export interface FitProgress {
 }
 
 export interface FitOptions {
-  batchSize: number;
+  /** Samples per step (required when training on a Dataset; a BatchSource brings its own). */
+  batchSize?: number;
   /** Full passes over the data (default 1), unless `steps` is given. */
   epochs?: number;
   /** A fixed number of local steps instead of epochs (cycling through reshuffled epochs). */
@@ -233,14 +234,20 @@ export class Trainer {
     this.validated.add(ds);
   }
 
-  async fit(data: Dataset, o: FitOptions): Promise<FitResult> {
-    if (!Number.isInteger(o.batchSize) || o.batchSize < 1)
+  /**
+   * Trains on a Dataset (batched, shuffled and validated here) or on any source of ready-made
+   * typed-array batches (an iterable or async iterable, e.g. a stream from disk or a sensor; each
+   * batch is checked as it arrives).
+   */
+  async fit(data: Dataset | BatchSource, o: FitOptions): Promise<FitResult> {
+    const isDataset = isDatasetLike(data);
+    if (isDataset && (!Number.isInteger(o.batchSize) || o.batchSize! < 1))
       throw new Error(`fit: batchSize must be a positive integer, got ${o.batchSize}`);
     if (o.steps !== undefined && (!Number.isInteger(o.steps) || o.steps < 0))
       throw new Error(`fit: steps must be a non-negative integer, got ${o.steps}`);
     if (o.epochs !== undefined && (!Number.isInteger(o.epochs) || o.epochs < 0))
       throw new Error(`fit: epochs must be a non-negative integer, got ${o.epochs}`);
-    if (data.length === 0) throw new Error('fit: the dataset is empty');
+    if (isDataset && data.length === 0) throw new Error('fit: the dataset is empty');
     const prox = o.proximal;
     if (prox) {
       if (!(prox.mu >= 0)) throw new Error(`fit: proximal mu must be >= 0, got ${prox.mu}`);
@@ -250,13 +257,17 @@ export class Trainer {
         );
     }
     const { compiled, session } = await this.trainSession(!!prox);
-    this.checkData(data, compiled, 'fit');
+    if (isDataset) this.checkData(data, compiled, 'fit');
 
-    const batchSize = Math.min(o.batchSize, data.length);
-    const perEpoch = Math.ceil(data.length / batchSize);
-    const totalSteps = o.steps ?? perEpoch * (o.epochs ?? 1);
+    const batchSize = isDataset ? Math.min(o.batchSize!, data.length) : 0;
+    const totalSteps = isDataset
+      ? (o.steps ?? Math.ceil(data.length / batchSize) * (o.epochs ?? 1))
+      : (o.steps ?? Infinity);
     const rng = o.seed !== undefined ? new Rng(o.seed) : this.rng.fork();
-    const buffer = new BatchBuffer(data, batchSize);
+    const featureType = isDataset ? data.featureType : (this.model.inputType ?? 'float32');
+    const batches = isDataset
+      ? datasetBatches(data, batchSize, o.shuffle ?? true, rng)
+      : checkedBatches(data, this.model, compiled, this.outputClasses);
     const T = this.runtime.Tensor;
     const n = compiled.names;
     const preallocate = this.runtime.supportsPreallocatedOutputs;
@@ -305,7 +316,7 @@ export class Trainer {
     };
     let [curPlan, nxtPlan] = [plan(cur, nxt), plan(nxt, cur)];
     const fetchNames = Object.keys(curPlan.fetches);
-    const featureShape = [...data.featureShape];
+    const featureShape = [...this.model.inputShape];
     const labelShape = compiled.labelShape.slice(1) as number[];
     let fullInput: Tensor | undefined;
     let fullLabels: Tensor | undefined;
@@ -315,69 +326,66 @@ export class Trainer {
     let lossSum = 0;
     let correctSum = 0;
     const started = performance.now();
-    const every = o.progressEvery ?? Math.max(1, Math.floor(totalSteps / 100));
+    const every =
+      o.progressEvery ?? (Number.isFinite(totalSteps) ? Math.max(1, Math.floor(totalSteps / 100)) : 10);
     let epoch = 0;
     try {
-      while (steps < totalSteps) {
-        for (const idx of batchIndices(data.length, { batchSize, shuffle: o.shuffle ?? true, rng })) {
-          if (steps >= totalSteps) break;
-          if (o.signal?.aborted) throw new Error('fit: aborted');
-          const batch: Batch = buffer.gather(idx);
-          let input: Tensor;
-          let labels: Tensor;
-          if (batch.size === batchSize) {
-            fullInput ??= new T(data.featureType, batch.features, [batchSize, ...featureShape]);
-            fullLabels ??= new T(compiled.labelType, batch.labels, [batchSize, ...labelShape]);
-            [input, labels] = [fullInput, fullLabels];
-          } else {
-            input = new T(data.featureType, batch.features, [batch.size, ...featureShape]);
-            labels = new T(compiled.labelType, batch.labels, [batch.size, ...labelShape]);
-          }
-          this.updates++;
-          const hv = hyperParameterValues(this.options.optimizer, this.updates, o.lr);
-          hv.forEach((v, i) => ((hyperTensors[i].data as Float32Array)[0] = v));
-          const { feeds, fetches } = curPlan;
-          feeds[n.input] = input;
-          feeds[n.labels] = labels;
-          let loss: number;
-          let correct = 0;
-          if (preallocate) {
-            await session.run(feeds, fetches);
-            loss = (lossOut.data as Float32Array)[0];
-            if (n.correct) correct = (correctOut.data as Float32Array)[0];
-          } else {
-            const out = await session.run(feeds, fetchNames);
-            loss = (out[n.loss].data as Float32Array)[0];
-            if (n.correct) correct = (out[n.correct].data as Float32Array)[0];
-            n.paramsOut.forEach((name, i) =>
-              nxt.params.set(out[name].data as Float32Array, this.layout[i].offset),
-            );
-            n.statesOut.forEach((row, s) =>
-              row.forEach((name, i) =>
-                nxt.states.set(
-                  out[name].data as Float32Array,
-                  s * this.params.length + this.layout[i].offset,
-                ),
-              ),
-            );
-          }
-          if (!Number.isFinite(loss))
-            throw new TrainingDivergedError(
-              `training diverged at step ${steps + 1} (loss ${loss}); the parameters were restored to their values before this fit — lower the learning rate (now ${o.lr ?? this.options.optimizer.lr}) or check the data`,
-            );
-          [cur, nxt] = [nxt, cur];
-          [curPlan, nxtPlan] = [nxtPlan, curPlan];
-          steps++;
-          samples += batch.size;
-          lossSum += loss * batch.size;
-          correctSum += correct;
-          if (o.onProgress && (steps % every === 0 || steps === totalSteps))
-            o.onProgress(
-              this.progress(epoch, steps, totalSteps, samples, lossSum, correctSum, compiled, started),
-            );
+      for await (const [batch, batchEpoch] of batches) {
+        if (steps >= totalSteps) break;
+        if (o.signal?.aborted) throw new Error('fit: aborted');
+        epoch = batchEpoch;
+        let input: Tensor;
+        let labels: Tensor;
+        if (isDataset && batch.size === batchSize) {
+          // The batch buffer is reused, so the full-batch tensors are too.
+          fullInput ??= new T(featureType, batch.features, [batchSize, ...featureShape]);
+          fullLabels ??= new T(compiled.labelType, batch.labels, [batchSize, ...labelShape]);
+          [input, labels] = [fullInput, fullLabels];
+        } else {
+          input = new T(featureType, batch.features, [batch.size, ...featureShape]);
+          labels = new T(compiled.labelType, batch.labels, [batch.size, ...labelShape]);
         }
-        epoch++;
+        this.updates++;
+        const hv = hyperParameterValues(this.options.optimizer, this.updates, o.lr);
+        hv.forEach((v, i) => ((hyperTensors[i].data as Float32Array)[0] = v));
+        const { feeds, fetches } = curPlan;
+        feeds[n.input] = input;
+        feeds[n.labels] = labels;
+        let loss: number;
+        let correct = 0;
+        if (preallocate) {
+          await session.run(feeds, fetches);
+          loss = (lossOut.data as Float32Array)[0];
+          if (n.correct) correct = (correctOut.data as Float32Array)[0];
+        } else {
+          const out = await session.run(feeds, fetchNames);
+          loss = (out[n.loss].data as Float32Array)[0];
+          if (n.correct) correct = (out[n.correct].data as Float32Array)[0];
+          n.paramsOut.forEach((name, i) =>
+            nxt.params.set(out[name].data as Float32Array, this.layout[i].offset),
+          );
+          n.statesOut.forEach((row, s) =>
+            row.forEach((name, i) =>
+              nxt.states.set(out[name].data as Float32Array, s * this.params.length + this.layout[i].offset),
+            ),
+          );
+        }
+        if (!Number.isFinite(loss))
+          throw new TrainingDivergedError(
+            `training diverged at step ${steps + 1} (loss ${loss}); the parameters were restored to their values before this fit — lower the learning rate (now ${o.lr ?? this.options.optimizer.lr}) or check the data`,
+          );
+        [cur, nxt] = [nxt, cur];
+        [curPlan, nxtPlan] = [nxtPlan, curPlan];
+        steps++;
+        samples += batch.size;
+        lossSum += loss * batch.size;
+        correctSum += correct;
+        if (o.onProgress && (steps % every === 0 || steps === totalSteps))
+          o.onProgress(
+            this.progress(epoch, steps, totalSteps, samples, lossSum, correctSum, compiled, started),
+          );
       }
+      epoch++;
     } catch (e) {
       // Lose nothing: a failed or diverged fit leaves the trainer as it was before it.
       cur.params.set(startParams);
@@ -459,6 +467,68 @@ export class Trainer {
     for (const s of all) await (await s).session.release();
     this.sessions.clear();
     this.evalSession = undefined;
+  }
+}
+
+/** A source of ready-made batches: features and labels laid out sample after sample. */
+export type BatchSource = Iterable<Batch> | AsyncIterable<Batch>;
+
+function isDatasetLike(d: Dataset | BatchSource): d is Dataset {
+  return typeof (d as Dataset).gather === 'function';
+}
+
+/** Epochs of shuffled batches gathered into one reused buffer, tagged with their epoch. */
+function* datasetBatches(
+  data: Dataset,
+  batchSize: number,
+  shuffle: boolean,
+  rng: Rng,
+): Generator<[Batch, number]> {
+  const buffer = new BatchBuffer(data, batchSize);
+  for (let epoch = 0; ; epoch++)
+    for (const idx of batchIndices(data.length, { batchSize, shuffle, rng }))
+      yield [buffer.gather(idx), epoch];
+}
+
+/** Batches from a caller's source, each checked for layout, NaN/Inf features and label range. */
+async function* checkedBatches(
+  source: BatchSource,
+  spec: ModelSpec,
+  c: CompiledGraph,
+  classes: number,
+): AsyncGenerator<[Batch, number]> {
+  const featureSize = spec.inputShape.reduce((a, b) => a * b, 1);
+  const labelSize = (c.labelShape.slice(1) as number[]).reduce((a, b) => a * b, 1);
+  const wantFeatures = spec.inputType === 'int32' ? Int32Array : Float32Array;
+  const wantLabels = c.labelType === 'int32' ? Int32Array : Float32Array;
+  let k = 0;
+  for await (const b of source) {
+    const where = `fit: batch ${k}`;
+    if (!Number.isInteger(b.size) || b.size < 1)
+      throw new Error(`${where}: size must be a positive integer, got ${b.size}`);
+    if (!(b.features instanceof wantFeatures))
+      throw new Error(`${where}: features must be a ${wantFeatures.name}`);
+    if (!(b.labels instanceof wantLabels)) throw new Error(`${where}: labels must be a ${wantLabels.name}`);
+    if (b.features.length !== b.size * featureSize)
+      throw new Error(
+        `${where}: ${b.features.length} feature values for ${b.size} samples of shape [${spec.inputShape}]`,
+      );
+    if (b.labels.length !== b.size * labelSize)
+      throw new Error(`${where}: ${b.labels.length} labels for ${b.size} samples`);
+    if (b.features instanceof Float32Array)
+      for (let i = 0; i < b.features.length; i++)
+        if (!Number.isFinite(b.features[i]))
+          throw new Error(
+            `${where}: sample ${Math.floor(i / featureSize)} has feature ${b.features[i]} at ${i % featureSize}`,
+          );
+    if (c.labelType === 'int32')
+      for (let i = 0; i < b.labels.length; i++)
+        if (b.labels[i] < 0 || b.labels[i] >= classes)
+          throw new Error(
+            `${where}: label ${b.labels[i]} of sample ${Math.floor(i / labelSize)} is not a class index in [0, ${classes})`,
+          );
+    yield [b, 0];
+    k++;
   }
 }
 
