@@ -2,12 +2,14 @@
 import * as ort from 'onnxruntime-node';
 import type { InferenceSession } from 'onnxruntime-common';
 import { setDefaultRuntime, type OrtRuntime } from './ort.js';
+import { directSessionFactory } from './node-direct.js';
 
 export function nodeRuntime(options: InferenceSession.SessionOptions = {}): OrtRuntime {
   return {
     name: 'onnxruntime-node',
     Tensor: ort.Tensor,
-    InferenceSession: ort.InferenceSession,
+    // The native binding directly (see node-direct.ts), or the public API if it is not available.
+    InferenceSession: process.env.EDGEFL_ORT_PUBLIC_API ? ort.InferenceSession : directFactory(),
     supportsPreallocatedOutputs: true,
     defaultSessionOptions: {
       // One intra-op thread by default: on small machines two threads gave the same median step
@@ -26,4 +28,13 @@ export function useOnnxruntimeNode(options?: InferenceSession.SessionOptions): O
   const rt = nodeRuntime(options);
   setDefaultRuntime(rt);
   return rt;
+}
+
+let cachedFactory: OrtRuntime['InferenceSession'] | undefined;
+function directFactory(): OrtRuntime['InferenceSession'] {
+  if (!cachedFactory) {
+    const create = directSessionFactory(ort.Tensor);
+    cachedFactory = create ? { create } : ort.InferenceSession;
+  }
+  return cachedFactory;
 }
