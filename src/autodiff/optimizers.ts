@@ -112,7 +112,7 @@ export function applyUpdate(
   if (o.kind === 'sgd') {
     if (!o.weightDecay && !o.momentum) {
       // w' = w - lr * g, folded into the gradient's own Gemm (lr is an input, so it scales an operand).
-      const fused = fuseIntoGradientGemm(grad, w, 1, op.neg(hyper.lr));
+      const fused = fuseIntoGradientGemm(grad, w, 1, (hyper.negLr ??= op.neg(hyper.lr)));
       if (fused) return { w: fused, states: [] };
     }
     if (!o.weightDecay && o.momentum && !o.nesterov) {

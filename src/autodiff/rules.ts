@@ -29,6 +29,9 @@ export function unbroadcast(dy: Value, x: Value): Value {
     throw new GraphError(
       `gradient: cannot tell statically how ${x} was broadcast to ${shapeToString(dy.shape)}`,
     );
+  // Summing away exactly the leading axes gives x's shape directly (one node instead of two).
+  const lead = dy.shape!.length - x.shape!.length;
+  if (lead > 0 && axes.length === lead && axes.every((a, i) => a === i)) return op.reduceSum(dy, axes, false);
   const reduced = axes.length ? op.reduceSum(dy, axes, true) : dy;
   return x.shape!.length === reduced.shape!.length
     ? reduced
