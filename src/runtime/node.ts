@@ -5,6 +5,10 @@ import { setDefaultRuntime, type OrtRuntime } from './ort.js';
 import { directSessionFactory } from './node-direct.js';
 
 export function nodeRuntime(options: InferenceSession.SessionOptions = {}): OrtRuntime {
+  const threads = options.intraOpNumThreads ?? Number(process.env.EDGEFL_THREADS ?? 1);
+  // ONNX Runtime's pool threads spin while waiting for work by default: on a machine with as many
+  // cores as threads and anything else running, spinning threads steal the cores the work needs.
+  const spin = process.env.EDGEFL_ORT_SPIN ?? '0';
   return {
     name: 'onnxruntime-node',
     Tensor: ort.Tensor,
@@ -14,10 +18,11 @@ export function nodeRuntime(options: InferenceSession.SessionOptions = {}): OrtR
     defaultSessionOptions: {
       // One intra-op thread by default: on small machines two threads gave the same median step
       // time with far longer tails (see BENCHMARKS.md); callers can raise it.
-      intraOpNumThreads: Number(process.env.EDGEFL_THREADS ?? 1),
+      intraOpNumThreads: threads,
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
+      ...(threads > 1 ? { extra: { session: { intra_op: { allow_spinning: spin } } } } : {}),
       ...options,
     },
   };
