@@ -40,3 +40,4 @@ export { encodeModel, decodeModel, OnnxFormatError } from './onnx/proto.js';
 export * from './data/index.js';
 export { Rng } from './util/rng.js';
 export * from './privacy/dp/accountant.js';
+export * from './compress/index.js';

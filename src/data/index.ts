@@ -10,3 +10,4 @@ export * from './text/tokenizer.js';
 export * from './text/vocabulary.js';
 export * from './text/corpus.js';
 export * from './text/sotu.js';
+export * from './partition/index.js';
