@@ -41,3 +41,18 @@ export * from './data/index.js';
 export { Rng } from './util/rng.js';
 export * from './privacy/dp/accountant.js';
 export * from './compress/index.js';
+export * from './fl/strategy.js';
+export * from './fl/strategies/index.js';
+export { checkUpdate, UpdateRejected } from './fl/update-check.js';
+export {
+  RoundEngine,
+  clientSeed,
+  type RoundEngineOptions,
+  type RoundReport,
+  type EvaluationResult,
+} from './fl/engine.js';
+export type { FitExecutor, FitOutcome, FitTask } from './fl/executor.js';
+export { LocalExecutor } from './fl/local-executor.js';
+export { fitClient } from './fl/trainer-client.js';
+export { encodeCheckpoint, decodeCheckpoint, CheckpointError, type Checkpoint } from './fl/checkpoint.js';
+export * as secagg from './privacy/secagg/index.js';

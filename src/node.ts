@@ -8,3 +8,10 @@ export {
   type TrainedModelInfo,
 } from './io/node/trained-model.js';
 export { writeFileAtomic } from './io/node/files.js';
+export { WorkerPool, type WorkerPoolOptions, type FailureModel } from './sim/pool.js';
+export {
+  runSimulation,
+  type SimulationConfig,
+  type SimulationData,
+  type SimulationResult,
+} from './sim/simulate.js';

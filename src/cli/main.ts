@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { registerTrainCommand } from './train.js';
 import { registerExportCommand } from './export.js';
 import { registerDpCommand } from './dp.js';
+import { registerSimulateCommand } from './simulate.js';
 
 export function buildProgram(out?: (line: string) => void): Command {
   const program = new Command('edgefl')
@@ -12,6 +13,7 @@ export function buildProgram(out?: (line: string) => void): Command {
     )
     .version('0.1.0')
     .showHelpAfterError();
+  registerSimulateCommand(program, out);
   registerTrainCommand(program, out);
   registerExportCommand(program, out);
   registerDpCommand(program, out);

@@ -72,8 +72,15 @@ export type AggregationKind = 'sum' | 'individual';
 export interface Strategy {
   readonly name: string;
   readonly aggregation: AggregationKind;
-  /** Which of the available clients train this round, and how. Default: the engine's sampling. */
-  configureFit?(ctx: RoundContext, available: readonly ClientInfo[], base: FitConfig): { clients: ClientInfo[]; config: FitConfig };
+  /**
+   * Adjusts a round's plan: receives the clients the engine sampled (fraction / minimum) and the
+   * base instructions; may narrow the clients and change the config (e.g. FedProx sets its mu).
+   */
+  configureFit?(
+    ctx: RoundContext,
+    available: readonly ClientInfo[],
+    base: FitConfig,
+  ): { clients: ClientInfo[]; config: FitConfig };
   /** Starts aggregating a round. */
   beginRound(ctx: RoundContext): RoundAggregator;
   /** Server-side state (momentum, optimizer moments) for checkpoints: plain JSON + typed arrays. */

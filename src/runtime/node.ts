@@ -4,11 +4,21 @@ import type { InferenceSession } from 'onnxruntime-common';
 import { setDefaultRuntime, type OrtRuntime } from './ort.js';
 import { directSessionFactory } from './node-direct.js';
 
-export function nodeRuntime(options: InferenceSession.SessionOptions = {}): OrtRuntime {
+export interface NodeRuntimeOptions extends InferenceSession.SessionOptions {
+  /**
+   * Let ONNX Runtime's pool threads spin while waiting for work (its own default). Faster on an
+   * otherwise idle machine; on a busy one spinning threads steal the cores the work needs, so
+   * edgefl turns it off unless asked (or EDGEFL_ORT_SPIN=1).
+   */
+  spinning?: boolean;
+}
+
+export function nodeRuntime(runtimeOptions: NodeRuntimeOptions = {}): OrtRuntime {
+  const { spinning, ...options } = runtimeOptions;
   const threads = options.intraOpNumThreads ?? Number(process.env.EDGEFL_THREADS ?? 1);
   // ONNX Runtime's pool threads spin while waiting for work by default: on a machine with as many
   // cores as threads and anything else running, spinning threads steal the cores the work needs.
-  const spin = process.env.EDGEFL_ORT_SPIN ?? '0';
+  const spin = spinning === undefined ? (process.env.EDGEFL_ORT_SPIN ?? '0') : spinning ? '1' : '0';
   return {
     name: 'onnxruntime-node',
     Tensor: ort.Tensor,
@@ -29,7 +39,7 @@ export function nodeRuntime(options: InferenceSession.SessionOptions = {}): OrtR
 }
 
 /** Registers onnxruntime-node as the default runtime (done by the package's Node entry point). */
-export function useOnnxruntimeNode(options?: InferenceSession.SessionOptions): OrtRuntime {
+export function useOnnxruntimeNode(options?: NodeRuntimeOptions): OrtRuntime {
   const rt = nodeRuntime(options);
   setDefaultRuntime(rt);
   return rt;

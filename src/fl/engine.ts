@@ -1,0 +1,198 @@
+/**
+ * The federated round engine: one engine for simulation and deployment (the executor decides
+ * where fits run). Each round it samples clients, hands their fits to the executor, folds every
+ * result into the strategy's streaming aggregator as it arrives, and — if enough clients
+ * succeeded — replaces the global model. Failed, dropped, late and refused clients are recorded
+ * with their reason; a round with too few results is recorded and leaves the global model as it
+ * was, so nothing a client sends can crash the server or poison the model.
+ */
+import { Rng } from '../util/rng.js';
+import type { FitExecutor, FitOutcome, FitTask } from './executor.js';
+import { sampleClients } from './strategies/client-sampling.js';
+import type { ClientInfo, FitConfig, Strategy } from './strategy.js';
+import { UpdateRejected } from './update-check.js';
+
+export interface EvaluationResult {
+  loss: number;
+  accuracy?: number;
+  /** Anything else worth recording. */
+  [metric: string]: number | undefined;
+}
+
+export interface RoundEngineOptions {
+  strategy: Strategy;
+  clients: readonly ClientInfo[];
+  executor: FitExecutor;
+  /** Local training instructions; a function to change them by round (e.g. learning-rate decay). */
+  fitConfig: FitConfig | ((round: number) => FitConfig);
+  /** Fraction of available clients trained per round (C in FedAvg), and a minimum number. */
+  fractionFit?: number;
+  minFitClients?: number;
+  /** Rounds start only when at least this many clients are available (default 1). */
+  minAvailableClients?: number;
+  /** Successful results needed to update the global model (default 1). */
+  minResults?: number;
+  /** Centralized evaluation of the global model after each round. */
+  evaluate?: (global: Float32Array, round: number) => Promise<EvaluationResult>;
+  /** Root seed: each round's randomness derives from (seed, round), so a resumed run continues identically. */
+  seed?: number;
+  /** Which clients are available in a round (late joiners, churn); default: all. */
+  availableAt?: (round: number, clients: readonly ClientInfo[]) => readonly ClientInfo[];
+}
+
+export interface ClientProblem {
+  clientId: string;
+  kind: 'failed' | 'dropped' | 'late' | 'excluded';
+  reason: string;
+}
+
+export interface RoundReport {
+  round: number;
+  available: number;
+  selected: number;
+  /** Updates folded into the aggregate. */
+  aggregated: number;
+  problems: ClientProblem[];
+  /** Whether the global model changed this round. */
+  updated: boolean;
+  /** Why not, when it did not. */
+  skippedReason?: string;
+  /** Example-weighted mean of the clients' reported training loss / accuracy. */
+  trainLoss?: number;
+  trainAccuracy?: number;
+  evaluation?: EvaluationResult;
+  bytesUp: number;
+  bytesDown: number;
+  seconds: number;
+  /** Clients' own compute (sum of their reported seconds), to separate engine overhead. */
+  clientSeconds: number;
+}
+
+export function roundRng(seed: number, round: number): Rng {
+  return new Rng((Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(round + 1, 0xc2b2ae35)) >>> 0);
+}
+
+/**
+ * The seed of one client's local training in one round: a function of (root seed, round, client id)
+ * only, so every executor — in-process, worker pool, remote — gives a client the same randomness
+ * whatever the order in which fits run.
+ */
+export function clientSeed(seed: number, round: number, clientId: string): number {
+  let h = 0x811c9dc5; // FNV-1a over the id
+  for (let i = 0; i < clientId.length; i++) h = Math.imul(h ^ clientId.charCodeAt(i), 0x01000193);
+  return roundRng(seed ^ h, round).nextUint32();
+}
+
+export class RoundEngine {
+  constructor(readonly options: RoundEngineOptions) {
+    if (options.clients.length === 0) throw new Error('RoundEngine: no clients registered');
+    const ids = new Set<string>();
+    for (const c of options.clients) {
+      if (ids.has(c.id)) throw new Error(`RoundEngine: client id '${c.id}' is registered twice`);
+      ids.add(c.id);
+    }
+    const minResults = options.minResults ?? 1;
+    if (!Number.isInteger(minResults) || minResults < 1)
+      throw new Error(`minResults must be an integer >= 1, got ${minResults}`);
+  }
+
+  /** One round from `global`; returns the next global parameters (or `global` itself) and the report. */
+  async runRound(
+    round: number,
+    global: Float32Array,
+  ): Promise<{ global: Float32Array; report: RoundReport }> {
+    const o = this.options;
+    const started = performance.now();
+    const rng = roundRng(o.seed ?? 0, round);
+    const available = o.availableAt ? o.availableAt(round, o.clients) : o.clients;
+    const base = typeof o.fitConfig === 'function' ? o.fitConfig(round) : o.fitConfig;
+    const report: RoundReport = {
+      round,
+      available: available.length,
+      selected: 0,
+      aggregated: 0,
+      problems: [],
+      updated: false,
+      bytesUp: 0,
+      bytesDown: 0,
+      seconds: 0,
+      clientSeconds: 0,
+    };
+    const minAvailable = o.minAvailableClients ?? 1;
+    if (available.length < minAvailable) {
+      report.skippedReason = `${available.length} clients available, the round needs ${minAvailable}`;
+      report.seconds = (performance.now() - started) / 1000;
+      return { global, report };
+    }
+    const ctx = { round, global, rng };
+    // The engine samples; a strategy's configureFit then sees only the sampled clients (it may
+    // narrow them) and sets its part of the instructions (e.g. FedProx's mu).
+    const sampled = sampleClients(
+      available,
+      { fractionFit: o.fractionFit, minFitClients: o.minFitClients },
+      rng,
+    );
+    const plan = o.strategy.configureFit
+      ? o.strategy.configureFit(ctx, sampled, base)
+      : { clients: sampled, config: base };
+    report.selected = plan.clients.length;
+    const tasks: FitTask[] = plan.clients.map((client) => ({ client, config: plan.config }));
+    const aggregator = o.strategy.beginRound(ctx);
+    let lossSum = 0;
+    let accSum = 0;
+    let weightLoss = 0;
+    let weightAcc = 0;
+    const onOutcome = (r: FitOutcome) => {
+      if (!r.ok) {
+        report.problems.push({ clientId: r.clientId, kind: r.kind, reason: r.reason });
+        return;
+      }
+      report.bytesUp += r.bytesUp;
+      report.bytesDown += r.bytesDown;
+      report.clientSeconds += r.seconds;
+      if (r.update.clientId !== r.clientId) {
+        report.problems.push({
+          clientId: r.clientId,
+          kind: 'excluded',
+          reason: `update claims to come from '${r.update.clientId}'`,
+        });
+        return;
+      }
+      try {
+        aggregator.add(r.update);
+      } catch (e) {
+        // Refused updates change nothing; anything else from the aggregator is a bug to surface.
+        if (e instanceof UpdateRejected) {
+          report.problems.push({ clientId: r.clientId, kind: 'excluded', reason: e.reason });
+          return;
+        }
+        throw e;
+      }
+      report.aggregated++;
+      const m = r.update.metrics;
+      if (m?.loss !== undefined && Number.isFinite(m.loss)) {
+        lossSum += m.loss * r.update.numExamples;
+        weightLoss += r.update.numExamples;
+      }
+      if (m?.accuracy !== undefined && Number.isFinite(m.accuracy)) {
+        accSum += m.accuracy * r.update.numExamples;
+        weightAcc += r.update.numExamples;
+      }
+    };
+    await o.executor.run(round, global, tasks, onOutcome);
+    if (weightLoss) report.trainLoss = lossSum / weightLoss;
+    if (weightAcc) report.trainAccuracy = accSum / weightAcc;
+
+    let next = global;
+    const minResults = o.minResults ?? 1;
+    if (report.aggregated < minResults) {
+      report.skippedReason = `${report.aggregated} of ${report.selected} clients returned a usable update, the round needs ${minResults}`;
+    } else {
+      next = aggregator.finish();
+      report.updated = true;
+    }
+    if (o.evaluate) report.evaluation = await o.evaluate(next, round);
+    report.seconds = (performance.now() - started) / 1000;
+    return { global: next, report };
+  }
+}

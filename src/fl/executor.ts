@@ -1,0 +1,45 @@
+/**
+ * How a round's fits are carried out, kept apart from the round engine: in this process one after
+ * the other, in a pool of worker threads (simulation), or over the network (deployment). The
+ * engine hands over the global parameters and the clients' instructions and receives each outcome
+ * as soon as it is known, in any order — which is what lets it aggregate while fits still run.
+ */
+import type { ClientInfo, ClientUpdate, FitConfig } from './strategy.js';
+
+export interface FitTask {
+  client: ClientInfo;
+  config: FitConfig;
+}
+
+export type FitOutcome =
+  | {
+      ok: true;
+      clientId: string;
+      update: ClientUpdate;
+      /** Wall time of the client's work, seconds. */
+      seconds: number;
+      /** Bytes the client sent (its encoded update) and received (the global model). */
+      bytesUp: number;
+      bytesDown: number;
+    }
+  | {
+      ok: false;
+      clientId: string;
+      /** 'failed': an error; 'dropped': vanished mid-round; 'late': missed the round deadline. */
+      kind: 'failed' | 'dropped' | 'late';
+      reason: string;
+    };
+
+export interface FitExecutor {
+  /**
+   * Runs the tasks of round `round` from `global` (read-only), calling `onOutcome` once per task, as
+   * each finishes. Resolves when every task has an outcome.
+   */
+  run(
+    round: number,
+    global: Float32Array,
+    tasks: readonly FitTask[],
+    onOutcome: (o: FitOutcome) => void,
+  ): Promise<void>;
+  close?(): Promise<void>;
+}

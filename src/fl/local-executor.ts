@@ -1,0 +1,51 @@
+/**
+ * Runs a round's fits in this process, one after the other, on one shared Trainer. The reference
+ * executor (and what a browser tab simulating a few clients uses); the worker-thread pool runs the
+ * same `fitClient` in parallel.
+ */
+import type { Dataset } from '../data/dataset.js';
+import type { Trainer } from '../runtime/trainer.js';
+import type { FitExecutor, FitOutcome, FitTask } from './executor.js';
+import { fitClient } from './trainer-client.js';
+import { clientSeed } from './engine.js';
+
+export class LocalExecutor implements FitExecutor {
+  constructor(
+    private readonly trainer: Trainer,
+    /** Each client's data (e.g. a SubsetDataset of index lists into one shared dataset). */
+    private readonly dataOf: (clientId: string) => Dataset,
+    private readonly seed = 0,
+  ) {}
+
+  async run(
+    round: number,
+    global: Float32Array,
+    tasks: readonly FitTask[],
+    onOutcome: (o: FitOutcome) => void,
+  ): Promise<void> {
+    for (const t of tasks) {
+      const seed = clientSeed(this.seed, round, t.client.id);
+      const started = performance.now();
+      try {
+        const update = await fitClient(
+          this.trainer,
+          t.client.id,
+          this.dataOf(t.client.id),
+          global,
+          t.config,
+          seed,
+        );
+        onOutcome({
+          ok: true,
+          clientId: t.client.id,
+          update,
+          seconds: (performance.now() - started) / 1000,
+          bytesUp: update.delta.byteLength,
+          bytesDown: global.byteLength,
+        });
+      } catch (e) {
+        onOutcome({ ok: false, clientId: t.client.id, kind: 'failed', reason: (e as Error).message });
+      }
+    }
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * FedAdam. Reddi et al., "Adaptive Federated Optimization", ICLR 2021 (Algorithm 2 with Adam).
+ *
+ *   m ← β₁·m + (1 − β₁)·Δ
+ *   v ← β₂·v + (1 − β₂)·Δ²
+ *   w ← w + η · m / (√v + τ)
+ *
+ * The paper's algorithm has no bias correction. `biasCorrection: true` uses Kingma & Ba's step size
+ * η·√(1 − β₂ᵗ)/(1 − β₁ᵗ) at server step t = 1, 2, ... (Flower applies this correction always, with
+ * the exponent server_round + 1, i.e. one step ahead of Kingma & Ba's.)
+ *
+ * Defaults (Flower's): η = 0.1, η_l = 0.1 (not sent unless `etaL` is given), β₁ = 0.9, β₂ = 0.99,
+ * τ = 1e-9. The paper tunes τ per task; with τ this small the first step moves every coordinate by
+ * about η·(1 − β₁)/√(1 − β₂) = η, whatever its magnitude.
+ *
+ * Aggregation: 'sum'. Memory: O(model) (see FedOpt).
+ */
+import { FedOpt, type FedOptOptions } from './fedopt.js';
+
+export interface FedAdamOptions extends FedOptOptions {
+  /** Kingma & Ba's bias-corrected step size (default false: the paper's Algorithm 2). */
+  biasCorrection?: boolean;
+}
+
+export class FedAdam extends FedOpt {
+  readonly name = 'fedadam';
+  readonly biasCorrection: boolean;
+
+  constructor(options: FedAdamOptions = {}) {
+    super(options, { eta: 0.1, beta1: 0.9, beta2: 0.99, tau: 1e-9 });
+    const biasCorrection = options.biasCorrection ?? false;
+    if (typeof biasCorrection !== 'boolean')
+      throw new TypeError(`biasCorrection must be a boolean, got ${String(biasCorrection)}`);
+    this.biasCorrection = biasCorrection;
+  }
+
+  protected step(
+    sum: Float64Array,
+    invWeight: number,
+    global: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    next: Float32Array,
+  ): void {
+    const { beta1, beta2, tau } = this;
+    const t = this.steps;
+    const eta = this.biasCorrection ? (this.eta * Math.sqrt(1 - beta2 ** t)) / (1 - beta1 ** t) : this.eta;
+    for (let i = 0; i < global.length; i++) {
+      const d = sum[i] * invWeight;
+      const mi = (m[i] = beta1 * m[i] + (1 - beta1) * d);
+      const vi = (v[i] = beta2 * v[i] + (1 - beta2) * d * d);
+      next[i] = global[i] + (eta * mi) / (Math.sqrt(vi) + tau);
+    }
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * The adaptive server optimizers of Reddi, Charles, Zaheer, Garrett, Rush, Konečný, Kumar, McMahan,
+ * "Adaptive Federated Optimization", ICLR 2021 (Algorithm 2, FedOpt): the example-weighted mean
+ * delta Δ of a round is a pseudo-gradient (pointing downhill, since Δ = local − global), and the
+ * server applies an adaptive step to it:
+ *   m ← β₁·m + (1 − β₁)·Δ
+ *   v ← (FedAdagrad, FedAdam or FedYogi's rule)
+ *   w ← w + η · m / (√v + τ)
+ * Hyper-parameters carry the paper's names: η (`eta`, server learning rate), η_l (`etaL`, client
+ * learning rate), β₁, β₂ (`beta1`, `beta2`), τ (`tau`, the adaptivity: larger τ, less adaptive).
+ *
+ * m and v start at zero (as in Flower; the paper allows v₀ ≥ τ²), are kept in float32 and persist
+ * across rounds through getState/setState, with the number of server steps taken.
+ *
+ * `etaL`: when given, `configureFit` sends it to the clients as their learning rate (and samples the
+ * clients by `fractionFit` / `minFitClients`, default all). When omitted, the engine's learning rate
+ * and sampling are left alone. (Flower stores eta_l but never sends it.)
+ *
+ * Aggregation: 'sum'. Memory: O(model) — the round's float64 sum plus m and v (float32).
+ */
+import type {
+  ClientInfo,
+  FitConfig,
+  RoundAggregator,
+  RoundContext,
+  Strategy,
+  StrategyState,
+} from '../strategy.js';
+import { MeanDeltaAggregator } from './mean-delta-aggregator.js';
+import { sampleClients, validateSampling, type SamplingOptions } from './client-sampling.js';
+import { decay, nonNegative, positive } from './options.js';
+import { assertStateFits, checkState, loadArray, saveState } from './server-state.js';
+
+export interface FedOptOptions extends SamplingOptions {
+  /** η, server learning rate. */
+  eta?: number;
+  /** η_l, client learning rate sent in the fit config (only when given). */
+  etaL?: number;
+  /** β₁, first-moment decay in [0, 1). */
+  beta1?: number;
+  /** β₂, second-moment decay in [0, 1) (unused by FedAdagrad). */
+  beta2?: number;
+  /** τ > 0, added to √v. */
+  tau?: number;
+}
+
+/** The constants a strategy defaults to (each subclass states Flower's). */
+export interface FedOptDefaults {
+  eta: number;
+  beta1: number;
+  beta2: number;
+  tau: number;
+}
+
+export abstract class FedOpt implements Strategy {
+  abstract readonly name: string;
+  readonly aggregation = 'sum' as const;
+  readonly eta: number;
+  readonly etaL: number | undefined;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly tau: number;
+  /** Present only when `etaL` was given (see the file comment). */
+  readonly configureFit?: (
+    ctx: RoundContext,
+    available: readonly ClientInfo[],
+    base: FitConfig,
+  ) => { clients: ClientInfo[]; config: FitConfig };
+
+  protected m: Float32Array | undefined;
+  protected v: Float32Array | undefined;
+  /** Server steps taken so far (t in the bias correction). */
+  protected steps = 0;
+
+  constructor(options: FedOptOptions, defaults: FedOptDefaults) {
+    this.eta = positive('eta', options.eta ?? defaults.eta);
+    this.beta1 = decay('beta1', options.beta1 ?? defaults.beta1);
+    this.beta2 = decay('beta2', options.beta2 ?? defaults.beta2);
+    this.tau = positive('tau', options.tau ?? defaults.tau);
+    this.etaL = options.etaL === undefined ? undefined : positive('etaL', options.etaL);
+    validateSampling(options);
+    const etaL = this.etaL;
+    if (etaL !== undefined) {
+      const sampling = { fractionFit: options.fractionFit, minFitClients: options.minFitClients };
+      this.configureFit = (ctx, available, base) => ({
+        clients: sampleClients(available, sampling, ctx.rng),
+        config: { ...base, lr: etaL },
+      });
+    }
+  }
+
+  beginRound(ctx: RoundContext): RoundAggregator {
+    assertStateFits(`${this.name} first moment m`, this.m, ctx.global.length);
+    assertStateFits(`${this.name} second moment v`, this.v, ctx.global.length);
+    return new MeanDeltaAggregator(ctx.global, (sum, global) => {
+      const n = global.length;
+      this.m ??= new Float32Array(n);
+      this.v ??= new Float32Array(n);
+      this.steps++;
+      const next = new Float32Array(n);
+      this.step(sum.sumView(), 1 / sum.totalWeight, global, this.m, this.v, next);
+      return next;
+    });
+  }
+
+  /**
+   * One server step: Δ[i] = sum[i] · invWeight; updates m and v in place and writes the next global
+   * parameters into `next`. `this.steps` already counts this step.
+   */
+  protected abstract step(
+    sum: Float64Array,
+    invWeight: number,
+    global: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    next: Float32Array,
+  ): void;
+
+  getState(): StrategyState {
+    return saveState(this.name, { steps: this.steps }, { m: this.m, v: this.v });
+  }
+
+  setState(state: StrategyState): void {
+    checkState(this.name, state, ['m', 'v']);
+    const steps = state.json.steps ?? 0;
+    if (typeof steps !== 'number') throw new Error(`state 'steps' must be a number, got ${String(steps)}`);
+    this.steps = nonNegative('steps', steps);
+    this.m = loadArray(state, 'm');
+    this.v = loadArray(state, 'v');
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Local training of one federated client on a Trainer: start from the global parameters with a
+ * fresh optimizer state, train as instructed on the client's own data, and return the delta. One
+ * Trainer (one ONNX Runtime session) serves every client that runs in the same process or worker.
+ */
+import type { Dataset } from '../data/dataset.js';
+import type { Trainer } from '../runtime/trainer.js';
+import type { ClientUpdate, FitConfig } from './strategy.js';
+
+export async function fitClient(
+  trainer: Trainer,
+  clientId: string,
+  data: Dataset,
+  global: Float32Array,
+  config: FitConfig,
+  seed: number,
+): Promise<ClientUpdate> {
+  trainer.setParameters(global);
+  trainer.resetOptimizerState();
+  const r = await trainer.fit(data, {
+    batchSize: config.batchSize,
+    epochs: config.localSteps === undefined ? (config.localEpochs ?? 1) : undefined,
+    steps: config.localSteps,
+    lr: config.lr,
+    seed,
+    proximal: config.proximalMu ? { mu: config.proximalMu, reference: global } : undefined,
+  });
+  const local = trainer.getParameters().values;
+  const delta = new Float32Array(local.length);
+  for (let i = 0; i < local.length; i++) delta[i] = local[i] - global[i];
+  return {
+    clientId,
+    delta,
+    numExamples: data.length,
+    metrics: {
+      loss: r.loss,
+      ...(r.accuracy !== undefined ? { accuracy: r.accuracy } : {}),
+      steps: r.steps,
+      seconds: r.seconds,
+    },
+  };
+}

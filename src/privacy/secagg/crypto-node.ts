@@ -1,0 +1,19 @@
+/** The node:crypto suite: OpenSSL X25519, AES-256-CTR and ChaCha20. Node only. */
+import type { SecAggCrypto } from './crypto-suite.js';
+import { nodeKeyAgreement } from './key-agreement-node.js';
+import type { MaskPrg, PrgAlgorithm } from './prg.js';
+import { nodeMaskPrg } from './prg-node.js';
+import { bestWordKernel } from './word-kernel.js';
+
+export function nodeSecAggCrypto(): SecAggCrypto {
+  const prgs = new Map<PrgAlgorithm, MaskPrg>();
+  return {
+    keyAgreement: nodeKeyAgreement(),
+    maskPrg(algorithm) {
+      let prg = prgs.get(algorithm);
+      if (!prg) prgs.set(algorithm, (prg = nodeMaskPrg(algorithm)));
+      return prg;
+    },
+    kernel: bestWordKernel(),
+  };
+}

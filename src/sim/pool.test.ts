@@ -1,0 +1,98 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { WorkerPool } from './pool.js';
+import { RoundEngine } from '../fl/engine.js';
+import { LocalExecutor } from '../fl/local-executor.js';
+import { FedAvg } from '../fl/strategies/fedavg.js';
+import { SubsetDataset } from '../data/dataset.js';
+import { dense, relu, sequential } from '../model/layers.js';
+import { sgd } from '../autodiff/optimizers.js';
+import { initialParameters } from '../model/build.js';
+import { Trainer } from '../runtime/trainer.js';
+import { useOnnxruntimeNode } from '../runtime/node.js';
+import { blobs } from '../../test/helpers/synthetic.js';
+
+useOnnxruntimeNode();
+const spec = sequential([dense(8), relu(), dense(3)], { inputShape: [4], seed: 1 });
+const data = blobs(240, 4, 3, 5);
+const parts = Array.from({ length: 8 }, (_, k) => Uint32Array.from({ length: 30 }, (_, i) => k * 30 + i));
+const clients = parts.map((p, k) => ({ id: `client-${k}`, numExamples: p.length }));
+const indicesOf = (id: string) => parts[Number(id.split('-')[1])];
+const trainerOptions = { loss: 'softmaxCrossEntropy' as const, optimizer: sgd({ lr: 0.1, momentum: 0.5 }) };
+const fitConfig = { localEpochs: 1, batchSize: 10, lr: 0.1 };
+
+test('the worker pool gives exactly the in-process result, clients running in parallel workers', async () => {
+  const pool = new WorkerPool({
+    spec,
+    trainer: trainerOptions,
+    dataset: data,
+    indicesOf,
+    workers: 2,
+    seed: 9,
+  });
+  try {
+    const viaPool = new RoundEngine({
+      strategy: new FedAvg(),
+      clients,
+      executor: pool,
+      fitConfig,
+      fractionFit: 0.5,
+      seed: 4,
+    });
+    const trainer = await Trainer.create(spec, trainerOptions);
+    const local = new RoundEngine({
+      strategy: new FedAvg(),
+      clients,
+      executor: new LocalExecutor(trainer, (id) => new SubsetDataset(data, indicesOf(id)), 9),
+      fitConfig,
+      fractionFit: 0.5,
+      seed: 4,
+    });
+    let a = initialParameters(spec).values;
+    let b = a;
+    for (let round = 1; round <= 3; round++) {
+      const ra = await viaPool.runRound(round, a);
+      const rb = await local.runRound(round, b);
+      assert.equal(ra.report.aggregated, 4);
+      [a, b] = [ra.global, rb.global];
+    }
+    assert.deepEqual(a, b);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('simulated dropouts and stragglers are reported per client, reproducibly', async () => {
+  const pool = new WorkerPool({
+    spec,
+    trainer: trainerOptions,
+    dataset: data,
+    indicesOf,
+    workers: 2,
+    seed: 1,
+    failures: { dropoutRate: 0.3, stragglerRate: 0.3, stragglerSigma: 1, deadlineSeconds: 0 },
+  });
+  try {
+    const engine = new RoundEngine({ strategy: new FedAvg(), clients, executor: pool, fitConfig, seed: 2 });
+    const r1 = await engine.runRound(1, initialParameters(spec).values);
+    const kinds = r1.report.problems.map((p) => p.kind);
+    assert.equal(r1.report.selected, 8);
+    assert.ok(kinds.includes('dropped'), `some clients drop: ${kinds}`);
+    // With a zero deadline every client that did not drop is late.
+    assert.equal(kinds.filter((k) => k === 'late').length + kinds.filter((k) => k === 'dropped').length, 8);
+    assert.equal(r1.report.updated, false);
+    const r1again = await engine.runRound(1, initialParameters(spec).values);
+    assert.deepEqual(
+      r1again.report.problems
+        .filter((p) => p.kind === 'dropped')
+        .map((p) => p.clientId)
+        .sort(),
+      r1.report.problems
+        .filter((p) => p.kind === 'dropped')
+        .map((p) => p.clientId)
+        .sort(),
+    );
+  } finally {
+    await pool.close();
+  }
+});

@@ -1,0 +1,50 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runSimulation, type SimulationConfig } from './simulate.js';
+import { dense, relu, sequential } from '../model/layers.js';
+import { useOnnxruntimeNode } from '../runtime/node.js';
+import { blobs } from '../../test/helpers/synthetic.js';
+
+useOnnxruntimeNode();
+const spec = sequential([dense(8), relu(), dense(3)], { inputShape: [4], seed: 1, name: 'tiny' });
+const data = { name: 'blobs', spec, train: blobs(300, 4, 3, 1), test: blobs(90, 4, 3, 1) };
+const config: SimulationConfig = {
+  rounds: 4,
+  clients: 10,
+  fraction: 0.3,
+  partition: 'shards:2',
+  localEpochs: 1,
+  batchSize: 10,
+  lr: 0.1,
+  strategy: 'fedavg',
+  seed: 5,
+  workers: 2,
+};
+const quiet = () => {};
+
+test('a simulation improves accuracy, writes metrics, checkpoint and model, and resumes exactly', async () => {
+  const full = mkdtempSync(join(tmpdir(), 'edgefl-sim-'));
+  const a = await runSimulation(config, data, full, { log: quiet });
+  assert.equal(a.rounds.length, 4);
+  const rows = readFileSync(join(full, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.equal(rows.length, 4);
+  assert.ok(rows[3].accuracy > rows[0].accuracy - 0.05, 'accuracy does not collapse');
+  for (const f of ['metrics.csv', 'checkpoint.eflc', 'model.onnx', 'model.json', 'parameters.eflp'])
+    assert.ok(existsSync(join(full, f)), f);
+
+  const split = mkdtempSync(join(tmpdir(), 'edgefl-sim-'));
+  await runSimulation({ ...config, rounds: 2 }, data, split, { log: quiet });
+  const b = await runSimulation(config, data, split, { resume: true, log: quiet });
+  assert.equal(b.rounds.length, 2, 'only the remaining rounds run');
+  assert.deepEqual(readFileSync(join(split, 'parameters.eflp')), readFileSync(join(full, 'parameters.eflp')));
+  await assert.rejects(
+    runSimulation({ ...config, lr: 0.2 }, data, split, { resume: true, log: quiet }),
+    /different configuration/,
+  );
+});
