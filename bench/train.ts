@@ -106,7 +106,7 @@ async function measureMemory(
 }
 
 const fmt = (x: number | null | undefined) =>
-  x === null || x === undefined ? 'n/a' : Math.round(x).toLocaleString('en');
+  x === null || x === undefined ? 'n/a' : x < 10 ? x.toPrecision(2) : Math.round(x).toLocaleString('en');
 const ratio = (a: number, b: number | null | undefined) => (b ? `${(a / b).toFixed(2)}×` : 'n/a');
 
 async function main() {
