@@ -14,23 +14,54 @@ import { join } from 'node:path';
 import { runTrain, type TrainCommandOptions } from '../src/cli/train.js';
 import { machineLine, updateBenchmarksSection, writeResultJson } from './report.js';
 
-const { values: args } = parseArgs({ options: { only: { type: 'string' }, threads: { type: 'string', default: '1' } } });
+const { values: args } = parseArgs({
+  options: { only: { type: 'string' }, threads: { type: 'string', default: '1' } },
+});
 const threads = Number(args.threads);
 
 const RUNS: { name: string; target: number; options: Omit<TrainCommandOptions, 'out'> }[] = [
   {
     name: 'mlp',
     target: 0.975,
-    options: { dataset: 'mnist', model: 'mlp', epochs: 10, batchSize: 32, optimizer: 'sgd', lr: 0.05, momentum: 0.9, lrDecay: 0.8, seed: 1, threads },
+    options: {
+      dataset: 'mnist',
+      model: 'mlp',
+      epochs: 10,
+      batchSize: 32,
+      optimizer: 'sgd',
+      lr: 0.05,
+      momentum: 0.9,
+      lrDecay: 0.8,
+      seed: 1,
+      threads,
+    },
   },
   {
     name: 'cnn',
     target: 0.99,
-    options: { dataset: 'mnist', model: 'cnn', epochs: 6, batchSize: 32, optimizer: 'sgd', lr: 0.03, momentum: 0.9, lrDecay: 0.7, seed: 1, threads },
+    options: {
+      dataset: 'mnist',
+      model: 'cnn',
+      epochs: 6,
+      batchSize: 32,
+      optimizer: 'sgd',
+      lr: 0.03,
+      momentum: 0.9,
+      lrDecay: 0.7,
+      seed: 1,
+      threads,
+    },
   },
 ];
 
-const rows: { name: string; command: string; testAccuracy: number; target: number; epochs: string; wallSeconds: number }[] = [];
+const rows: {
+  name: string;
+  command: string;
+  testAccuracy: number;
+  target: number;
+  epochs: string;
+  wallSeconds: number;
+}[] = [];
 for (const r of RUNS) {
   if (args.only && args.only !== r.name) continue;
   const out = mkdtempSync(join(tmpdir(), `edgefl-accuracy-${r.name}-`));
@@ -47,7 +78,10 @@ for (const r of RUNS) {
     command,
     testAccuracy: result.testAccuracy ?? NaN,
     target: r.target,
-    epochs: lines.filter((l) => l.startsWith('epoch ')).map((l) => l.replace(/ \| \d+ samples\/s.*$/, '')).join('\n'),
+    epochs: lines
+      .filter((l) => l.startsWith('epoch '))
+      .map((l) => l.replace(/ \| \d+ samples\/s.*$/, ''))
+      .join('\n'),
     wallSeconds: (performance.now() - started) / 1000,
   });
 }

@@ -102,6 +102,17 @@ function upsample(v: Value, [kh, kw]: readonly number[]): Value {
   return op.reshape(wide, [-1, c, h * kh, w * kw]);
 }
 
+/** A reduction's output gradient with the reduced axes put back as 1s (when keepdims was 0). */
+function restoreReducedAxes(n: NodeView, dy: Value, axes: readonly number[]): Value {
+  if (n.int('keepdims', 1) !== 0) return dy;
+  return axes.length
+    ? op.unsqueeze(dy, axes)
+    : op.reshape(
+        dy,
+        n.input(0).shape!.map(() => 1),
+      );
+}
+
 const nonDifferentiable: GradientRule = (n) => n.inputs.map(() => null);
 
 // ------------------------------------------------------------ convolution
@@ -277,44 +288,16 @@ export const gradientRules: Record<string, GradientRule> = {
   ReduceSum: (n, [dy]) => {
     const x = n.input(0);
     const axesInput = n.inputs[1];
-    let g = dy!;
-    if (n.int('keepdims', 1) === 0) {
-      if (!axesInput)
-        g = op.reshape(
-          g,
-          x.shape!.map(() => 1),
-        );
-      else {
-        const axes = axesOf(axesInput);
-        g = op.unsqueeze(g, axes);
-      }
-    }
-    return [expandTo(g, x), null];
+    return [expandTo(restoreReducedAxes(n, dy!, axesInput ? axesOf(axesInput) : []), x), null];
   },
   ReduceMean: (n, [dy]) => {
     const x = n.input(0);
-    const axes = n.ints('axes', []);
-    let g = dy!;
-    if (n.int('keepdims', 1) === 0)
-      g = axes.length
-        ? op.unsqueeze(g, axes)
-        : op.reshape(
-            g,
-            x.shape!.map(() => 1),
-          );
+    const g = restoreReducedAxes(n, dy!, n.ints('axes', []));
     return [op.div(expandTo(g, x), countRatio(x, n.outputs[0]))];
   },
   ReduceSumSquare: (n, [dy]) => {
     const x = n.input(0);
-    const axes = n.ints('axes', []);
-    let g = dy!;
-    if (n.int('keepdims', 1) === 0)
-      g = axes.length
-        ? op.unsqueeze(g, axes)
-        : op.reshape(
-            g,
-            x.shape!.map(() => 1),
-          );
+    const g = restoreReducedAxes(n, dy!, n.ints('axes', []));
     return [op.mul(op.mul(expandTo(g, x), x), S(x, 2))];
   },
   Concat: (n, [dy]) => {

@@ -339,7 +339,8 @@ export function slice(
       const norm = (v: number) => (v < 0 ? v + d : v);
       const [lo, hi] = step > 0 ? [0, d] : [-1, d - 1];
       const clampTo = (v: number) => Math.max(lo, Math.min(hi, norm(v)));
-      const start = step > 0 ? Math.max(0, Math.min(d, norm(starts[i]))) : Math.max(0, Math.min(d - 1, norm(starts[i])));
+      const start =
+        step > 0 ? Math.max(0, Math.min(d, norm(starts[i]))) : Math.max(0, Math.min(d - 1, norm(starts[i])));
       const end = clampTo(ends[i]);
       shape![a] = Math.max(0, Math.ceil((end - start) / step));
     });
