@@ -72,7 +72,7 @@ export function registerSimulateCommand(
       floatOption('--lr-decay', { min: 0, max: 1, exclusiveMin: true }),
       1,
     )
-    .option('--rounds <n>', 'rounds', intOption('--rounds', 1), 50)
+    .option('--rounds <n>', 'rounds', intOption('--rounds', 1), 100)
     .option('--strategy <name>', `aggregation strategy: ${strategyNames.join(', ')}`, 'fedavg')
     .option('--mu <x>', 'FedProx proximal coefficient', floatOption('--mu', { min: 0 }))
     .option('--seed <n>', 'seed of every random choice', intOption('--seed', 0), 0)
