@@ -66,10 +66,9 @@ export async function loadMnist(options: LoadMnistOptions): Promise<ArrayDataset
 
 async function readSplit(dir: string, split: MnistSplit, numClasses: number): Promise<MnistArrays> {
   const prefix = FILE_PREFIX[split];
-  const [imagesPath, labelsPath] = await Promise.all([
-    findFile(dir, `${prefix}-images-idx3-ubyte`),
-    findFile(dir, `${prefix}-labels-idx1-ubyte`),
-  ]);
+  // One after the other, so a folder missing both files always names the images first.
+  const imagesPath = await findFile(dir, `${prefix}-images-idx3-ubyte`);
+  const labelsPath = await findFile(dir, `${prefix}-labels-idx1-ubyte`);
   const [images, labels] = await Promise.all([readIdxFile(imagesPath), readIdxFile(labelsPath)]);
   return decodeMnist(images, labels, numClasses);
 }
