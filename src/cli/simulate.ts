@@ -157,7 +157,7 @@ export function registerSimulateCommand(
         `final test accuracy ${r.finalAccuracy === undefined ? '-' : (100 * r.finalAccuracy).toFixed(2) + '%'} after ${r.rounds.length} rounds this run${r.roundsToTarget ? ` (target reached at round ${r.roundsToTarget})` : ''}, ${(r.bytes / 2 ** 20).toFixed(1)} MiB exchanged, ${r.seconds.toFixed(0)} s`,
       );
       out(
-        `run folder: ${dir} (metrics.jsonl, metrics.csv, checkpoint.eflc, model.onnx); continue with --resume ${dir}`,
+        `run folder: ${dir} (accuracy.png/.svg and loss.png/.svg curves, metrics.jsonl, metrics.csv, checkpoint.eflc, model.onnx); continue with --resume ${dir}`,
       );
     });
 }

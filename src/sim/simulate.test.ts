@@ -35,9 +35,24 @@ test('a simulation improves accuracy, writes metrics, checkpoint and model, and 
     .map((l) => JSON.parse(l));
   assert.equal(rows.length, 4);
   assert.ok(rows[3].accuracy > rows[0].accuracy - 0.05, 'accuracy does not collapse');
-  for (const f of ['metrics.csv', 'checkpoint.eflc', 'model.onnx', 'model.json', 'parameters.eflp'])
+  for (const f of [
+    'metrics.csv',
+    'checkpoint.eflc',
+    'model.onnx',
+    'model.json',
+    'parameters.eflp',
+    'accuracy.svg',
+    'accuracy.png',
+    'loss.svg',
+  ])
     assert.ok(existsSync(join(full, f)), f);
 
+  assert.deepEqual(
+    [...readFileSync(join(full, 'accuracy.png')).subarray(0, 4)],
+    [0x89, 0x50, 0x4e, 0x47],
+    'a PNG',
+  );
+  assert.match(readFileSync(join(full, 'accuracy.svg'), 'utf8'), /<svg[\s\S]*test accuracy/);
   const split = mkdtempSync(join(tmpdir(), 'edgefl-sim-'));
   await runSimulation({ ...config, rounds: 2 }, data, split, { log: quiet });
   const b = await runSimulation(config, data, split, { resume: true, log: quiet });

@@ -25,6 +25,7 @@ import { writeFileAtomic } from '../io/node/files.js';
 import { saveTrainedModel } from '../io/node/trained-model.js';
 import { Rng } from '../util/rng.js';
 import { WorkerPool, type FailureModel } from './pool.js';
+import { writeCurves } from '../report/node/curves.js';
 
 export interface SimulationConfig {
   rounds: number;
@@ -221,6 +222,20 @@ export async function runSimulation(
     await pool.close();
   }
   await writeFileAtomic(join(dir, 'metrics.csv'), toCsv(metrics));
+  const title = `${config.strategy}, ${data.name} ${data.spec.name ?? ''}, ${config.clients} clients, ${config.partition}`;
+  const series = (name: string, key: string) =>
+    metrics
+      .map((m) => ({ round: m.round as number, series: name, value: m[key] as number }))
+      .filter((p) => p.value !== undefined && Number.isFinite(p.value));
+  await writeCurves(join(dir, 'accuracy'), series('test accuracy', 'accuracy'), {
+    title,
+    yTitle: 'test accuracy',
+  });
+  await writeCurves(
+    join(dir, 'loss'),
+    [...series('test loss', 'loss'), ...series("clients' training loss", 'trainLoss')],
+    { title, yTitle: 'loss' },
+  );
   const params = initialParameters(data.spec).withValues(global);
   await saveTrainedModel(
     dir,
