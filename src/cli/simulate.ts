@@ -33,6 +33,8 @@ interface SimulateFlags {
   dropout: number;
   stragglers: number;
   deadline?: number;
+  byzantine: number;
+  attack: 'signflip' | 'scale';
   target?: number;
   out?: string;
   resume?: string;
@@ -95,6 +97,13 @@ export function registerSimulateCommand(
       floatOption('--deadline', { min: 0 }),
     )
     .option(
+      '--byzantine <p>',
+      'fraction of clients that send corrupted updates',
+      floatOption('--byzantine', { min: 0, max: 1 }),
+      0,
+    )
+    .option('--attack <kind>', 'what Byzantine clients do: signflip, or scale (x10)', 'signflip')
+    .option(
       '--target <acc>',
       'stop when the test accuracy reaches this (e.g. 0.97)',
       floatOption('--target', { min: 0, max: 1 }),
@@ -136,7 +145,12 @@ export function registerSimulateCommand(
         proximalMu: f.mu,
         seed: f.seed,
         workers: f.workers,
-        failures: { dropoutRate: f.dropout, stragglerRate: f.stragglers, deadlineSeconds: f.deadline },
+        failures: {
+          dropoutRate: f.dropout,
+          stragglerRate: f.stragglers,
+          deadlineSeconds: f.deadline,
+          ...(f.byzantine > 0 ? { byzantine: { fraction: f.byzantine, attack: attackKind(f.attack) } } : {}),
+        },
         targetAccuracy: f.target,
       };
       const dir =
@@ -184,6 +198,15 @@ function flagsOf(c: Record<string, unknown>): Partial<SimulateFlags> {
     dropout: f.dropoutRate ?? 0,
     stragglers: f.stragglerRate ?? 0,
     deadline: f.deadlineSeconds,
+    byzantine: (c.failures as { byzantine?: { fraction: number } } | undefined)?.byzantine?.fraction ?? 0,
+    attack:
+      (c.failures as { byzantine?: { attack: 'signflip' | 'scale' } } | undefined)?.byzantine?.attack ??
+      'signflip',
     target: c.targetAccuracy as number | undefined,
   };
+}
+
+function attackKind(a: string): 'signflip' | 'scale' {
+  if (a !== 'signflip' && a !== 'scale') throw new Error(`--attack must be signflip or scale, got '${a}'`);
+  return a;
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { WorkerPool } from './pool.js';
+import { WorkerPool, isByzantine } from './pool.js';
 import { RoundEngine } from '../fl/engine.js';
 import { LocalExecutor } from '../fl/local-executor.js';
 import { FedAvg } from '../fl/strategies/fedavg.js';
@@ -95,4 +95,44 @@ test('simulated dropouts and stragglers are reported per client, reproducibly', 
   } finally {
     await pool.close();
   }
+});
+
+test('Byzantine clients send their honest update sign-flipped or scaled, the same clients every round', async () => {
+  const honest = new WorkerPool({
+    spec,
+    trainer: trainerOptions,
+    dataset: data,
+    indicesOf,
+    workers: 2,
+    seed: 3,
+  });
+  const flipped = new WorkerPool({
+    spec,
+    trainer: trainerOptions,
+    dataset: data,
+    indicesOf,
+    workers: 2,
+    seed: 3,
+    failures: { byzantine: { fraction: 1, attack: 'signflip' } },
+  });
+  try {
+    const g0 = initialParameters(spec).values;
+    const run = (pool: WorkerPool) =>
+      new RoundEngine({ strategy: new FedAvg(), clients, executor: pool, fitConfig, seed: 6 }).runRound(
+        1,
+        g0,
+      );
+    const [a, b] = [await run(honest), await run(flipped)];
+    for (let i = 0; i < g0.length; i++)
+      assert.ok(Math.abs(b.global[i] - g0[i] + (a.global[i] - g0[i])) < 1e-6, `parameter ${i}`);
+  } finally {
+    await honest.close();
+    await flipped.close();
+  }
+  const chosen = clients.filter((c) => isByzantine(3, c.id, 0.25)).map((c) => c.id);
+  assert.deepEqual(
+    chosen,
+    clients.filter((c) => isByzantine(3, c.id, 0.25)).map((c) => c.id),
+  );
+  assert.ok(chosen.length > 0 && chosen.length < clients.length, `a fraction of the clients: ${chosen}`);
 });

@@ -28,6 +28,16 @@ export interface FailureModel {
   stragglerSigma?: number;
   /** Simulated round deadline in seconds of (slowed-down) client compute; later results are 'late'. */
   deadlineSeconds?: number;
+  /**
+   * Byzantine clients: a fixed fraction of the clients (the same ones every round, chosen by the
+   * seed) send a corrupted update — the honest delta sign-flipped or scaled by `factor` (default 10).
+   */
+  byzantine?: { fraction: number; attack: 'signflip' | 'scale'; factor?: number };
+}
+
+/** Whether a client is one of the simulation's Byzantine clients (a fixed set under the seed). */
+export function isByzantine(seed: number, clientId: string, fraction: number): boolean {
+  return fraction > 0 && clientSeed(seed ^ 0xbad, 0, clientId) / 2 ** 32 < fraction;
 }
 
 export interface WorkerPoolOptions {
@@ -152,7 +162,12 @@ export class WorkerPool implements FitExecutor {
                 kind: 'late',
                 reason: `finished after ${simulated.toFixed(2)} s (slowdown ×${p.slowdown.toFixed(1)}), deadline ${f.deadlineSeconds} s`,
               });
-            else
+            else {
+              const b = f.byzantine;
+              if (b && isByzantine(this.o.seed ?? 0, m.clientId, b.fraction)) {
+                const k = b.attack === 'signflip' ? -1 : (b.factor ?? 10);
+                for (let i = 0; i < m.delta.length; i++) m.delta[i] *= k;
+              }
               onOutcome({
                 ok: true,
                 clientId: m.clientId,
@@ -166,6 +181,7 @@ export class WorkerPool implements FitExecutor {
                 bytesUp: m.delta.byteLength,
                 bytesDown,
               });
+            }
           }
           if (--pending === 0) resolve();
           dispatch(slot);
