@@ -3,11 +3,11 @@
  * registered backend, its engine and variables), so configurations run side by side in one process
  * would measure each other's leftovers; a child per configuration keeps every row independent.
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 import type { PeerResult } from './result.js';
 import type { TfjsBenchOptions } from './tfjs.js';
+import { runChild } from './child.js';
 
 const TFJS_SCRIPT = fileURLToPath(new URL('./tfjs.ts', import.meta.url));
 // The repository root: `--import tsx` is resolved from the child's working directory.
@@ -39,7 +39,7 @@ function isPeerResult(value: unknown): value is PeerResult {
   return typeof v.peer === 'string' && typeof v.model === 'string' && typeof v.batch === 'number';
 }
 
-export function runTfjsInChild(opts: RunTfjsOptions): Promise<PeerResult> {
+export async function runTfjsInChild(opts: RunTfjsOptions): Promise<PeerResult> {
   const maxSeconds = opts.maxSeconds ?? 10;
   // Room for start-up, warm-up and the timed loop's last step; a CNN step of batch 50 on the cpu
   // backend alone takes minutes, so callers who want that number pass a larger timeoutMs.
@@ -59,41 +59,17 @@ export function runTfjsInChild(opts: RunTfjsOptions): Promise<PeerResult> {
     note,
   });
 
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      resolve(failed(`could not start the tfjs child: ${error.message}`));
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (timedOut) {
-        const seconds = Math.round(timeoutMs / 1000);
-        // Warm-up and the timed loop each end within about maxSeconds plus one step, so a timeout
-        // means the first step of `batch` samples took most of the time: an upper bound on the rate.
-        const bound = (opts.batch / seconds).toPrecision(2);
-        resolve(
-          failed(`timed out after ${seconds} s without finishing a step: roughly under ${bound} samples/s`),
-        );
-        return;
-      }
-      const parsed = lastJsonLine(stdout);
-      if (isPeerResult(parsed)) {
-        resolve(parsed);
-        return;
-      }
-      const why = stderr.trim().split('\n').slice(-1)[0] ?? '';
-      resolve(failed(`tfjs child exited with code ${code} and no result${why ? `: ${why}` : ''}`));
-    });
-  });
+  const r = await runChild(process.execPath, args, { cwd: REPO_ROOT, timeoutMs });
+  if (!r.started) return failed(`could not start the tfjs child: ${r.error.message}`);
+  if (r.timedOut) {
+    const seconds = Math.round(timeoutMs / 1000);
+    // Warm-up and the timed loop each end within about maxSeconds plus one step, so a timeout
+    // means the first step of `batch` samples took most of the time: an upper bound on the rate.
+    const bound = (opts.batch / seconds).toPrecision(2);
+    return failed(`timed out after ${seconds} s without finishing a step: roughly under ${bound} samples/s`);
+  }
+  const parsed = lastJsonLine(r.stdout);
+  if (isPeerResult(parsed)) return parsed;
+  const why = r.stderr.trim().split('\n').slice(-1)[0] ?? '';
+  return failed(`tfjs child exited with code ${r.code} and no result${why ? `: ${why}` : ''}`);
 }

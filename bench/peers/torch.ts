@@ -5,11 +5,11 @@
  * PyTorch is optional: without python3 or torch the row says so in `note` instead of failing the
  * benchmark.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 import type { PeerModel, PeerResult } from './result.js';
+import { runChild } from './child.js';
 
 const PYTHON = '/usr/bin/python3';
 const TORCH_SCRIPT = fileURLToPath(new URL('./torch_train.py', import.meta.url));
@@ -46,7 +46,7 @@ function threadLabel(threads: number): string {
   return `cpu, ${threads} thread${threads === 1 ? '' : 's'}`;
 }
 
-export function runTorch(opts: TorchBenchOptions): Promise<PeerResult> {
+export async function runTorch(opts: TorchBenchOptions): Promise<PeerResult> {
   const unavailable = (note: string, version = 'unknown'): PeerResult => ({
     peer: 'pytorch',
     backend: threadLabel(opts.threads),
@@ -74,55 +74,34 @@ export function runTorch(opts: TorchBenchOptions): Promise<PeerResult> {
   const env = { ...process.env, OMP_NUM_THREADS: threads, OPENBLAS_NUM_THREADS: threads };
   const timeoutMs = opts.timeoutMs ?? 120_000;
 
-  return new Promise((resolve) => {
-    const child = spawn(PYTHON, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      resolve(unavailable(`could not start ${PYTHON}: ${error.message}`));
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (timedOut) return resolve(unavailable(`timed out after ${Math.round(timeoutMs / 1000)} s`));
-      if (/No module named '?torch'?/.test(stderr)) {
-        return resolve(
-          unavailable('torch is not installed for /usr/bin/python3 (run scripts/install-peers.sh)'),
-        );
-      }
-      const line = stdout.trim().split('\n').pop() ?? '';
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(line);
-      } catch {
-        parsed = undefined;
-      }
-      if (code !== 0 || !isTorchLine(parsed)) {
-        const why = stderr.trim().split('\n').pop() ?? '';
-        return resolve(unavailable(`torch_train.py exited with code ${code}${why ? `: ${why}` : ''}`));
-      }
-      resolve({
-        peer: 'pytorch',
-        backend: threadLabel(parsed.threads),
-        version: parsed.version,
-        model: opts.model,
-        batch: opts.batch,
-        samplesPerSec: parsed.samples_per_s,
-        msPerStep: parsed.ms_per_step,
-        ...(parsed.ms_per_step_median !== undefined && {
-          note: `median ${parsed.ms_per_step_median.toFixed(3)} ms/step`,
-        }),
-      });
-    });
-  });
+  const r = await runChild(PYTHON, args, { env, timeoutMs });
+  if (!r.started) return unavailable(`could not start ${PYTHON}: ${r.error.message}`);
+  if (r.timedOut) return unavailable(`timed out after ${Math.round(timeoutMs / 1000)} s`);
+  if (/No module named '?torch'?/.test(r.stderr))
+    return unavailable('torch is not installed for /usr/bin/python3 (run scripts/install-peers.sh)');
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    parsed = undefined;
+  }
+  if (r.code !== 0 || !isTorchLine(parsed)) {
+    const why = r.stderr.trim().split('\n').pop() ?? '';
+    return unavailable(`torch_train.py exited with code ${r.code}${why ? `: ${why}` : ''}`);
+  }
+  return {
+    peer: 'pytorch',
+    backend: threadLabel(parsed.threads),
+    version: parsed.version,
+    model: opts.model,
+    batch: opts.batch,
+    samplesPerSec: parsed.samples_per_s,
+    msPerStep: parsed.ms_per_step,
+    ...(parsed.ms_per_step_median !== undefined && {
+      note: `median ${parsed.ms_per_step_median.toFixed(3)} ms/step`,
+    }),
+  };
 }
 
 /**

@@ -72,28 +72,7 @@ export function l2Norm(x: FloatArray): number {
 /** ‖x − y‖², accumulated in float64 (by differences, not via norms, so close vectors lose nothing). */
 export function squaredDistance(x: FloatArray, y: FloatArray): number {
   assertSameLength(x, y, 'squaredDistance');
-  const n = x.length;
-  const n4 = n - (n % 4);
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let i = 0;
-  for (; i < n4; i += 4) {
-    const d0 = x[i] - y[i];
-    const d1 = x[i + 1] - y[i + 1];
-    const d2 = x[i + 2] - y[i + 2];
-    const d3 = x[i + 3] - y[i + 3];
-    s0 += d0 * d0;
-    s1 += d1 * d1;
-    s2 += d2 * d2;
-    s3 += d3 * d3;
-  }
-  for (; i < n; i++) {
-    const d = x[i] - y[i];
-    s0 += d * d;
-  }
-  return s0 + s1 + s2 + s3;
+  return squaredDistanceRange(x, y, 0, x.length);
 }
 
 /** ‖x − y‖. */
@@ -504,7 +483,8 @@ export function pairwiseSquaredDistances(
   return out;
 }
 
-function squaredDistanceRange(a: Float32Array, b: Float32Array, from: number, to: number): number {
+/** ‖a[from:to] − b[from:to]‖², four float64 accumulators. */
+function squaredDistanceRange(a: FloatArray, b: FloatArray, from: number, to: number): number {
   let s0 = 0;
   let s1 = 0;
   let s2 = 0;
