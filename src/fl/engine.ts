@@ -8,9 +8,9 @@
  */
 import { Rng } from '../util/rng.js';
 import type { FitExecutor, FitOutcome, FitTask } from './executor.js';
-import { sampleClients } from './strategies/client-sampling.js';
+import { poissonSample, sampleClients } from './strategies/client-sampling.js';
 import type { ClientInfo, FitConfig, Strategy } from './strategy.js';
-import { UpdateRejected } from './update-check.js';
+import { RoundAborted, UpdateRejected } from './update-check.js';
 
 export interface EvaluationResult {
   loss: number;
@@ -38,6 +38,12 @@ export interface RoundEngineOptions {
   seed?: number;
   /** Which clients are available in a round (late joiners, churn); default: all. */
   availableAt?: (round: number, clients: readonly ClientInfo[]) => readonly ClientInfo[];
+  /**
+   * Differential-privacy budget (epsilon, at the strategy's delta): with a strategy that keeps a
+   * privacy ledger, a round that would take the spent epsilon above it is not run and the report
+   * says so (`stopped`). Ignored by strategies without a ledger.
+   */
+  privacyBudget?: number;
 }
 
 export interface ClientProblem {
@@ -66,6 +72,10 @@ export interface RoundReport {
   seconds: number;
   /** Clients' own compute (sum of their reported seconds), to separate engine overhead. */
   clientSeconds: number;
+  /** The privacy guarantee after this round, for strategies that keep a privacy ledger. */
+  privacy?: { epsilon: number; delta: number };
+  /** Set when the run must end here (e.g. the privacy budget is exhausted); the round did not run. */
+  stopped?: string;
 }
 
 export function roundRng(seed: number, round: number): Rng {
@@ -94,6 +104,8 @@ export class RoundEngine {
     const minResults = options.minResults ?? 1;
     if (!Number.isInteger(minResults) || minResults < 1)
       throw new Error(`minResults must be an integer >= 1, got ${minResults}`);
+    if (options.privacyBudget !== undefined && !(options.privacyBudget > 0))
+      throw new Error(`privacyBudget must be a positive epsilon, got ${options.privacyBudget}`);
   }
 
   /** One round from `global`; returns the next global parameters (or `global` itself) and the report. */
@@ -124,14 +136,25 @@ export class RoundEngine {
       report.seconds = (performance.now() - started) / 1000;
       return { global, report };
     }
-    const ctx = { round, global, rng };
     // The engine samples; a strategy's configureFit then sees only the sampled clients (it may
     // narrow them) and sets its part of the instructions (e.g. FedProx's mu).
-    const sampled = sampleClients(
-      available,
-      { fractionFit: o.fractionFit, minFitClients: o.minFitClients },
-      rng,
-    );
+    const poisson = o.strategy.clientSampling === 'poisson';
+    const sampled = poisson
+      ? poissonSample(available, o.fractionFit ?? 1, rng)
+      : sampleClients(available, { fractionFit: o.fractionFit, minFitClients: o.minFitClients }, rng);
+    const samplingRate = poisson ? (o.fractionFit ?? 1) : sampled.length / available.length;
+    const ledger = o.strategy.privacy;
+    if (ledger && o.privacyBudget !== undefined) {
+      const next = ledger.spentAfterNextRound(samplingRate);
+      if (next.epsilon > o.privacyBudget) {
+        const now = ledger.spent();
+        report.stopped = `privacy budget exhausted: epsilon ${now.epsilon.toFixed(3)} spent, one more round would bring it to ${next.epsilon.toFixed(3)} > ${o.privacyBudget} (delta ${now.delta})`;
+        report.privacy = now;
+        report.seconds = (performance.now() - started) / 1000;
+        return { global, report };
+      }
+    }
+    const ctx = { round, global, rng, available: available.length, samplingRate };
     const plan = o.strategy.configureFit
       ? o.strategy.configureFit(ctx, sampled, base)
       : { clients: sampled, config: base };
@@ -188,9 +211,15 @@ export class RoundEngine {
     if (report.aggregated < minResults) {
       report.skippedReason = `${report.aggregated} of ${report.selected} clients returned a usable update, the round needs ${minResults}`;
     } else {
-      next = aggregator.finish();
-      report.updated = true;
+      try {
+        next = aggregator.finish();
+        report.updated = true;
+      } catch (e) {
+        if (!(e instanceof RoundAborted)) throw e;
+        report.skippedReason = e.reason;
+      }
     }
+    if (ledger) report.privacy = ledger.spent();
     if (o.evaluate) report.evaluation = await o.evaluate(next, round);
     report.seconds = (performance.now() - started) / 1000;
     return { global: next, report };

@@ -61,6 +61,25 @@ export interface RoundContext {
   /** The global parameters the clients start from (read-only by contract). */
   global: Float32Array;
   rng: Rng;
+  /** Clients available this round (the population the sample is drawn from); set by the engine. */
+  available?: number;
+  /**
+   * The probability that any one available client is in this round's sample: the fraction for
+   * Poisson sampling, selected / available for a fixed-size sample. Privacy accounting uses it; set
+   * by the engine.
+   */
+  samplingRate?: number;
+}
+
+/**
+ * How a strategy's differential-privacy guarantee grows round by round. The engine reports `spent`
+ * after every round and, given a budget, stops before the round that would exceed it.
+ */
+export interface PrivacyLedger {
+  /** The (epsilon, delta) guarantee of the rounds released so far. */
+  spent(): { epsilon: number; delta: number };
+  /** What `spent` would become after one more round at this client sampling rate. */
+  spentAfterNextRound(samplingRate: number): { epsilon: number; delta: number };
 }
 
 /**
@@ -81,6 +100,14 @@ export interface Strategy {
     available: readonly ClientInfo[],
     base: FitConfig,
   ): { clients: ClientInfo[]; config: FitConfig };
+  /**
+   * 'poisson': every available client joins a round independently with probability fractionFit (the
+   * sampling that privacy amplification assumes — DP-FedAvg asks for it); default 'fixed': a
+   * uniformly random subset of fixed size.
+   */
+  readonly clientSampling?: 'fixed' | 'poisson';
+  /** Present on strategies that give a differential-privacy guarantee. */
+  readonly privacy?: PrivacyLedger;
   /** Starts aggregating a round. */
   beginRound(ctx: RoundContext): RoundAggregator;
   /** Server-side state (momentum, optimizer moments) for checkpoints: plain JSON + typed arrays. */

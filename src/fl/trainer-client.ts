@@ -6,6 +6,7 @@
 import type { Dataset } from '../data/dataset.js';
 import type { Trainer } from '../runtime/trainer.js';
 import type { ClientUpdate, FitConfig } from './strategy.js';
+import { privatizeOwnUpdate } from '../privacy/dp/client.js';
 
 export async function fitClient(
   trainer: Trainer,
@@ -28,6 +29,8 @@ export async function fitClient(
   const local = trainer.getParameters().values;
   const delta = new Float32Array(local.length);
   for (let i = 0; i < local.length; i++) delta[i] = local[i] - global[i];
+  // Distributed DP noise: the client clips and noises its own update before it leaves.
+  privatizeOwnUpdate(delta, config, seed);
   return {
     clientId,
     delta,

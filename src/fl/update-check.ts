@@ -23,6 +23,18 @@ export class UpdateRejected extends Error {
 }
 
 /**
+ * Thrown by `RoundAggregator.finish` when the round cannot produce a model from what it received
+ * (too few updates for Krum's f, a secure-aggregation round below its threshold...). The engine
+ * records the reason and keeps the global model as it was; any other error is a bug and propagates.
+ */
+export class RoundAborted extends Error {
+  override readonly name = 'RoundAborted';
+  constructor(readonly reason: string) {
+    super(`round aborted: ${reason}`);
+  }
+}
+
+/**
  * The O(1) part of the check: the delta's length and the example count. Aggregators that scan the
  * values for NaN/Inf themselves in a faster kernel (FedAvg's SIMD sum) call this one, then
  * `nonFiniteReason` for the index their kernel found.

@@ -23,6 +23,7 @@ import { columnwise, UpdateStore } from './update-store.js';
 import { integerAtLeast } from './options.js';
 import { pairwiseSquaredDistances } from '../../tensor/vector.js';
 import { allIndices, argmin, krumScores } from './krum.js';
+import { RoundAborted } from '../update-check.js';
 
 export interface BulyanOptions {
   /** f, the number of Byzantine updates to tolerate (default 0). */
@@ -44,7 +45,7 @@ export class Bulyan implements Strategy {
       const n = deltas.length;
       const f = this.f;
       if (n < 4 * f + 3)
-        throw new Error(`bulyan with f = ${f} needs at least 4f + 3 = ${4 * f + 3} updates, got ${n}`);
+        throw new RoundAborted(`bulyan with f = ${f} needs at least 4f + 3 = ${4 * f + 3} updates, got ${n}`);
       const theta = n - 2 * f;
       const beta = theta - 2 * f;
       const selected = bulyanSelection(pairwiseSquaredDistances(deltas), n, theta, f);

@@ -24,7 +24,7 @@
  * momentum u (float32, persisted through getState/setState).
  */
 import type { ClientUpdate, RoundAggregator, RoundContext, Strategy, StrategyState } from '../strategy.js';
-import { assertUpdate } from '../update-check.js';
+import { assertUpdate, RoundAborted } from '../update-check.js';
 import { UpdateStore } from './update-store.js';
 import { decay, integerAtLeast, positive } from './options.js';
 import { assertStateFits, checkState, loadArray, saveState } from './server-state.js';
@@ -159,7 +159,7 @@ class StreamingClipAggregator implements RoundAggregator {
 
   finish(): Float32Array {
     if (!this.result) {
-      if (this.accepted === 0) throw new Error('cannot finish a round without any accepted update');
+      if (this.accepted === 0) throw new RoundAborted('no update was accepted');
       const v = this.center;
       for (let j = 0; j < v.length; j++) v[j] += this.step[j] / this.accepted;
       this.result = this.apply(v, this.global);

@@ -36,3 +36,13 @@ export function sampleClients(
   for (let i = 0; i < k; i++) chosen.push(available[order[i]]);
   return chosen;
 }
+
+/**
+ * Poisson sampling: each available client independently with probability `rate` (the round may be
+ * empty). Privacy amplification by subsampling (the RDP accountant's sampled Gaussian mechanism)
+ * is proved for this scheme, so DP strategies ask the engine for it.
+ */
+export function poissonSample(available: readonly ClientInfo[], rate: number, rng: Rng): ClientInfo[] {
+  if (!(rate > 0 && rate <= 1)) throw new RangeError(`sampling rate must be in (0, 1], got ${rate}`);
+  return available.filter(() => rng.uniform() < rate);
+}

@@ -18,6 +18,7 @@ import type { RoundAggregator, RoundContext, Strategy } from '../strategy.js';
 import { pairwiseSquaredDistances, selectInPlace } from '../../tensor/vector.js';
 import { UpdateStore } from './update-store.js';
 import { integerAtLeast } from './options.js';
+import { RoundAborted } from '../update-check.js';
 
 export interface KrumOptions {
   /** f, the number of Byzantine updates to tolerate (default 0). */
@@ -52,7 +53,7 @@ export class Krum implements Strategy {
 
 export function requireKrumQuorum(name: string, n: number, f: number): void {
   if (n < 2 * f + 3)
-    throw new Error(`${name} with f = ${f} needs at least 2f + 3 = ${2 * f + 3} updates, got ${n}`);
+    throw new RoundAborted(`${name} with f = ${f} needs at least 2f + 3 = ${2 * f + 3} updates, got ${n}`);
 }
 
 export function allIndices(n: number): number[] {

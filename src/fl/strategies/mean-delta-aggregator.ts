@@ -7,7 +7,7 @@
  */
 import type { ClientUpdate, RoundAggregator } from '../strategy.js';
 import { WeightedSum } from '../../tensor/vector.js';
-import { checkUpdateShape, nonFiniteReason, UpdateRejected } from '../update-check.js';
+import { checkUpdateShape, nonFiniteReason, RoundAborted, UpdateRejected } from '../update-check.js';
 
 /**
  * Computes the next global parameters from the round's weighted sum. `sum.sumView()[i] /
@@ -50,7 +50,7 @@ export class MeanDeltaAggregator implements RoundAggregator {
    */
   finish(): Float32Array {
     if (!this.result) {
-      if (this.sum.count === 0) throw new Error('cannot finish a round without any accepted update');
+      if (this.sum.count === 0) throw new RoundAborted('no update was accepted');
       this.result = this.step(this.sum, this.global);
     }
     return Float32Array.from(this.result);

@@ -5,7 +5,7 @@
  * hands them to the strategy's rule at `finish`, then lets them go.
  */
 import type { ClientUpdate, RoundAggregator } from '../strategy.js';
-import { assertUpdate } from '../update-check.js';
+import { assertUpdate, RoundAborted } from '../update-check.js';
 import { forEachSortedColumnTile } from '../../tensor/vector.js';
 
 /** The accepted updates of a round, in arrival order. */
@@ -45,7 +45,7 @@ export class UpdateStore implements RoundAggregator {
   /** The next global parameters; the rule runs once, later calls return copies of its result. */
   finish(): Float32Array {
     if (!this.result) {
-      if (this.deltas.length === 0) throw new Error('cannot finish a round without any accepted update');
+      if (this.deltas.length === 0) throw new RoundAborted('no update was accepted');
       this.result = this.rule(
         { deltas: this.deltas, clientIds: this.clientIds, numExamples: this.numExamples },
         this.global,
