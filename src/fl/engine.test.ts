@@ -4,6 +4,7 @@ import { RoundEngine } from './engine.js';
 import { LocalExecutor } from './local-executor.js';
 import type { FitExecutor } from './executor.js';
 import { FedAvg } from './strategies/fedavg.js';
+import { Krum } from './strategies/krum.js';
 import { SubsetDataset } from '../data/dataset.js';
 import { dense, relu, sequential } from '../model/layers.js';
 import { sgd } from '../autodiff/optimizers.js';
@@ -143,6 +144,18 @@ test('bad updates, failures and too few results never touch the global model', a
   assert.equal(s.report.updated, false);
   assert.match(s.report.skippedReason!, /1 of 6 clients returned a usable update, the round needs 2/);
   assert.equal(s.global, global);
+  // A strategy that cannot aggregate what arrived (Krum with f = 1 needs 5 updates) aborts the
+  // round: recorded with its reason, the global model kept, nothing thrown.
+  const krum = new RoundEngine({
+    strategy: new Krum({ f: 1 }),
+    clients,
+    executor: scripted,
+    fitConfig: { batchSize: 1, lr: 1 },
+  });
+  const k = await krum.runRound(1, global);
+  assert.equal(k.report.updated, false);
+  assert.match(k.report.skippedReason!, /krum with f = 1 needs at least 2f \+ 3 = 5 updates, got 1/);
+  assert.equal(k.global, global);
   assert.deepEqual(Array.from(global.slice(0, 3)), [
     Math.fround(Math.sin(0)),
     Math.fround(Math.sin(1)),
