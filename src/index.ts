@@ -43,7 +43,7 @@ export * from './privacy/dp/accountant.js';
 export * from './compress/index.js';
 export * from './fl/strategy.js';
 export * from './fl/strategies/index.js';
-export { checkUpdate, UpdateRejected } from './fl/update-check.js';
+export { checkUpdate, RoundAborted, UpdateRejected } from './fl/update-check.js';
 export {
   RoundEngine,
   clientSeed,
@@ -56,3 +56,15 @@ export { LocalExecutor } from './fl/local-executor.js';
 export { fitClient } from './fl/trainer-client.js';
 export { encodeCheckpoint, decodeCheckpoint, CheckpointError, type Checkpoint } from './fl/checkpoint.js';
 export * as secagg from './privacy/secagg/index.js';
+export {
+  withSecureAggregation,
+  SecureAggregationStrategy,
+  type SecureAggregationOptions,
+  type SecureAggregationDropouts,
+  type SecureAggregationRoundStats,
+} from './privacy/secure-aggregation.js';
+export {
+  withDifferentialPrivacy,
+  type DifferentialPrivacyOptions,
+  type DpRoundStats,
+} from './privacy/differential-privacy.js';

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { withDifferentialPrivacy } from './differential-privacy.js';
+import { withSecureAggregation } from './secure-aggregation.js';
+import { portableSecAggCrypto } from './secagg/index.js';
 import { epsilon } from './dp/accountant.js';
 import { clipToNorm } from './dp/clip.js';
 import { secureGaussian, seededGaussian } from './dp/noise.js';
@@ -259,4 +261,43 @@ test('the engine reports epsilon every round and stops before the round that wou
   assert.ok(new Set(sizes).size > 1 || sizes[0] !== 6, `Poisson sample sizes ${sizes}`);
   assert.match(stopped!, /privacy budget exhausted/);
   await trainer.dispose();
+});
+
+test('distributed DP composes with secure aggregation underneath (and only that way round)', () => {
+  const d = 50;
+  const secure = withSecureAggregation(new FedAvg(), { range: 2, crypto: portableSecAggCrypto() });
+  const s = withDifferentialPrivacy(secure, {
+    noiseMultiplier: 1,
+    clipNorm: 1,
+    noise: 'distributed',
+    noiseSeed: 1,
+  });
+  const c = ctx(d, { available: 40, samplingRate: 0.25 }); // 10 expected clients
+  const plan = s.configureFit!(c, [{ id: 'a' }], { batchSize: 10, lr: 0.1 });
+  const rng = new Rng(3);
+  const updates = Array.from({ length: 10 }, (_, k) => {
+    const delta = Float32Array.from({ length: d }, () => rng.normal());
+    privatizeOwnUpdate(delta, plan.config, 100 + k);
+    return { clientId: `c${k}`, delta, numExamples: 7 * k + 1 };
+  });
+  const agg = s.beginRound(c);
+  for (const u of updates) agg.add(u);
+  const next = agg.finish();
+  // Equal weights (a client's influence is bounded, not weighted by its examples), over the
+  // clients that took part, up to secure aggregation's quantization error.
+  const bound = secure.lastRound!.meanErrorBound;
+  for (let i = 0; i < d; i++) {
+    const mean = updates.reduce((a, u) => a + u.delta[i], 0) / updates.length;
+    assert.ok(Math.abs(next[i] - mean) <= bound + 1e-6, `coordinate ${i}: ${next[i]} vs ${mean}`);
+  }
+  assert.equal(secure.lastRound!.survivors, 10);
+  assert.ok(s.privacy.spent().epsilon > 0);
+  assert.throws(
+    () => withDifferentialPrivacy(withSecureAggregation(new FedAvg()), { noiseMultiplier: 1, clipNorm: 1 }),
+    /central DP noise needs the server to clip each client's update/,
+  );
+  assert.throws(
+    () => withSecureAggregation(withDifferentialPrivacy(new FedAvg(), { noiseMultiplier: 1, clipNorm: 1 })),
+    /cannot wrap 'dp\(fedavg\)'/,
+  );
 });

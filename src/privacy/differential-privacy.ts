@@ -17,6 +17,15 @@
  *   noise. The server cannot clip what it cannot see: this mode trusts clients to follow the protocol
  *   (it only refuses updates whose norm no honest clipped-and-noised update would have).
  *
+ * Composition: central noise needs the server to see each update (it clips them), so it cannot run
+ * under secure aggregation. Distributed noise passes each client's (already clipped and noised)
+ * update on to the wrapped strategy with equal weight, so the wrapped strategy may be secure
+ * aggregation: `withDifferentialPrivacy(withSecureAggregation(fedavg), { noise: 'distributed' })` —
+ * the server then only ever sees a sum that already carries the full noise. (The mean is then over
+ * the clients that took part, not the expected number; the noise is already in the sum.) Either
+ * way the DP layer counts and checks individual updates, so it declares itself 'individual' and
+ * secure aggregation refuses to sit outside it.
+ *
  * The engine samples clients by Poisson sampling with rate q (`clientSampling = 'poisson'`), the
  * scheme the sampled-Gaussian RDP accountant assumes; every released round is charged to the
  * accountant at (z, q), and `privacy.spent()` reports (epsilon, delta) for the engine to print and
@@ -35,6 +44,7 @@ import type {
 import { assertUpdate, RoundAborted, UpdateRejected } from '../fl/update-check.js';
 import { l2Norm } from '../tensor/vector.js';
 import { roundRng } from '../fl/engine.js';
+import { SecureAggregationStrategy } from './secure-aggregation.js';
 import { RdpAccountant } from './dp/accountant.js';
 import { clipFactor } from './dp/clip.js';
 import { DP_CLIENT_KEYS } from './dp/client.js';
@@ -80,7 +90,7 @@ export interface DpRoundStats {
 
 class DifferentiallyPrivate implements Strategy {
   readonly name: string;
-  readonly aggregation = 'sum' as const;
+  readonly aggregation = 'individual' as const;
   readonly clientSampling = 'poisson' as const;
   readonly privacy: PrivacyLedger;
   /** The current clip norm (moves each round under adaptive clipping). */
@@ -115,6 +125,10 @@ class DifferentiallyPrivate implements Strategy {
           'adaptive clipping with distributed noise needs the unclipped count inside the securely aggregated sum; not supported yet — use a fixed clip norm',
         );
     }
+    if (inner instanceof SecureAggregationStrategy && options.noise !== 'distributed')
+      throw new Error(
+        "central DP noise needs the server to clip each client's update, which secure aggregation hides; use noise: 'distributed' (each client clips and noises its own update)",
+      );
     if (
       options.minClients !== undefined &&
       !(Number.isInteger(options.minClients) && options.minClients >= 1)
@@ -195,7 +209,10 @@ class DifferentiallyPrivate implements Strategy {
     // An honest clipped update plus its noise share has norm below C + σ(√d + 8) except with
     // probability < e^-32 (Gaussian norm concentration): anything larger did not follow the protocol.
     const maxDistributedNorm = C + shareStd * (Math.sqrt(d) + 8);
-    const sum = new Float64Array(d);
+    const sum = distributed ? undefined : new Float64Array(d);
+    // Distributed noise: the updates go straight on to the wrapped strategy (perhaps secure
+    // aggregation), with equal weight.
+    const passOn = distributed ? this.inner.beginRound(ctx) : undefined;
     let count = 0;
     let clipped = 0;
     let unclipped = 0;
@@ -210,11 +227,16 @@ class DifferentiallyPrivate implements Strategy {
             update.clientId,
             `update norm ${norm.toPrecision(4)} exceeds what a clipped (C = ${C.toPrecision(4)}) and noised update can have (${maxDistributedNorm.toPrecision(4)})`,
           );
-        const f = distributed ? 1 : clipFactor(norm, C);
+        if (passOn) {
+          passOn.add({ ...update, numExamples: 1 });
+          count++;
+          return;
+        }
+        const f = clipFactor(norm, C);
         if (f < 1) clipped++;
         else unclipped++;
         const x = update.delta;
-        for (let i = 0; i < d; i++) sum[i] += f * x[i];
+        for (let i = 0; i < d; i++) sum![i] += f * x[i];
         count++;
       },
       get count() {
@@ -231,12 +253,16 @@ class DifferentiallyPrivate implements Strategy {
         const zUpdates = this.noiseMultiplierForUpdates(expected);
         const noiseStd = distributed ? shareStd : zUpdates * C;
         const noise = this.noiseFor(ctx.round);
-        if (!distributed) noise.addNoise(sum, noiseStd);
-        const mean = new Float32Array(d);
-        for (let i = 0; i < d; i++) mean[i] = sum[i] / expected;
-        const agg = this.inner.beginRound(ctx);
-        agg.add({ clientId: 'dp-noised-mean', delta: mean, numExamples: 1 });
-        const next = agg.finish();
+        let next: Float32Array;
+        if (passOn) next = passOn.finish();
+        else {
+          noise.addNoise(sum!, noiseStd);
+          const mean = new Float32Array(d);
+          for (let i = 0; i < d; i++) mean[i] = sum![i] / expected;
+          const agg = this.inner.beginRound(ctx);
+          agg.add({ clientId: 'dp-noised-mean', delta: mean, numExamples: 1 });
+          next = agg.finish();
+        }
         // Released: charge the round, then adapt the clip norm from the noisy unclipped count.
         this.accountant.step({
           noiseMultiplier: this.options.noiseMultiplier,

@@ -88,8 +88,18 @@ function roundIdFromSeed(seed: number): Uint8Array {
 }
 
 export async function runSecAggInProcess(options: InProcessOptions): Promise<InProcessReport> {
-  const crypto = options.crypto ?? (await loadSecAggCrypto());
-  const { vectors } = options;
+  return runSecAggInProcessSync({ ...options, crypto: options.crypto ?? (await loadSecAggCrypto()) });
+}
+
+/**
+ * `runSecAggInProcess` with the crypto suite already in hand. Nothing in the protocol itself waits
+ * (only loading the Node suite does), so the whole round runs synchronously — for callers that
+ * cannot await, such as a `RoundAggregator.finish`.
+ */
+export function runSecAggInProcessSync(
+  options: InProcessOptions & { readonly crypto: SecAggCrypto },
+): InProcessReport {
+  const { crypto, vectors } = options;
   const clientIds =
     options.clientIds ?? (typeof vectors === 'function' ? undefined : vectors.map((_, i) => i));
   if (!clientIds)

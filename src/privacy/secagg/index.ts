@@ -6,6 +6,7 @@ export { SecAggClient, type SecAggClientOptions } from './client.js';
 export { SecAggServer, type SecAggResult, type SecAggServerOptions } from './server.js';
 export {
   runSecAggInProcess,
+  runSecAggInProcessSync,
   type DropoutSchedule,
   type InProcessOptions,
   type InProcessReport,
