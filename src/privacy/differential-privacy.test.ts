@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withDifferentialPrivacy } from './differential-privacy.js';
+import { defaultNoiseClients, withDifferentialPrivacy } from './differential-privacy.js';
 import { withSecureAggregation } from './secure-aggregation.js';
 import { portableSecAggCrypto } from './secagg/index.js';
 import { epsilon } from './dp/accountant.js';
@@ -179,25 +179,26 @@ test('distributed noise: clients clip and add their share; too few contributions
   const c = ctx(1000, { available: 100, samplingRate: 0.1 });
   const plan = s.configureFit!(c, [{ id: 'a' }], { batchSize: 10, lr: 0.1 });
   assert.equal(plan.config.extra?.dpClipNorm, 0.5);
-  // Ten expected clients each carry 1/10 of the variance: std zC/√10.
-  assert.ok(Math.abs((plan.config.extra?.dpNoiseStd as number) - 0.5 / Math.sqrt(10)) < 1e-12);
+  // Ten expected clients, Binomial(100, 0.1): shares are sized for 10 − 2·√9 = 4 clients, std zC/√4.
+  assert.equal(defaultNoiseClients(10, 0.1), 4);
+  assert.ok(Math.abs((plan.config.extra?.dpNoiseStd as number) - 0.5 / 2) < 1e-12);
 
   // The client side: clip to 0.5, then noise of that std.
   const delta = new Float32Array(1000).fill(1);
   assert.equal(privatizeOwnUpdate(delta, { ...plan.config, extra: { ...plan.config.extra } }, 9), true);
-  const expectedNorm = Math.sqrt(0.25 + 1000 * (0.5 / Math.sqrt(10)) ** 2);
+  const expectedNorm = Math.sqrt(0.25 + 1000 * 0.25 ** 2);
   assert.ok(Math.abs(l2Norm(delta) - expectedNorm) / expectedNorm < 0.05);
   assert.equal(privatizeOwnUpdate(new Float32Array(3), { batchSize: 1, lr: 1 }, 1), false);
 
   const agg = s.beginRound(c);
-  for (let k = 0; k < 9; k++) agg.add({ clientId: `c${k}`, delta: delta.slice(), numExamples: 1 });
+  for (let k = 0; k < 3; k++) agg.add({ clientId: `c${k}`, delta: delta.slice(), numExamples: 1 });
   assert.throws(
     () => agg.add({ clientId: 'cheat', delta: new Float32Array(1000).fill(3), numExamples: 1 }),
     (e: unknown) => e instanceof UpdateRejected && /exceeds what a clipped/.test(e.reason),
   );
   assert.throws(
     () => agg.finish(),
-    /only 9 clients contributed noise shares; the privacy guarantee needs at least 10/,
+    /only 3 clients contributed noise shares; the privacy guarantee needs at least 4/,
   );
 });
 

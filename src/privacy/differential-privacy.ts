@@ -66,7 +66,7 @@ export interface DifferentialPrivacyOptions {
   adaptiveClipping?: AdaptiveClippingOptions;
   /** Where the noise is added (default 'central'). */
   noise?: 'central' | 'distributed';
-  /** Distributed noise: contributions that together carry the full noise (default: the expected clients per round, rounded down). */
+  /** Distributed noise: contributions that together carry the full noise (default: `defaultNoiseClients`). */
   minClients?: number;
   /** δ of the reported (ε, δ) guarantee (default 1e-5). */
   delta?: number;
@@ -163,7 +163,7 @@ class DifferentiallyPrivate implements Strategy {
 
   /** Contributions that must carry the full noise under distributed noise. */
   private minClients(ctx: RoundContext): number {
-    return this.options.minClients ?? Math.max(1, Math.floor(this.expectedClients(ctx)));
+    return this.options.minClients ?? defaultNoiseClients(this.expectedClients(ctx), ctx.samplingRate!);
   }
 
   /** z_Δ: the updates' noise multiplier (less than z when the count also gets noise). */
@@ -325,4 +325,14 @@ export function withDifferentialPrivacy(
   readonly privacy: PrivacyLedger;
 } {
   return new DifferentiallyPrivate(strategy, options);
+}
+
+/**
+ * Under Poisson sampling the number of clients in a round is Binomial(N, q): mean m̄ = qN, variance
+ * m̄(1 − q). Distributed noise must be full with the fewest clients a round may bring, so each share
+ * is sized for two standard deviations below the mean (a round falls below it about 2% of the
+ * time, and is then aborted) — the price is more noise than needed in a typical round.
+ */
+export function defaultNoiseClients(expectedClients: number, samplingRate: number): number {
+  return Math.max(1, Math.floor(expectedClients - 2 * Math.sqrt(expectedClients * (1 - samplingRate))));
 }
