@@ -3,7 +3,7 @@
  * project's main job: federated MNIST, non-IID (two label shards per client, as in McMahan et al.
  * 2017), 100 clients, 10 per round, FedAvg — a few minutes on a 2-core machine.
  */
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { builtInModel } from '../model/zoo.js';
@@ -13,6 +13,7 @@ import { runSimulation, storedConfig, type SimulationConfig } from '../sim/simul
 import { useOnnxruntimeNode } from '../runtime/node.js';
 import { ArrayDataset } from '../data/dataset.js';
 import { strategyNames } from '../fl/strategies/index.js';
+import { codecByName } from '../compress/by-name.js';
 
 interface SimulateFlags {
   dataset: string;
@@ -34,8 +35,18 @@ interface SimulateFlags {
   stragglers: number;
   deadline?: number;
   byzantine: number;
+  dpNoise?: number;
+  dpClip?: number;
+  dpQuantile?: number;
+  dpMode: string;
+  dpDelta: number;
+  dpEpsilon?: number;
+  secagg?: boolean;
+  secaggNeighbours?: number;
+  secaggDropout?: number;
   attack: 'signflip' | 'scale';
   target?: number;
+  codec?: string;
   out?: string;
   resume?: string;
   config?: string;
@@ -108,6 +119,53 @@ export function registerSimulateCommand(
       'stop when the test accuracy reaches this (e.g. 0.97)',
       floatOption('--target', { min: 0, max: 1 }),
     )
+    .option(
+      '--codec <spec>',
+      "encode the clients' updates: float32, float16, qsgd8 or topk:F (e.g. topk:0.01); default raw float32",
+      codecOption,
+    )
+    .option(
+      '--dp-noise <z>',
+      'client-level differential privacy (DP-FedAvg): noise multiplier z (noise std = z x clip norm)',
+      floatOption('--dp-noise', { min: 0, exclusiveMin: true }),
+    )
+    .option(
+      '--dp-clip <c>',
+      "DP: L2 clip norm of a client's update (the starting value with --dp-quantile)",
+      floatOption('--dp-clip', { min: 0, exclusiveMin: true }),
+    )
+    .option(
+      '--dp-quantile <q>',
+      'DP: adaptive clipping towards this quantile of the update norms (e.g. 0.5)',
+      floatOption('--dp-quantile', { min: 0, max: 1, exclusiveMin: true }),
+    )
+    .option(
+      '--dp-mode <where>',
+      'DP: where the noise is added: central (server) or distributed (clients)',
+      'central',
+    )
+    .option(
+      '--dp-delta <d>',
+      'DP: delta of the (epsilon, delta) guarantee',
+      floatOption('--dp-delta', { min: 0, max: 1, exclusiveMin: true }),
+      1e-5,
+    )
+    .option(
+      '--dp-epsilon <e>',
+      'DP: privacy budget; the run stops before the round that would exceed it',
+      floatOption('--dp-epsilon', { min: 0, exclusiveMin: true }),
+    )
+    .option('--secagg', 'aggregate under secure aggregation (SecAgg+): the server sees only the sum')
+    .option(
+      '--secagg-neighbours <k>',
+      'secure aggregation: neighbours per client (default ~log n)',
+      intOption('--secagg-neighbours', 1),
+    )
+    .option(
+      '--secagg-dropout <p>',
+      'secure aggregation: fraction of each round’s clients that vanish after sharing keys',
+      floatOption('--secagg-dropout', { min: 0, max: 1 }),
+    )
     .option('--config <file>', 'read the settings from a JSON file (flags given explicitly still apply)')
     .option('--out <dir>', 'run folder (default: runs/<time>-sim)')
     .option('--resume <dir>', 'continue an interrupted run from its last checkpoint')
@@ -152,13 +210,19 @@ export function registerSimulateCommand(
           ...(f.byzantine > 0 ? { byzantine: { fraction: f.byzantine, attack: attackKind(f.attack) } } : {}),
         },
         targetAccuracy: f.target,
+        codec: f.codec,
+        dp: dpConfig(f),
+        secureAggregation:
+          f.secagg || f.secaggNeighbours !== undefined || f.secaggDropout !== undefined
+            ? { neighbours: f.secaggNeighbours, dropoutAfterShareKeys: f.secaggDropout }
+            : undefined,
       };
       const dir =
         f.resume ??
         f.out ??
         join('runs', `${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}-sim`);
       out(
-        `edgefl simulate: ${f.strategy} on ${f.dataset} with the ${spec.name} model, ${f.clients} clients (${f.partition}), ${Math.max(1, Math.round(f.fraction * f.clients))} per round, ${f.rounds} rounds, E=${f.localSteps ? `${f.localSteps} steps` : f.localEpochs} B=${f.batch} lr=${f.lr}`,
+        `edgefl simulate: ${f.strategy} on ${f.dataset} with the ${spec.name} model, ${f.clients} clients (${f.partition}), ${Math.max(1, Math.round(f.fraction * f.clients))} per round, ${f.rounds} rounds, E=${f.localSteps ? `${f.localSteps} steps` : f.localEpochs} B=${f.batch} lr=${f.lr}${f.codec ? `, updates encoded as ${f.codec}` : ''}${config.dp ? `, DP-FedAvg (${config.dp.noise} noise, z=${config.dp.noiseMultiplier}, ${config.dp.targetQuantile ? `adaptive clip from ${config.dp.clipNorm} to the ${config.dp.targetQuantile} quantile` : `clip ${config.dp.clipNorm}`}${config.dp.epsilonBudget ? `, budget epsilon ${config.dp.epsilonBudget}` : ''} at delta ${config.dp.delta})` : ''}${config.secureAggregation ? ', under secure aggregation' : ''}`,
       );
       const r = await runSimulation(
         config,
@@ -167,6 +231,12 @@ export function registerSimulateCommand(
         { resume: !!f.resume, log: out },
       );
       out('');
+      if (r.stopped) out(`stopped early: ${r.stopped}`);
+      const eps = [...r.rounds].reverse().find((x) => x.privacy)?.privacy;
+      if (eps)
+        out(
+          `privacy spent: epsilon ${eps.epsilon.toFixed(3)} at delta ${eps.delta} (client level, RDP accountant)`,
+        );
       out(
         `final test accuracy ${r.finalAccuracy === undefined ? '-' : (100 * r.finalAccuracy).toFixed(2) + '%'} after ${r.rounds.length} rounds this run${r.roundsToTarget ? ` (target reached at round ${r.roundsToTarget})` : ''}, ${(r.bytes / 2 ** 20).toFixed(1)} MiB exchanged, ${r.seconds.toFixed(0)} s`,
       );
@@ -203,7 +273,56 @@ function flagsOf(c: Record<string, unknown>): Partial<SimulateFlags> {
       (c.failures as { byzantine?: { attack: 'signflip' | 'scale' } } | undefined)?.byzantine?.attack ??
       'signflip',
     target: c.targetAccuracy as number | undefined,
+    codec: c.codec as string | undefined,
+    ...flagsOfDp(c.dp as SimulationConfig['dp']),
+    ...flagsOfSecagg(c.secureAggregation as SimulationConfig['secureAggregation']),
   };
+}
+
+function flagsOfSecagg(s: SimulationConfig['secureAggregation']): Partial<SimulateFlags> {
+  if (!s) return {};
+  return { secagg: true, secaggNeighbours: s.neighbours, secaggDropout: s.dropoutAfterShareKeys };
+}
+
+function flagsOfDp(dp: SimulationConfig['dp']): Partial<SimulateFlags> {
+  if (!dp) return {};
+  return {
+    dpNoise: dp.noiseMultiplier,
+    dpClip: dp.clipNorm,
+    dpQuantile: dp.targetQuantile,
+    dpMode: dp.noise ?? 'central',
+    dpDelta: dp.delta ?? 1e-5,
+    dpEpsilon: dp.epsilonBudget,
+  };
+}
+
+/** The DP settings from the flags: both --dp-noise and --dp-clip, or neither. */
+function dpConfig(f: SimulateFlags): SimulationConfig['dp'] {
+  const any = [f.dpNoise, f.dpClip, f.dpQuantile, f.dpEpsilon].some((v) => v !== undefined);
+  if (!any) return undefined;
+  if (f.dpNoise === undefined || f.dpClip === undefined)
+    throw new Error(
+      'differential privacy needs both --dp-noise (noise multiplier) and --dp-clip (clip norm)',
+    );
+  if (f.dpMode !== 'central' && f.dpMode !== 'distributed')
+    throw new Error(`--dp-mode must be central or distributed, got '${f.dpMode}'`);
+  return {
+    noiseMultiplier: f.dpNoise,
+    clipNorm: f.dpClip,
+    targetQuantile: f.dpQuantile,
+    noise: f.dpMode,
+    delta: f.dpDelta,
+    epsilonBudget: f.dpEpsilon,
+  };
+}
+
+/** Validates --codec when it is parsed, so a bad spec is refused before the dataset loads. */
+function codecOption(value: string): string {
+  try {
+    return codecByName(value).name;
+  } catch (e) {
+    throw new InvalidArgumentError(`--codec: ${(e as Error).message}`);
+  }
 }
 
 function attackKind(a: string): 'signflip' | 'scale' {

@@ -136,3 +136,40 @@ test('Byzantine clients send their honest update sign-flipped or scaled, the sam
   );
   assert.ok(chosen.length > 0 && chosen.length < clients.length, `a fraction of the clients: ${chosen}`);
 });
+
+test('tasks handed to a worker ahead of its results: any tasksPerWorker gives the same updates', async () => {
+  assert.throws(
+    () => new WorkerPool({ spec, trainer: trainerOptions, dataset: data, indicesOf, tasksPerWorker: 0 }),
+    /tasksPerWorker must be an integer >= 1, got 0/,
+  );
+  const pool = new WorkerPool({
+    spec,
+    trainer: trainerOptions,
+    dataset: data,
+    indicesOf,
+    workers: 2,
+    seed: 9,
+  });
+  try {
+    const g0 = initialParameters(spec).values;
+    const deltas = async (depth: number) => {
+      pool.tasksPerWorker = depth;
+      const out = new Map<string, Float32Array>();
+      await pool.run(
+        1,
+        g0,
+        clients.map((client) => ({ client, config: fitConfig })),
+        (o) => {
+          assert.ok(o.ok, `client ${o.clientId} failed`);
+          out.set(o.clientId, o.update.delta);
+        },
+      );
+      return out;
+    };
+    // Up to 4 of the 8 clients wait in a worker at once; what each computes must not depend on it.
+    const one = await deltas(1);
+    for (const depth of [2, 4]) assert.deepEqual(await deltas(depth), one, `tasksPerWorker ${depth}`);
+  } finally {
+    await pool.close();
+  }
+});

@@ -3,6 +3,7 @@ import type { TrainerOptions } from '../runtime/trainer.js';
 import type { ModelSpec } from '../model/layers.js';
 import type { ElementType, Normalization } from '../data/dataset.js';
 import type { FitConfig } from '../fl/strategy.js';
+import type { CodecState } from '../compress/codec.js';
 
 /** One dataset, shared by every worker without copies: its arrays live in SharedArrayBuffers. */
 export interface SharedDatasetInit {
@@ -24,6 +25,8 @@ export interface WorkerInit {
   /** The global parameters of the current round, written by the main thread before tasks go out. */
   global: SharedArrayBuffer;
   intraOpThreads: number;
+  /** A codecByName spec: clients encode their delta with it before sending. Absent: the raw delta. */
+  codec?: string;
 }
 
 export interface WorkerTask {
@@ -35,7 +38,15 @@ export interface WorkerTask {
   indices: Uint32Array;
   config: FitConfig;
   seed: number;
+  /**
+   * The client's codec state from its previous round (top-k's residual), kept by the pool because a
+   * client runs on any worker. Transferred, not copied; it comes back in the reply.
+   */
+  codecState?: CodecState;
 }
+
+/** A client's update as it travels to the server: the raw delta without a codec, else the codec's bytes. */
+export type UpdatePayload = { delta: Float32Array } | { encoded: Uint8Array };
 
 export type WorkerReply =
   | { kind: 'ready' }
@@ -43,10 +54,19 @@ export type WorkerReply =
       kind: 'fitted';
       taskId: number;
       clientId: string;
-      delta: Float32Array;
+      payload: UpdatePayload;
+      /** The codec state to keep for the client's next round (absent for stateless codecs). */
+      codecState?: CodecState;
       numExamples: number;
       metrics: Record<string, number>;
       seconds: number;
     }
-  | { kind: 'error'; taskId: number; clientId: string; message: string }
+  | {
+      kind: 'error';
+      taskId: number;
+      clientId: string;
+      message: string;
+      /** The task's codec state, unchanged: a failed fit sent nothing, so the client keeps it. */
+      codecState?: CodecState;
+    }
   | { kind: 'init-error'; message: string };

@@ -63,3 +63,37 @@ test('a simulation improves accuracy, writes metrics, checkpoint and model, and 
     /different configuration/,
   );
 });
+
+test('a simulation under secure aggregation with distributed DP noise records epsilon, survivors and stops at its budget', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgefl-sim-private-'));
+  const r = await runSimulation(
+    {
+      ...config,
+      rounds: 6,
+      fraction: 0.5,
+      dp: { noiseMultiplier: 0.8, clipNorm: 1, noise: 'distributed', epsilonBudget: 12 },
+      secureAggregation: { dropoutAfterShareKeys: 0.2 },
+    },
+    data,
+    dir,
+    { log: quiet },
+  );
+  const rows = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.match(r.stopped ?? '', /privacy budget exhausted/);
+  assert.ok(rows.length >= 1 && rows.length < 6, `${rows.length} rounds ran`);
+  for (let i = 1; i < rows.length; i++) assert.ok(rows[i].epsilon > rows[i - 1].epsilon);
+  assert.ok(rows[rows.length - 1].epsilon <= 12);
+  const updated = rows.filter((x) => x.updated);
+  for (const row of updated) {
+    assert.ok(row.secaggSurvivors <= row.aggregated && row.secaggSurvivors >= 2, JSON.stringify(row));
+    assert.ok(row.secaggBytesUp > 0);
+  }
+  // 20% of a round's clients (rounded) vanish inside the protocol; the others are in the sum.
+  assert.ok(
+    updated.some((x) => x.secaggSurvivors < x.aggregated),
+    'some round lost clients inside the protocol',
+  );
+});

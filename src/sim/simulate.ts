@@ -15,6 +15,8 @@ import { sgd } from '../autodiff/optimizers.js';
 import { RoundEngine, type RoundReport } from '../fl/engine.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../fl/checkpoint.js';
 import { strategyByName } from '../fl/strategies/index.js';
+import { defaultNoiseClients, withDifferentialPrivacy } from '../privacy/differential-privacy.js';
+import { withSecureAggregation } from '../privacy/secure-aggregation.js';
 import type { ClientInfo } from '../fl/strategy.js';
 import { initialParameters } from '../model/build.js';
 import { exportInferenceModel } from '../model/export.js';
@@ -25,6 +27,7 @@ import { writeFileAtomic } from '../io/node/files.js';
 import { saveTrainedModel } from '../io/node/trained-model.js';
 import { Rng } from '../util/rng.js';
 import { WorkerPool, type FailureModel } from './pool.js';
+import { codecByName } from '../compress/by-name.js';
 import { writeCurves } from '../report/node/curves.js';
 
 export interface SimulationConfig {
@@ -52,6 +55,40 @@ export interface SimulationConfig {
   targetAccuracy?: number;
   /** Evaluate every this many rounds (default 1). */
   evalEvery?: number;
+  /**
+   * Update codec for the clients' uploads, a codecByName spec: 'float32', 'float16', 'qsgd8',
+   * 'topk:0.01'... (default: raw float32 deltas). Top-k keeps one model-sized residual per client
+   * that has taken part (see sim/pool.ts). The residuals are the clients' memory, not the server's,
+   * so checkpoints do not hold them: a resumed top-k run starts them again from zero.
+   */
+  codec?: string;
+  /**
+   * Client-level differential privacy (DP-FedAvg) around the strategy. The simulation seeds the
+   * noise from (seed, round) so that runs and resumes repeat; a deployment draws it from the
+   * platform's cryptographic generator.
+   */
+  dp?: {
+    noiseMultiplier: number;
+    clipNorm: number;
+    /** Adaptive clipping towards this quantile of the update norms (central noise only). */
+    targetQuantile?: number;
+    noise?: 'central' | 'distributed';
+    delta?: number;
+    /** Stop before the round that would take epsilon above this. */
+    epsilonBudget?: number;
+  };
+  /**
+   * Aggregate under secure aggregation (SecAgg+, in process: every message through the real codec
+   * and cryptography). Needs a sum strategy; with DP, the noise must be distributed.
+   */
+  secureAggregation?: {
+    /** SecAgg+ neighbours per client (default: planned from the round size, ~log n). */
+    neighbours?: number;
+    /** Quantization range per value (default: the DP clip norm plus room for the noise, else 1). */
+    range?: number;
+    /** Fraction of each round's clients that vanish after sharing their keys (the costly dropout). */
+    dropoutAfterShareKeys?: number;
+  };
 }
 
 export interface SimulationData {
@@ -67,6 +104,8 @@ export interface SimulationResult {
   finalAccuracy?: number;
   finalLoss?: number;
   roundsToTarget?: number;
+  /** Why the run ended before its last round (e.g. the privacy budget), if it did. */
+  stopped?: string;
   seconds: number;
   bytes: number;
 }
@@ -88,6 +127,7 @@ export async function runSimulation(
 ): Promise<SimulationResult> {
   const log = o.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const started = performance.now();
+  if (config.codec !== undefined) codecByName(config.codec); // a bad spec fails before any work
   const rng = new Rng(config.seed);
   const partitioner = parsePartition(config.partition);
   const labels = partitioner.needs === 'labels' ? classLabels(data.train) : undefined;
@@ -96,7 +136,28 @@ export async function runSimulation(
   const summary = partitionSummary(parts, labels, data.train.classes?.length);
   log(formatSummaryTable(summary, { maxRows: 8 }));
 
-  const strategy = strategyByName(config.strategy, config.strategyOptions ?? {});
+  const inner = strategyByName(config.strategy, config.strategyOptions ?? {});
+  const secure = config.secureAggregation
+    ? withSecureAggregation(inner, {
+        neighbours: config.secureAggregation.neighbours,
+        range: config.secureAggregation.range ?? secureRangeFor(config),
+        dropouts: config.secureAggregation.dropoutAfterShareKeys
+          ? { afterShareKeys: config.secureAggregation.dropoutAfterShareKeys }
+          : undefined,
+      })
+    : undefined;
+  if (secure) await secure.ready;
+  const strategy = config.dp
+    ? withDifferentialPrivacy(secure ?? inner, {
+        noiseMultiplier: config.dp.noiseMultiplier,
+        clipNorm: config.dp.clipNorm,
+        adaptiveClipping:
+          config.dp.targetQuantile === undefined ? undefined : { targetQuantile: config.dp.targetQuantile },
+        noise: config.dp.noise,
+        delta: config.dp.delta,
+        noiseSeed: config.seed,
+      })
+    : (secure ?? inner);
   const trainerOptions = { loss: 'softmaxCrossEntropy' as const, optimizer: sgd({ lr: config.lr }) };
   const evaluator = await Trainer.create(data.spec, {
     ...trainerOptions,
@@ -118,6 +179,7 @@ export async function runSimulation(
     minFitClients: config.minFitClients,
     minResults: config.minResults,
     seed: config.seed,
+    privacyBudget: config.dp?.epsilonBudget,
     evaluate: async (global, round) => {
       if (round % evalEvery !== 0 && round !== config.rounds) return { loss: NaN };
       evaluator.setParameters(global);
@@ -139,7 +201,12 @@ export async function runSimulation(
     const c = decodeCheckpoint(new Uint8Array(readFileSync(ckptPath)), ckptPath);
     // A resumed run may go on for more rounds or to another target; anything else must match.
     const comparable = (r: Record<string, unknown>) =>
-      JSON.stringify({ ...JSON.parse(JSON.stringify(r)), rounds: 0, targetAccuracy: 0 });
+      JSON.stringify({
+        ...JSON.parse(JSON.stringify(r)),
+        rounds: 0,
+        targetAccuracy: 0,
+        dp: r.dp ? { ...(r.dp as object), epsilonBudget: 0 } : undefined,
+      });
     if (comparable(c.config) !== comparable(configRecord))
       throw new Error(
         `cannot resume ${dir}: it was run with a different configuration (${JSON.stringify(c.config)})`,
@@ -164,14 +231,21 @@ export async function runSimulation(
     workers: config.workers,
     failures: config.failures,
     seed: config.seed,
+    codec: config.codec,
   });
   const reports: RoundReport[] = [];
+  let stopped: string | undefined;
   let roundsToTarget = metrics.find((m) => (m.accuracy as number) >= (config.targetAccuracy ?? Infinity))
     ?.round as number | undefined;
   let bytes = metrics.reduce((n, m) => n + ((m.bytesUp as number) ?? 0) + ((m.bytesDown as number) ?? 0), 0);
   try {
     for (let round = startRound; round <= config.rounds; round++) {
       const r = await engine.runRound(round, global);
+      if (r.report.stopped) {
+        stopped = r.report.stopped;
+        log(`stopping before round ${round}: ${stopped}`);
+        break;
+      }
       global = r.global;
       reports.push(r.report);
       const rep = r.report;
@@ -194,6 +268,15 @@ export async function runSimulation(
         clientSeconds: rep.clientSeconds,
         problems: rep.problems,
         skippedReason: rep.skippedReason,
+        epsilon: rep.privacy?.epsilon,
+        clipNorm: (strategy as { lastRound?: { clipNorm: number } }).lastRound?.clipNorm,
+        ...(secure?.lastRound?.round === round
+          ? {
+              secaggSurvivors: secure.lastRound.survivors,
+              secaggSeconds: secure.lastRound.totalSeconds,
+              secaggBytesUp: secure.lastRound.bytesUp,
+            }
+          : {}),
       };
       metrics.push(row);
       if (
@@ -211,7 +294,7 @@ export async function runSimulation(
         metrics.map((m) => JSON.stringify(m)).join('\n') + '\n',
       );
       log(
-        `round ${String(round).padStart(3)}/${config.rounds} | acc ${row.accuracy === undefined ? '   -  ' : (100 * row.accuracy).toFixed(2) + '%'} | loss ${row.loss === undefined ? '  -   ' : row.loss.toFixed(4)} | clients ${rep.aggregated}/${rep.selected}${rep.problems.length ? ` (${rep.problems.length} out)` : ''} | ${(bytes / 2 ** 20).toFixed(1)} MiB | ${rep.seconds.toFixed(2)} s`,
+        `round ${String(round).padStart(3)}/${config.rounds} | acc ${row.accuracy === undefined ? '   -  ' : (100 * row.accuracy).toFixed(2) + '%'} | loss ${row.loss === undefined ? '  -   ' : row.loss.toFixed(4)} | clients ${rep.aggregated}/${rep.selected}${rep.problems.length ? ` (${rep.problems.length} out)` : ''} | ${(bytes / 2 ** 20).toFixed(1)} MiB | ${rep.seconds.toFixed(2)} s${rep.privacy ? ` | ε ${rep.privacy.epsilon.toFixed(2)}` : ''}`,
       );
       if (roundsToTarget !== undefined && config.targetAccuracy !== undefined) {
         log(`reached ${(100 * config.targetAccuracy).toFixed(1)}% test accuracy at round ${roundsToTarget}`);
@@ -263,6 +346,7 @@ export async function runSimulation(
     finalAccuracy: last?.accuracy as number | undefined,
     finalLoss: last?.loss as number | undefined,
     roundsToTarget,
+    stopped,
     seconds: (performance.now() - started) / 1000,
     bytes,
   };
@@ -285,6 +369,11 @@ function toCsv(rows: Record<string, unknown>[]): string {
     'bytesDown',
     'seconds',
     'clientSeconds',
+    'epsilon',
+    'clipNorm',
+    'secaggSurvivors',
+    'secaggSeconds',
+    'secaggBytesUp',
   ];
   return (
     [
@@ -292,4 +381,16 @@ function toCsv(rows: Record<string, unknown>[]): string {
       ...rows.map((r) => cols.map((c) => (r[c] === undefined ? '' : String(r[c]))).join(',')),
     ].join('\n') + '\n'
   );
+}
+
+/**
+ * The quantization range secure aggregation needs: a clipped update (norm ≤ C) has every value in
+ * [−C, C]; with distributed DP each value also carries its noise share (std z·C/√k), so six
+ * standard deviations more are kept. Without DP, updates are not clipped and 1 is the default.
+ */
+function secureRangeFor(config: SimulationConfig): number {
+  const dp = config.dp;
+  if (!dp) return 1;
+  const k = defaultNoiseClients(config.fraction * config.clients, config.fraction);
+  return dp.clipNorm * (1 + (6 * dp.noiseMultiplier) / Math.sqrt(k));
 }

@@ -1,22 +1,35 @@
 /**
  * A simulation worker: one Trainer (one ONNX Runtime session) reused for every client it is given,
- * over the shared dataset. Node adapter (worker_threads).
+ * over the shared dataset. With a codec, the client's delta is encoded here, as a real client would
+ * before uploading, and only the encoded bytes travel back. Node adapter (worker_threads).
  */
 import { parentPort } from 'node:worker_threads';
 import { ArrayDataset, SubsetDataset } from '../data/dataset.js';
 import { Trainer } from '../runtime/trainer.js';
 import { nodeRuntime } from '../runtime/node.js';
 import { fitClient } from '../fl/trainer-client.js';
-import type { WorkerInit, WorkerReply, WorkerTask } from './protocol.js';
+import { codecByName } from '../compress/by-name.js';
+import type { CodecState, UpdateCodec } from '../compress/codec.js';
+import { encodeClientUpdate, ownBuffer } from './client-codec.js';
+import type { UpdatePayload, WorkerInit, WorkerReply, WorkerTask } from './protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('sim/worker.ts must run in a worker thread');
 let trainer: Trainer | undefined;
 let dataset: ArrayDataset | undefined;
 let global: Float32Array | undefined;
+let codec: UpdateCodec | undefined;
 const send = (m: WorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+const bufferOf = (a: Float32Array | Uint8Array) => a.buffer as ArrayBuffer;
 
-port.on('message', async (m: WorkerInit | WorkerTask) => {
+// The pool sends a task ahead while the previous one runs (tasksPerWorker in pool.ts); the
+// one Trainer serves one client at a time, so messages are handled strictly in order.
+let queue: Promise<void> = Promise.resolve();
+port.on('message', (m: WorkerInit | WorkerTask) => {
+  queue = queue.then(() => handle(m));
+});
+
+async function handle(m: WorkerInit | WorkerTask): Promise<void> {
   if (m.kind === 'init') {
     try {
       const d = m.dataset;
@@ -29,6 +42,7 @@ port.on('message', async (m: WorkerInit | WorkerTask) => {
         normalization: d.normalization,
       });
       global = new Float32Array(m.global);
+      codec = m.codec === undefined ? undefined : codecByName(m.codec);
       trainer = await Trainer.create(m.spec, {
         ...m.trainer,
         runtime: nodeRuntime({ intraOpNumThreads: m.intraOpThreads }),
@@ -39,24 +53,42 @@ port.on('message', async (m: WorkerInit | WorkerTask) => {
     }
     return;
   }
-  const started = performance.now();
+  const started = performance.now(); // not on arrival: time queued behind another client is not this one's
   try {
     if (!trainer || !dataset || !global) throw new Error('worker used before init');
     const data = new SubsetDataset(dataset, m.indices);
     const u = await fitClient(trainer, m.clientId, data, global, m.config, m.seed);
+    let payload: UpdatePayload = { delta: u.delta };
+    let codecState: CodecState | undefined;
+    const transfer = [bufferOf(u.delta)];
+    if (codec) {
+      const e = encodeClientUpdate(codec, u.delta, m.seed, m.codecState);
+      const bytes = ownBuffer(e.bytes);
+      payload = { encoded: bytes };
+      codecState = e.state;
+      transfer[0] = bufferOf(bytes);
+      if (codecState) transfer.push(bufferOf(codecState.residual));
+    }
     send(
       {
         kind: 'fitted',
         taskId: m.taskId,
         clientId: m.clientId,
-        delta: u.delta,
+        payload,
+        codecState,
         numExamples: u.numExamples,
         metrics: u.metrics ?? {},
+        // Includes the encoding: it is the client's work too.
         seconds: (performance.now() - started) / 1000,
       },
-      [u.delta.buffer as ArrayBuffer],
+      transfer,
     );
   } catch (e) {
-    send({ kind: 'error', taskId: m.taskId, clientId: m.clientId, message: (e as Error).message });
+    // The state goes back untouched (encode does not modify it), so the client keeps its residual.
+    const codecState = m.codecState;
+    send(
+      { kind: 'error', taskId: m.taskId, clientId: m.clientId, message: (e as Error).message, codecState },
+      codecState ? [bufferOf(codecState.residual)] : [],
+    );
   }
-});
+}
