@@ -41,15 +41,24 @@ const strategies: [string, Record<string, unknown>][] = [
   ['krum', { f: 2 }],
 ];
 const runs: { label: string; config: SimulationConfig }[] = [{ label: 'fedavg, no attack', config: base }];
-for (const attack of ['signflip', 'scale'] as const)
+const attacks = [
+  { label: 'sign-flipped', byzantine: { fraction: 0.2, attack: 'signflip' as const } },
+  { label: '×10-scaled', byzantine: { fraction: 0.2, attack: 'scale' as const } },
+  // Both at once: the update reversed and enlarged, which outweighs the honest majority's sum.
+  {
+    label: '×(−10): flipped and scaled',
+    byzantine: { fraction: 0.2, attack: 'scale' as const, factor: -10 },
+  },
+];
+for (const attack of attacks)
   for (const [name, options] of strategies)
     runs.push({
-      label: `${name}, 20% ${attack === 'signflip' ? 'sign-flipped' : '×10-scaled'}`,
+      label: `${name}, 20% ${attack.label}`,
       config: {
         ...base,
         strategy: name,
         strategyOptions: options,
-        failures: { byzantine: { fraction: 0.2, attack } },
+        failures: { byzantine: attack.byzantine },
       },
     });
 
@@ -76,7 +85,8 @@ const body = `Command: \`npm run bench:robustness\` — ${new Date().toISOString
 
 Federated MNIST, 2NN, 100 clients with IID data, 10 per round, E = 1, B = 10, lr 0.05, ${base.rounds} rounds. 20% of the clients
 (the same ones every round, chosen by the seed) are Byzantine: they train honestly, then send their update sign-flipped or
-multiplied by 10. Krum assumes f = 2 Byzantine clients per round; the trimmed mean drops 20% at each end.
+multiplied by 10, or both (multiplied by −10). Sign flipping alone only shrinks FedAvg's step (8 honest minus 2 flipped
+updates still point the right way) and ×10 only enlarges it; reversed and enlarged, the 2 attackers outweigh the 8. Krum assumes f = 2 Byzantine clients per round; the trimmed mean drops 20% at each end.
 
 | strategy, attack | final test accuracy | best round | wall time |
 |---|---|---|---|

@@ -28,6 +28,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { machineLine, updateBenchmarksSection } from './report.js';
 import cliProgress from 'cli-progress';
 import {
   loadSecAggCrypto,
@@ -374,6 +375,27 @@ async function main(): Promise<void> {
     JSON.stringify({ date: new Date().toISOString(), quick, targetsOnly, machine, results }, null, 2) + '\n',
   );
   console.log(`wrote ${outPath.replace(process.cwd() + '/', '')}`);
+  const command = `npm run bench:secagg${quick ? ' -- --quick' : targetsOnly ? ' -- --targets' : ''}`;
+  const verdicts = results
+    .filter((x) => x.target)
+    .map(
+      (r) =>
+        `- ${r.label} (n = ${r.clients}, ${fmtParams(r.params)}, k = ${r.neighbours}): median wall **${fmtMs(r.totalMs)} ms** against the ${r.target!.totalMs} ms target (Flower's SecAgg+ here: ${r.target!.flowerMs} ms) — ${r.totalMs < r.target!.totalMs ? 'meets it' : 'misses it'}; main-thread CPU ${fmtMs(r.mainThreadCpuMs)} ms.`,
+    );
+  updateBenchmarksSection(
+    'secagg',
+    'Secure aggregation (bench:secagg)',
+    `Command: \`${command}\` — ${new Date().toISOString().slice(0, 10)}, ${machineLine()}; ${machine.prg}, ${machine.wordKernel} kernel, ${MALLOC_TRIM}=${machine.mallocTrimThreshold}; load average ${loadBefore.map((x) => x.toFixed(2)).join(' ')} before, ${machine.loadavgAfter.map((x) => x.toFixed(2)).join(' ')} after.
+
+One whole SecAgg / SecAgg+ round in one process (every client and the server), every message through the binary codec. Dropouts
+happen after key sharing (the costly case: the server rebuilds the dropped clients' mask keys). "client ms / client" is what one
+device would spend; "main-thread cpu" is the round's time with a core to itself (the machine is shared). Medians of the runs shown
+in brackets.
+
+${table(results)}
+
+${verdicts.join('\n')}`,
+  );
 }
 
 if (!respawnWithMallocTuning()) await main();
