@@ -56,6 +56,7 @@ export { LocalExecutor } from './fl/local-executor.js';
 export { fitClient } from './fl/trainer-client.js';
 export { encodeCheckpoint, decodeCheckpoint, CheckpointError, type Checkpoint } from './fl/checkpoint.js';
 export * as secagg from './privacy/secagg/index.js';
+export * as attack from './privacy/attack/index.js';
 export {
   withSecureAggregation,
   SecureAggregationStrategy,

@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { registerTrainCommand } from './train.js';
 import { registerExportCommand } from './export.js';
 import { registerDpCommand } from './dp.js';
+import { registerAttackCommand } from './attack.js';
 import { registerSimulateCommand } from './simulate.js';
 
 export function buildProgram(out?: (line: string) => void): Command {
@@ -17,6 +18,7 @@ export function buildProgram(out?: (line: string) => void): Command {
   registerTrainCommand(program, out);
   registerExportCommand(program, out);
   registerDpCommand(program, out);
+  registerAttackCommand(program, out);
   return program;
 }
 
