@@ -66,6 +66,10 @@ class CryptoGaussian extends BoxMuller {
     super();
   }
 
+  nextUniform(): number {
+    return this.uniform();
+  }
+
   protected uniform(): number {
     if (this.next + 2 > this.words.length) {
       this.crypto.getRandomValues(this.words);
@@ -90,12 +94,22 @@ class SeededGaussian extends BoxMuller {
   }
 }
 
-/** Normals from the platform's cryptographic generator (WebCrypto); throws where there is none. */
-export function secureGaussian(): GaussianSource {
+/** Uniforms in (0, 1) from the platform's cryptographic generator (53 bits each). */
+export function secureUniform(): () => number {
+  const g = new CryptoGaussian(platformCrypto());
+  return () => g.nextUniform();
+}
+
+function platformCrypto(): Crypto {
   const c = (globalThis as { crypto?: Crypto }).crypto;
   if (!c || typeof c.getRandomValues !== 'function')
     throw new Error('no cryptographic random generator (globalThis.crypto.getRandomValues) on this platform');
-  return new CryptoGaussian(c);
+  return c;
+}
+
+/** Normals from the platform's cryptographic generator (WebCrypto); throws where there is none. */
+export function secureGaussian(): GaussianSource {
+  return new CryptoGaussian(platformCrypto());
 }
 
 /** Reproducible normals for experiments and tests — predictable, so never for a deployment. */
