@@ -8,6 +8,7 @@ import { builtInModel } from '../model/zoo.js';
 import type { ModelSpec } from '../model/layers.js';
 import { exportInferenceModel } from '../model/export.js';
 import { Trainer } from '../runtime/trainer.js';
+import { DpSgdTrainer } from '../privacy/dp-sgd.js';
 import { useOnnxruntimeNode } from '../runtime/node.js';
 import { loadModelSpecFile, saveTrainedModel } from '../io/node/trained-model.js';
 import { writeFileAtomic } from '../io/node/files.js';
@@ -30,6 +31,9 @@ export interface TrainCommandOptions {
   out?: string;
   threads: number;
   limit?: number;
+  dpNoise?: number;
+  dpClip?: number;
+  dpDelta?: number;
 }
 
 export function registerTrainCommand(
@@ -65,6 +69,22 @@ export function registerTrainCommand(
       '--limit <n>',
       'use only the first N training and test samples (quick runs)',
       intOption('--limit', 1),
+    )
+    .option(
+      '--dp-noise <z>',
+      'DP-SGD: noise multiplier (per-example clipping and Gaussian noise; dense models)',
+      floatOption('--dp-noise', { min: 0, exclusiveMin: true }),
+    )
+    .option(
+      '--dp-clip <c>',
+      "DP-SGD: L2 clip norm of one example's gradient",
+      floatOption('--dp-clip', { min: 0, exclusiveMin: true }),
+    )
+    .option(
+      '--dp-delta <d>',
+      'DP-SGD: delta of the reported (epsilon, delta)',
+      floatOption('--dp-delta', { min: 0, max: 1, exclusiveMin: true }),
+      1e-5,
     )
     .action(async (o: TrainCommandOptions) => {
       await runTrain(o, out);
@@ -109,6 +129,18 @@ export async function runTrain(
   const loss: LossName = 'softmaxCrossEntropy';
   const optimizer = optimizerFor(o);
   const trainer = await Trainer.create(spec, { loss, optimizer });
+  if ((o.dpNoise === undefined) !== (o.dpClip === undefined))
+    throw new Error('DP-SGD needs both --dp-noise and --dp-clip');
+  const dpSgd =
+    o.dpNoise !== undefined && o.dpClip !== undefined
+      ? await DpSgdTrainer.create(spec, {
+          noiseMultiplier: o.dpNoise,
+          clipNorm: o.dpClip,
+          batchSize: o.batchSize,
+          optimizer,
+          delta: o.dpDelta,
+        })
+      : undefined;
   const dir =
     o.out ??
     join('runs', `${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}-${spec.name ?? 'model'}`);
@@ -123,21 +155,35 @@ export async function runTrain(
   let trainSeconds = 0;
   for (let epoch = 1; epoch <= epochs; epoch++) {
     const bar = progressLine(`epoch ${epoch}/${epochs}`, stepsPerEpoch);
-    const fit = await trainer.fit(data.train, {
-      batchSize: o.batchSize,
-      epochs: o.steps ? undefined : 1,
-      steps: o.steps,
-      lr,
-      seed: o.seed * 1000 + epoch,
-      onProgress: (p) =>
-        bar.update(p.step, {
-          loss: p.loss,
-          acc: p.accuracy ?? NaN,
-          'samples/s': Math.round(p.samplesPerSecond),
-        }),
-    });
+    const epochStarted = performance.now();
+    const fit = dpSgd
+      ? await dpSgd.fit(data.train, {
+          epochs: o.steps ? undefined : 1,
+          steps: o.steps,
+          onStep: (step, _steps, r) =>
+            bar.update(step, {
+              loss: r.loss,
+              acc: r.accuracy,
+              'samples/s': Math.round((step * o.batchSize) / ((performance.now() - epochStarted) / 1000)),
+            }),
+        })
+      : await trainer.fit(data.train, {
+          batchSize: o.batchSize,
+          epochs: o.steps ? undefined : 1,
+          steps: o.steps,
+          lr,
+          seed: o.seed * 1000 + epoch,
+          onProgress: (p) =>
+            bar.update(p.step, {
+              loss: p.loss,
+              acc: p.accuracy ?? NaN,
+              'samples/s': Math.round(p.samplesPerSecond),
+            }),
+        });
     bar.stop();
     trainSeconds += fit.seconds;
+    if (dpSgd) trainer.setParameters(dpSgd.getParameters());
+    const privacy = dpSgd ? ` | ε ${dpSgd.spent().epsilon.toFixed(3)} (δ ${dpSgd.spent().delta})` : '';
     const test = await trainer.evaluate(data.test);
     history.push({
       epoch,
@@ -148,9 +194,10 @@ export async function runTrain(
       testAccuracy: test.accuracy,
       samplesPerSecond: fit.samples / fit.seconds,
       seconds: fit.seconds,
+      ...(dpSgd ? { epsilon: dpSgd.spent().epsilon } : {}),
     });
     out(
-      `epoch ${epoch}/${epochs}: train loss ${fit.loss.toFixed(4)} acc ${pct(fit.accuracy)} | test loss ${test.loss.toFixed(4)} acc ${pct(test.accuracy)} | ${Math.round(fit.samples / fit.seconds)} samples/s | ${fit.seconds.toFixed(1)} s`,
+      `epoch ${epoch}/${epochs}: train loss ${fit.loss.toFixed(4)} acc ${pct(fit.accuracy)} | test loss ${test.loss.toFixed(4)} acc ${pct(test.accuracy)} | ${Math.round(fit.samples / fit.seconds)} samples/s | ${fit.seconds.toFixed(1)} s${privacy}`,
     );
     lr *= o.lrDecay;
   }
@@ -176,6 +223,7 @@ export async function runTrain(
   await writeFileAtomic(join(dir, 'model.onnx'), onnx);
   await writeFileAtomic(join(dir, 'metrics.csv'), toCsv(history));
   await trainer.dispose();
+  await dpSgd?.dispose();
   out(
     `test accuracy ${pct(final.testAccuracy)} after ${epochs} epoch(s), ${metrics.wallSeconds.toFixed(1)} s in all`,
   );

@@ -41,6 +41,8 @@ export interface DpSgdOptions {
 
 export interface DpSgdFitResult {
   steps: number;
+  /** Examples the Poisson-sampled steps used. */
+  samples: number;
   /** Mean loss and accuracy over the examples the steps saw. */
   loss: number;
   accuracy: number;
@@ -99,7 +101,15 @@ export class DpSgdTrainer {
   }
 
   /** Trains for `steps` Poisson-sampled steps (or `epochs` × N / L of them). */
-  async fit(data: Dataset, o: { steps?: number; epochs?: number; seed?: number }): Promise<DpSgdFitResult> {
+  async fit(
+    data: Dataset,
+    o: {
+      steps?: number;
+      epochs?: number;
+      seed?: number;
+      onStep?: (step: number, steps: number, running: { loss: number; accuracy: number }) => void;
+    },
+  ): Promise<DpSgdFitResult> {
     const started = performance.now();
     const { batchSize, clipNorm, noiseMultiplier, optimizer } = this.options;
     const n = data.length;
@@ -180,10 +190,12 @@ export class DpSgdTrainer {
         clipped += (out[this.graph.names.clipped].data as Float32Array)[0];
         seen += b;
       }
+      o.onStep?.(s + 1, steps, { loss: seen ? lossSum / seen : NaN, accuracy: seen ? correct / seen : NaN });
     }
     const spent = this.spent();
     return {
       steps,
+      samples: seen,
       loss: seen ? lossSum / seen : NaN,
       accuracy: seen ? correct / seen : NaN,
       clippedFraction: seen ? clipped / seen : 0,
