@@ -42,6 +42,8 @@ interface SimulateFlags {
   dpDelta: number;
   dpEpsilon?: number;
   secagg?: boolean;
+  localDpNoise?: number;
+  localDpClip?: number;
   secaggNeighbours?: number;
   secaggDropout?: number;
   attack: 'signflip' | 'scale';
@@ -155,6 +157,16 @@ export function registerSimulateCommand(
       'DP: privacy budget; the run stops before the round that would exceed it',
       floatOption('--dp-epsilon', { min: 0, exclusiveMin: true }),
     )
+    .option(
+      '--local-dp-noise <z>',
+      "example-level DP on every client: DP-SGD noise multiplier for the clients' local training",
+      floatOption('--local-dp-noise', { min: 0, exclusiveMin: true }),
+    )
+    .option(
+      '--local-dp-clip <c>',
+      "local DP-SGD: L2 clip norm of one example's gradient",
+      floatOption('--local-dp-clip', { min: 0, exclusiveMin: true }),
+    )
     .option('--secagg', 'aggregate under secure aggregation (SecAgg+): the server sees only the sum')
     .option(
       '--secagg-neighbours <k>',
@@ -212,6 +224,7 @@ export function registerSimulateCommand(
         targetAccuracy: f.target,
         codec: f.codec,
         dp: dpConfig(f),
+        localDp: localDpConfig(f),
         secureAggregation:
           f.secagg || f.secaggNeighbours !== undefined || f.secaggDropout !== undefined
             ? { neighbours: f.secaggNeighbours, dropoutAfterShareKeys: f.secaggDropout }
@@ -222,7 +235,7 @@ export function registerSimulateCommand(
         f.out ??
         join('runs', `${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}-sim`);
       out(
-        `edgefl simulate: ${f.strategy} on ${f.dataset} with the ${spec.name} model, ${f.clients} clients (${f.partition}), ${Math.max(1, Math.round(f.fraction * f.clients))} per round, ${f.rounds} rounds, E=${f.localSteps ? `${f.localSteps} steps` : f.localEpochs} B=${f.batch} lr=${f.lr}${f.codec ? `, updates encoded as ${f.codec}` : ''}${config.dp ? `, DP-FedAvg (${config.dp.noise} noise, z=${config.dp.noiseMultiplier}, ${config.dp.targetQuantile ? `adaptive clip from ${config.dp.clipNorm} to the ${config.dp.targetQuantile} quantile` : `clip ${config.dp.clipNorm}`}${config.dp.epsilonBudget ? `, budget epsilon ${config.dp.epsilonBudget}` : ''} at delta ${config.dp.delta})` : ''}${config.secureAggregation ? ', under secure aggregation' : ''}`,
+        `edgefl simulate: ${f.strategy} on ${f.dataset} with the ${spec.name} model, ${f.clients} clients (${f.partition}), ${Math.max(1, Math.round(f.fraction * f.clients))} per round, ${f.rounds} rounds, E=${f.localSteps ? `${f.localSteps} steps` : f.localEpochs} B=${f.batch} lr=${f.lr}${f.codec ? `, updates encoded as ${f.codec}` : ''}${config.dp ? `, DP-FedAvg (${config.dp.noise} noise, z=${config.dp.noiseMultiplier}, ${config.dp.targetQuantile ? `adaptive clip from ${config.dp.clipNorm} to the ${config.dp.targetQuantile} quantile` : `clip ${config.dp.clipNorm}`}${config.dp.epsilonBudget ? `, budget epsilon ${config.dp.epsilonBudget}` : ''} at delta ${config.dp.delta})` : ''}${config.secureAggregation ? ', under secure aggregation' : ''}${config.localDp ? `, local DP-SGD on every client (z=${config.localDp.noiseMultiplier}, clip ${config.localDp.clipNorm})` : ''}`,
       );
       const r = await runSimulation(
         config,
@@ -233,6 +246,11 @@ export function registerSimulateCommand(
       out('');
       if (r.stopped) out(`stopped early: ${r.stopped}`);
       const eps = [...r.rounds].reverse().find((x) => x.privacy)?.privacy;
+      const local = r.rounds.length ? readLocalEpsilon(dir) : undefined;
+      if (local !== undefined)
+        out(
+          `local DP-SGD: every client's training is (${local.toFixed(3)}, ${f.dpDelta})-DP per example (a bound: as if it took part in every round)`,
+        );
       if (eps)
         out(
           `privacy spent: epsilon ${eps.epsilon.toFixed(3)} at delta ${eps.delta} (client level, RDP accountant)`,
@@ -276,7 +294,20 @@ function flagsOf(c: Record<string, unknown>): Partial<SimulateFlags> {
     codec: c.codec as string | undefined,
     ...flagsOfDp(c.dp as SimulationConfig['dp']),
     ...flagsOfSecagg(c.secureAggregation as SimulationConfig['secureAggregation']),
+    ...(c.localDp
+      ? {
+          localDpNoise: (c.localDp as { noiseMultiplier: number }).noiseMultiplier,
+          localDpClip: (c.localDp as { clipNorm: number }).clipNorm,
+        }
+      : {}),
   };
+}
+
+function localDpConfig(f: SimulateFlags): SimulationConfig['localDp'] {
+  if (f.localDpNoise === undefined && f.localDpClip === undefined) return undefined;
+  if (f.localDpNoise === undefined || f.localDpClip === undefined)
+    throw new Error('local DP-SGD needs both --local-dp-noise and --local-dp-clip');
+  return { noiseMultiplier: f.localDpNoise, clipNorm: f.localDpClip, delta: f.dpDelta };
 }
 
 function flagsOfSecagg(s: SimulationConfig['secureAggregation']): Partial<SimulateFlags> {
@@ -328,4 +359,11 @@ function codecOption(value: string): string {
 function attackKind(a: string): 'signflip' | 'scale' {
   if (a !== 'signflip' && a !== 'scale') throw new Error(`--attack must be signflip or scale, got '${a}'`);
   return a;
+}
+
+/** The last round's local-DP bound from the run's metrics. */
+function readLocalEpsilon(dir: string): number | undefined {
+  const rows = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n');
+  const last = JSON.parse(rows[rows.length - 1]) as { localEpsilon?: number };
+  return last.localEpsilon;
 }

@@ -7,6 +7,7 @@ import type { Dataset } from '../data/dataset.js';
 import type { Trainer } from '../runtime/trainer.js';
 import type { ClientUpdate, FitConfig } from './strategy.js';
 import { privatizeOwnUpdate } from '../privacy/dp/client.js';
+import { dpSgdSettings, fitClientWithDpSgd } from '../privacy/dp-sgd-client.js';
 
 export async function fitClient(
   trainer: Trainer,
@@ -16,6 +17,8 @@ export async function fitClient(
   config: FitConfig,
   seed: number,
 ): Promise<ClientUpdate> {
+  // Example-level DP: the client trains with DP-SGD instead.
+  if (dpSgdSettings(config)) return fitClientWithDpSgd(trainer, clientId, data, global, config, seed);
   trainer.setParameters(global);
   trainer.resetOptimizerState();
   const r = await trainer.fit(data, {

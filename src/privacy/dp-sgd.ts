@@ -94,6 +94,12 @@ export class DpSgdTrainer {
     this.params = values.slice();
   }
 
+  /** Fresh optimizer state (momentum, Adam moments), as a federated client starts each round. */
+  resetOptimizerState(): void {
+    for (const s of this.states) s.fill(0);
+    this.updates = 0;
+  }
+
   /** The (ε, δ) spent by every step so far. */
   spent(): { epsilon: number; delta: number } {
     const delta = this.options.delta ?? 1e-5;
@@ -107,17 +113,25 @@ export class DpSgdTrainer {
       steps?: number;
       epochs?: number;
       seed?: number;
+      /** This fit's learning rate and expected batch size (default: the trainer's options). */
+      lr?: number;
+      batchSize?: number;
+      /** Seeded mode only: this fit's noise seed (default: the trainer's noiseSeed). */
+      noiseSeed?: number;
       onStep?: (step: number, steps: number, running: { loss: number; accuracy: number }) => void;
     },
   ): Promise<DpSgdFitResult> {
     const started = performance.now();
-    const { batchSize, clipNorm, noiseMultiplier, optimizer } = this.options;
+    const { clipNorm, noiseMultiplier, optimizer } = this.options;
+    const batchSize = o.batchSize ?? this.options.batchSize;
+    if (!(Number.isInteger(batchSize) && batchSize >= 1))
+      throw new RangeError(`DP-SGD: batchSize must be an integer >= 1, got ${batchSize}`);
     const n = data.length;
     if (n === 0) throw new Error('DP-SGD: the dataset is empty');
     if (data.labelType !== 'int32' || data.labelShape.length !== 0)
       throw new Error('DP-SGD: needs integer class labels, one per example');
     const q = Math.min(1, batchSize / n);
-    const steps = o.steps ?? Math.round(((o.epochs ?? 1) * n) / batchSize);
+    const steps = o.steps ?? dpSgdStepsPerEpochs(n, batchSize, o.epochs ?? 1);
     if (!(Number.isInteger(steps) && steps >= 1))
       throw new RangeError(`DP-SGD: steps must be >= 1, got ${steps}`);
     // Which examples a step uses must be as unpredictable as the noise (amplification by sampling
@@ -137,7 +151,7 @@ export class DpSgdTrainer {
     let seen = 0;
     let clipped = 0;
     for (let s = 0; s < steps; s++) {
-      const noise = this.noiseFor();
+      const noise = this.noiseFor(o.noiseSeed);
       const indices: number[] = [];
       for (let i = 0; i < n; i++) if (uniform() < q) indices.push(i);
       const b = indices.length;
@@ -150,7 +164,7 @@ export class DpSgdTrainer {
         [this.graph.names.clipNorm]: new T('float32', Float32Array.of(clipNorm), []),
         [this.graph.names.denominator]: new T('float32', Float32Array.of(batchSize), []),
       };
-      const hyper = hyperParameterValues(optimizer, this.updates + 1);
+      const hyper = hyperParameterValues(optimizer, this.updates + 1, o.lr ?? optimizer.lr);
       this.graph.names.hyper.forEach((h, k) => (feeds[h] = new T('float32', Float32Array.of(hyper[k]), [])));
       layout.forEach((e, i) => {
         feeds[this.graph.names.params[i]] = new T(
@@ -206,9 +220,9 @@ export class DpSgdTrainer {
   }
 
   /** The step's noise: cryptographic, or seeded by (noiseSeed, step number) for experiments. */
-  private noiseFor(): GaussianSource {
-    const seed = this.options.noiseSeed;
-    if (seed === undefined) return (this.secure ??= secureGaussian());
+  private noiseFor(fitSeed: number | undefined): GaussianSource {
+    if (this.options.noiseSeed === undefined) return (this.secure ??= secureGaussian());
+    const seed = fitSeed ?? this.options.noiseSeed;
     return seededGaussian(roundRng(seed, this.updates).nextUint32());
   }
   private secure: GaussianSource | undefined;
@@ -216,4 +230,9 @@ export class DpSgdTrainer {
   async dispose(): Promise<void> {
     await this.session.release();
   }
+}
+
+/** Steps of a fit given in epochs: N·epochs / L, at least one (each step sees L examples on average). */
+export function dpSgdStepsPerEpochs(examples: number, batchSize: number, epochs: number): number {
+  return Math.max(1, Math.round((epochs * examples) / batchSize));
 }

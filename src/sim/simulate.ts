@@ -17,6 +17,9 @@ import { decodeCheckpoint, encodeCheckpoint } from '../fl/checkpoint.js';
 import { strategyByName } from '../fl/strategies/index.js';
 import { defaultNoiseClients, withDifferentialPrivacy } from '../privacy/differential-privacy.js';
 import { withSecureAggregation } from '../privacy/secure-aggregation.js';
+import { DP_SGD_KEYS } from '../privacy/dp-sgd-client.js';
+import { dpSgdStepsPerEpochs } from '../privacy/dp-sgd.js';
+import { RdpAccountant } from '../privacy/dp/accountant.js';
 import type { ClientInfo } from '../fl/strategy.js';
 import { initialParameters } from '../model/build.js';
 import { exportInferenceModel } from '../model/export.js';
@@ -77,6 +80,12 @@ export interface SimulationConfig {
     /** Stop before the round that would take epsilon above this. */
     epsilonBudget?: number;
   };
+  /**
+   * Example-level DP on every client: local training is DP-SGD (per-example clipping, noise,
+   * Poisson-sampled batches). `localEpsilon` in the metrics bounds any client's guarantee as if it
+   * had taken part in every round so far (no credit for client sampling).
+   */
+  localDp?: { noiseMultiplier: number; clipNorm: number; delta?: number };
   /**
    * Aggregate under secure aggregation (SecAgg+, in process: every message through the real codec
    * and cryptography). Needs a sum strategy; with DP, the noise must be distributed.
@@ -174,6 +183,13 @@ export async function runSimulation(
       batchSize: config.batchSize,
       lr: config.lr * (config.lrDecay ?? 1) ** (round - 1),
       proximalMu: config.proximalMu,
+      extra: config.localDp
+        ? {
+            [DP_SGD_KEYS.noiseMultiplier]: config.localDp.noiseMultiplier,
+            [DP_SGD_KEYS.clipNorm]: config.localDp.clipNorm,
+            [DP_SGD_KEYS.seeded]: true,
+          }
+        : undefined,
     }),
     fractionFit: config.fraction,
     minFitClients: config.minFitClients,
@@ -234,6 +250,7 @@ export async function runSimulation(
     codec: config.codec,
   });
   const reports: RoundReport[] = [];
+  const localPrivacy = config.localDp ? localDpBound(config, parts, metrics.length) : undefined;
   let stopped: string | undefined;
   let roundsToTarget = metrics.find((m) => (m.accuracy as number) >= (config.targetAccuracy ?? Infinity))
     ?.round as number | undefined;
@@ -269,6 +286,7 @@ export async function runSimulation(
         problems: rep.problems,
         skippedReason: rep.skippedReason,
         epsilon: rep.privacy?.epsilon,
+        localEpsilon: localPrivacy?.afterRound(),
         clipNorm: (strategy as { lastRound?: { clipNorm: number } }).lastRound?.clipNorm,
         ...(secure?.lastRound?.round === round
           ? {
@@ -370,6 +388,7 @@ function toCsv(rows: Record<string, unknown>[]): string {
     'seconds',
     'clientSeconds',
     'epsilon',
+    'localEpsilon',
     'clipNorm',
     'secaggSurvivors',
     'secaggSeconds',
@@ -393,4 +412,35 @@ function secureRangeFor(config: SimulationConfig): number {
   if (!dp) return 1;
   const k = defaultNoiseClients(config.fraction * config.clients, config.fraction);
   return dp.clipNorm * (1 + (6 * dp.noiseMultiplier) / Math.sqrt(k));
+}
+
+/**
+ * The worst client's example-level (ε, δ) under local DP-SGD, as if every client took part in every
+ * round: one accountant per distinct client size (its sampling rate and steps per round differ).
+ */
+function localDpBound(
+  config: SimulationConfig,
+  parts: readonly ArrayLike<number>[],
+  roundsDone: number,
+): { afterRound(): number } {
+  const dp = config.localDp!;
+  const sizes = [...new Set(parts.map((p) => p.length).filter((n) => n > 0))];
+  const perSize = sizes.map((n) => ({
+    accountant: new RdpAccountant(),
+    rate: Math.min(1, config.batchSize / n),
+    steps: config.localSteps ?? dpSgdStepsPerEpochs(n, config.batchSize, config.localEpochs ?? 1),
+  }));
+  for (const s of perSize)
+    if (roundsDone > 0)
+      s.accountant.step({ noiseMultiplier: dp.noiseMultiplier, samplingRate: s.rate }, roundsDone * s.steps);
+  return {
+    afterRound() {
+      let worst = 0;
+      for (const s of perSize) {
+        s.accountant.step({ noiseMultiplier: dp.noiseMultiplier, samplingRate: s.rate }, s.steps);
+        worst = Math.max(worst, s.accountant.spent(dp.delta ?? 1e-5).epsilon);
+      }
+      return worst;
+    },
+  };
 }
