@@ -22,7 +22,9 @@ import { buildModel } from '../model/build.js';
 import type { ModelSpec } from '../model/layers.js';
 import type { ParameterEntry } from '../tensor/parameters.js';
 import { gradients } from './gradients.js';
-import { applyUpdate, hyperParameterNames, stateSlots, type OptimizerConfig } from './optimizers.js';
+import type { OptimizerConfig } from './optimizers.js';
+import { correctCount } from './losses.js';
+import { appendOptimizer } from './training-graph.js';
 
 export interface DpSgdGraph {
   bytes: Uint8Array;
@@ -157,42 +159,8 @@ export function compileDpSgdGraph(
     clipped: g.output(clipped, 'dp_clipped').name,
     norms: g.output(norms, 'dp_norms').name,
   };
-  const predicted = g.node(
-    'ArgMax',
-    [logits],
-    { axis: { type: 'int', value: -1 }, keepdims: { type: 'int', value: 0 } },
-    [{ dtype: 'int64', shape: labels.shape }],
-  )[0];
-  names.correct = g.output(
-    op.reduceSum(op.cast(op.equal(predicted, y64), 'float32'), [], false),
-    'correct',
-  ).name;
-
-  const slots = stateSlots(o.optimizer);
-  const hyper: Record<string, Value> = {};
-  for (const h of hyperParameterNames(o.optimizer)) {
-    hyper[h] = g.input(h, 'float32', []);
-    names.hyper.push(h);
-  }
-  const stateInputs = slots.map((s) =>
-    built.parameters.map((p) => g.input(`${p.name}.${s}`, 'float32', p.shape!)),
-  );
-  names.states = stateInputs.map((row) => row.map((v) => v.name));
-  const newStates: Value[][] = slots.map(() => []);
-  built.parameters.forEach((p, i) => {
-    const u = applyUpdate(
-      o.optimizer,
-      p,
-      privateGrads[i],
-      stateInputs.map((row) => row[i]),
-      hyper,
-    );
-    names.paramsOut.push(g.output(u.w, `${p.name}.new`).name);
-    u.states.forEach((s, k) => newStates[k].push(s));
-  });
-  names.statesOut = newStates.map((row, k) =>
-    row.map((v, i) => g.output(v, `${built.parameters[i].name}.${slots[k]}.new`).name),
-  );
+  names.correct = g.output(correctCount(logits, y64), 'correct').name;
+  appendOptimizer(o.optimizer, built.parameters, privateGrads, names);
   return {
     bytes: encodeModel(g, { docString: `edgefl DP-SGD step (${o.optimizer.kind})` }),
     layout: built.layout,

@@ -50,13 +50,7 @@ export function buildLoss(name: LossName, output: Value, labels: Value, o: LossO
         ? op.constant(g, op.tensorOf('float32', [...o.classWeights], [classes]), 'class_weights')
         : null;
       const [loss] = op.softmaxCrossEntropyLoss(scores, y64, weights, 'mean');
-      const predicted = g.node(
-        'ArgMax',
-        [output],
-        { axis: { type: 'int', value: -1 }, keepdims: { type: 'int', value: 0 } },
-        [{ dtype: 'int64', shape: labels.shape }],
-      )[0];
-      const correct = op.reduceSum(op.cast(op.equal(predicted, y64), 'float32'), [], false);
+      const correct = correctCount(output, y64);
       const perSample = (output.shape!.slice(1, -1) as number[]).reduce((a, b) => a * b, 1);
       return { loss, correct, predictionsPerSample: perSample };
     }
@@ -95,4 +89,15 @@ export function buildLoss(name: LossName, output: Value, labels: Value, o: LossO
         `unknown loss '${name as string}' (use softmaxCrossEntropy, binaryCrossEntropy or meanSquaredError)`,
       );
   }
+}
+
+/** How many positions' arg-max over the last axis equals the integer label (float32 scalar). */
+export function correctCount(logits: Value, labels64: Value): Value {
+  const predicted = logits.graph.node(
+    'ArgMax',
+    [logits],
+    { axis: { type: 'int', value: -1 }, keepdims: { type: 'int', value: 0 } },
+    [{ dtype: 'int64', shape: labels64.shape }],
+  )[0];
+  return op.reduceSum(op.cast(op.equal(predicted, labels64), 'float32'), [], false);
 }

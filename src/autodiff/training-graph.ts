@@ -94,31 +94,7 @@ export function compileTrainingGraph(spec: ModelSpec, o: TrainingGraphOptions): 
   });
 
   if (o.optimizer) {
-    const slots = stateSlots(o.optimizer);
-    const hyper: Record<string, Value> = {};
-    for (const h of hyperParameterNames(o.optimizer)) {
-      hyper[h] = g.input(h, 'float32', []);
-      names.hyper.push(h);
-    }
-    const stateInputs = slots.map((s) =>
-      built.parameters.map((p) => g.input(`${p.name}.${s}`, 'float32', p.shape!)),
-    );
-    names.states = stateInputs.map((row) => row.map((v) => v.name));
-    const newStates: Value[][] = slots.map(() => []);
-    built.parameters.forEach((p, i) => {
-      const u = applyUpdate(
-        o.optimizer!,
-        p,
-        effective[i],
-        stateInputs.map((row) => row[i]),
-        hyper,
-      );
-      names.paramsOut.push(g.output(u.w, `${p.name}.new`).name);
-      u.states.forEach((s, k) => newStates[k].push(s));
-    });
-    names.statesOut = newStates.map((row, k) =>
-      row.map((v, i) => g.output(v, `${built.parameters[i].name}.${slots[k]}.new`).name),
-    );
+    appendOptimizer(o.optimizer, built.parameters, effective, names);
   } else {
     effective.forEach((d, i) => names.paramsOut.push(g.output(d, `${built.parameters[i].name}.grad`).name));
   }
@@ -167,4 +143,41 @@ export function compileEvaluationGraph(spec: ModelSpec, o: { loss: LossName } & 
     outputShape: [...built.output.shape!],
     predictionsPerSample: lossGraph.predictionsPerSample,
   };
+}
+
+/**
+ * Appends the optimizer update of every parameter to its graph: hyper-parameter and state inputs,
+ * updated parameters and states as outputs (named `<param>.new`, `<param>.<slot>.new`), recorded in
+ * `names`. Shared by every compiled training step.
+ */
+export function appendOptimizer(
+  optimizer: OptimizerConfig,
+  parameters: readonly Value[],
+  gradients: readonly Value[],
+  names: { hyper: string[]; states: string[][]; statesOut: string[][]; paramsOut: string[] },
+): void {
+  const g = parameters[0].graph;
+  const slots = stateSlots(optimizer);
+  const hyper: Record<string, Value> = {};
+  for (const h of hyperParameterNames(optimizer)) {
+    hyper[h] = g.input(h, 'float32', []);
+    names.hyper.push(h);
+  }
+  const stateInputs = slots.map((s) => parameters.map((p) => g.input(`${p.name}.${s}`, 'float32', p.shape!)));
+  names.states = stateInputs.map((row) => row.map((v) => v.name));
+  const newStates: Value[][] = slots.map(() => []);
+  parameters.forEach((p, i) => {
+    const u = applyUpdate(
+      optimizer,
+      p,
+      gradients[i],
+      stateInputs.map((row) => row[i]),
+      hyper,
+    );
+    names.paramsOut.push(g.output(u.w, `${p.name}.new`).name);
+    u.states.forEach((s, k) => newStates[k].push(s));
+  });
+  names.statesOut = newStates.map((row, k) =>
+    row.map((v, i) => g.output(v, `${parameters[i].name}.${slots[k]}.new`).name),
+  );
 }

@@ -7,7 +7,7 @@ import type { Dataset } from '../data/dataset.js';
 import type { Trainer } from '../runtime/trainer.js';
 import type { ClientUpdate, FitConfig } from './strategy.js';
 import { privatizeOwnUpdate } from '../privacy/dp/client.js';
-import { dpSgdSettings, fitClientWithDpSgd } from '../privacy/dp-sgd-client.js';
+import { dpSgdSettings, trainWithDpSgd } from '../privacy/dp-sgd-client.js';
 
 export async function fitClient(
   trainer: Trainer,
@@ -18,7 +18,24 @@ export async function fitClient(
   seed: number,
 ): Promise<ClientUpdate> {
   // Example-level DP: the client trains with DP-SGD instead.
-  if (dpSgdSettings(config)) return fitClientWithDpSgd(trainer, clientId, data, global, config, seed);
+  const trained = dpSgdSettings(config)
+    ? await trainWithDpSgd(trainer, data, global, config, seed)
+    : await trainLocally(trainer, data, global, config, seed);
+  const local = trained.local;
+  const delta = new Float32Array(local.length);
+  for (let i = 0; i < local.length; i++) delta[i] = local[i] - global[i];
+  // Distributed DP noise: the client clips and noises its own update before it leaves.
+  privatizeOwnUpdate(delta, config, seed);
+  return { clientId, delta, numExamples: data.length, metrics: trained.metrics };
+}
+
+async function trainLocally(
+  trainer: Trainer,
+  data: Dataset,
+  global: Float32Array,
+  config: FitConfig,
+  seed: number,
+): Promise<{ local: Float32Array; metrics: Record<string, number> }> {
   trainer.setParameters(global);
   trainer.resetOptimizerState();
   const r = await trainer.fit(data, {
@@ -29,15 +46,8 @@ export async function fitClient(
     seed,
     proximal: config.proximalMu ? { mu: config.proximalMu, reference: global } : undefined,
   });
-  const local = trainer.getParameters().values;
-  const delta = new Float32Array(local.length);
-  for (let i = 0; i < local.length; i++) delta[i] = local[i] - global[i];
-  // Distributed DP noise: the client clips and noises its own update before it leaves.
-  privatizeOwnUpdate(delta, config, seed);
   return {
-    clientId,
-    delta,
-    numExamples: data.length,
+    local: trainer.getParameters().values,
     metrics: {
       loss: r.loss,
       ...(r.accuracy !== undefined ? { accuracy: r.accuracy } : {}),

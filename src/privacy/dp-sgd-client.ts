@@ -6,7 +6,7 @@
  * compiled once and reused by every client that trains there.
  */
 import type { Dataset } from '../data/dataset.js';
-import type { ClientUpdate, FitConfig } from '../fl/strategy.js';
+import type { FitConfig } from '../fl/strategy.js';
 import type { Trainer } from '../runtime/trainer.js';
 import { DpSgdTrainer } from './dp-sgd.js';
 
@@ -33,14 +33,14 @@ export function dpSgdSettings(
   return { noiseMultiplier: z, clipNorm: c, seeded: config.extra?.[DP_SGD_KEYS.seeded] === true };
 }
 
-export async function fitClientWithDpSgd(
+/** Local training with DP-SGD from `global`: the trained parameters and the fit's metrics. */
+export async function trainWithDpSgd(
   trainer: Trainer,
-  clientId: string,
   data: Dataset,
   global: Float32Array,
   config: FitConfig,
   seed: number,
-): Promise<ClientUpdate> {
+): Promise<{ local: Float32Array; metrics: Record<string, number> }> {
   const dp = dpSgdSettings(config)!;
   if (config.proximalMu) throw new Error('DP-SGD local training does not support the FedProx proximal term');
   const key = JSON.stringify(dp);
@@ -69,13 +69,8 @@ export async function fitClientWithDpSgd(
     seed,
     noiseSeed: seed,
   });
-  const after = local.getParameters();
-  const delta = new Float32Array(after.length);
-  for (let i = 0; i < after.length; i++) delta[i] = after[i] - global[i];
   return {
-    clientId,
-    delta,
-    numExamples: data.length,
+    local: local.getParameters(),
     metrics: {
       loss: r.loss,
       accuracy: r.accuracy,
