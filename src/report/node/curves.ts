@@ -30,7 +30,13 @@ export async function renderCurves(
     encoding: {
       x: { field: 'round', type: 'quantitative', title: 'round' },
       y: { field: 'value', type: 'quantitative', title: o.yTitle ?? 'value', scale: { zero: false } },
-      color: { field: 'series', type: 'nominal', title: null },
+      // Series names are whole descriptions ("1,000 clients, DP-FedAvg z = 2.0"): never truncate them.
+      color: {
+        field: 'series',
+        type: 'nominal',
+        title: null,
+        legend: { labelLimit: 0, orient: 'bottom', columns: 2 },
+      },
     },
   };
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
