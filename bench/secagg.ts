@@ -1,7 +1,9 @@
 /**
  * Secure aggregation benchmark: one whole SecAgg / SecAgg+ round in this process, for n clients,
  * vectors of 100k / 1M parameters and 0 / 10 / 30 % dropout, plus the issue's two target rows (and the
- * 100 x 1M one again with k = ceil(log2 n)).
+ * 100 x 1M one again with k = ceil(log2 n)). Each target row runs twice: as runSecAggInProcess (everything
+ * on one thread) and "on 2 client threads" (runSecAggInWorkers' SecAggClientThreads: the clients on
+ * worker threads, the server on the main thread), with the threads started once per row and reused.
  *
  *   npx tsx bench/secagg.ts           # full table (several minutes)
  *   npx tsx bench/secagg.ts --quick   # n <= 100 at 100k, plus the target rows
@@ -13,7 +15,8 @@
  * the time spent in client code divided by the clients taking part (what one device would spend),
  * "server" the time in server code, "total" the wall time of the round, "main-thread cpu" the CPU
  * time of the thread running the round (Linux: what the wall time would be with a core to itself, as
- * this machine is shared), "all-threads cpu" the process CPU time including V8's background GC. Prints a markdown table and writes JSON to
+ * this machine is shared), "all-threads cpu" the process CPU time including V8's background GC and, on
+ * the client-thread rows, the client threads; a second table gives those rows' per-thread CPU time. Prints a markdown table and writes JSON to
  * bench/results/secagg.json (secagg-quick.json, secagg-targets.json for the subsets).
  *
  * glibc malloc tuning: node:crypto allocates a fresh output buffer on every cipher update, and with
@@ -38,6 +41,7 @@ import {
   type InProcessStage,
   type SecAggCrypto,
 } from '../src/privacy/secagg/index.js';
+import { SecAggClientThreads } from '../src/privacy/secagg/node/in-workers.js';
 import { Rng } from '../src/util/rng.js';
 
 interface Row {
@@ -49,6 +53,8 @@ interface Row {
   threshold: number;
   repeat: number;
   target?: { totalMs: number; flowerMs: number };
+  /** Run the clients on this many worker threads (runSecAggInWorkers); absent: one thread. */
+  clientThreads?: number;
 }
 
 interface Result extends Row {
@@ -67,6 +73,11 @@ interface Result extends Row {
   survivors: number;
   maxError: number;
   errorBound: number;
+  /** Client-thread rows: starting the threads (once per row, outside the rounds' wall time). */
+  threadStartMs?: number;
+  /** Client-thread rows: CPU ms of each client thread in the median-wall run (Linux). */
+  workerCpuMs?: number[];
+  workerCpuMsRuns?: number[][];
 }
 
 const RANGE = 1;
@@ -146,6 +157,9 @@ function rows(): Row[] {
       target: { totalMs: 2000, flowerMs: 28000 },
     },
   ];
+  // The same target rows with the clients on two worker threads, each next to its one-thread row.
+  for (let i = out.length - 1; i >= 0; i--)
+    out.splice(i + 1, 0, { ...out[i], label: `${out[i].label}, on 2 client threads`, clientThreads: 2 });
   if (targetsOnly) return out;
   const sizes = quick ? [10, 50, 100] : [10, 50, 100, 500];
   const lengths = quick ? [1e5] : [1e5, 1e6];
@@ -179,93 +193,109 @@ async function runRow(
   const stages: InProcessStage[] = ['advertise-keys', 'share-keys', 'masked-input', 'unmasking'];
   const totals: number[] = [];
   const mainRuns: number[] = [];
+  const workerRuns: number[][] = [];
   let last: Result | undefined;
-  for (let r = 0; r < row.repeat; r++) {
-    if (!process.stderr.isTTY) {
-      // cli-progress draws nothing without a terminal; leave one line per run in logs instead.
-      process.stderr.write(
-        `[${rowIndex + 1}/${rowCount}] n=${row.clients} ${fmtParams(row.params)} dropout ${row.dropout * 100}% k=${row.neighbours} run ${r + 1}/${row.repeat}\n`,
-      );
-    }
-    bar.start(4 * row.clients, 0, {
-      row: `${rowIndex + 1}/${rowCount} n=${row.clients} ${fmtParams(row.params)} drop ${row.dropout * 100}% k=${row.neighbours}`,
-      stage: '',
-    });
-    const cpu0 = process.cpuUsage();
-    const main0 = mainThreadCpuMs();
-    try {
-      const report = await runSecAggInProcess({
-        vectors: (id) => pool[id % POOL],
-        clientIds,
-        vectorLength: row.params,
-        range: RANGE,
-        neighbours: row.neighbours,
-        threshold: row.threshold,
-        seed: 1,
-        crypto,
-        dropouts: { afterShareKeys: dropped },
-        onProgress: (stage, done, total) => {
-          const s = stages.indexOf(stage);
-          bar.update(s * row.clients + Math.round((done / total) * row.clients), { stage });
-        },
-      });
-      const cpu = process.cpuUsage(cpu0);
-      mainRuns.push(mainThreadCpuMs() - main0);
-      // Check the result: the sum of each survivor's (pool) vector, within the stated bound.
-      const counts = new Array<number>(POOL).fill(0);
-      for (const id of report.survivors) counts[id % POOL]++;
-      let maxError = 0;
-      for (let i = 0; i < row.params; i++) {
-        let exact = 0;
-        for (let p = 0; p < POOL; p++) exact += counts[p] * pool[p][i];
-        maxError = Math.max(maxError, Math.abs(report.sum[i] - exact));
+  const threadStart = performance.now();
+  const threads = row.clientThreads ? await SecAggClientThreads.start(row.clientThreads) : undefined;
+  const threadStartMs = threads ? performance.now() - threadStart : undefined;
+  try {
+    for (let r = 0; r < row.repeat; r++) {
+      if (!process.stderr.isTTY) {
+        // cli-progress draws nothing without a terminal; leave one line per run in logs instead.
+        process.stderr.write(
+          `[${rowIndex + 1}/${rowCount}] n=${row.clients} ${fmtParams(row.params)} dropout ${row.dropout * 100}% k=${row.neighbours}${threadsTag(row)} run ${r + 1}/${row.repeat}\n`,
+        );
       }
-      totals.push(report.timing.totalMs);
-      last = {
-        ...row,
-        ok: maxError <= report.errorBound,
-        clientMsPerClient: report.timing.clientMsPerClient,
-        serverMs: report.timing.serverMs,
-        totalMs: report.timing.totalMs,
-        totalMsRuns: totals,
-        cpuMs: (cpu.user + cpu.system) / 1000,
-        mainThreadCpuMs: mainRuns[mainRuns.length - 1],
-        mainThreadCpuMsRuns: mainRuns,
-        bytesUpPerClient: report.bytes.upPerClient,
-        bytesDownPerClient: report.bytes.downPerClient,
-        survivors: report.survivors.length,
-        maxError,
-        errorBound: report.errorBound,
-      };
-    } catch (e) {
-      if (!(e instanceof SecAggError)) throw e;
-      last = {
-        ...row,
-        ok: false,
-        error: e.message,
-        clientMsPerClient: NaN,
-        serverMs: NaN,
-        totalMs: NaN,
-        totalMsRuns: [],
-        cpuMs: NaN,
-        mainThreadCpuMs: NaN,
-        mainThreadCpuMsRuns: [],
-        bytesUpPerClient: NaN,
-        bytesDownPerClient: NaN,
-        survivors: 0,
-        maxError: NaN,
-        errorBound: NaN,
-      };
-      break;
-    } finally {
-      bar.stop();
+      bar.start(4 * row.clients, 0, {
+        row: `${rowIndex + 1}/${rowCount} n=${row.clients} ${fmtParams(row.params)} drop ${row.dropout * 100}% k=${row.neighbours}${threadsTag(row)}`,
+        stage: '',
+      });
+      const cpu0 = process.cpuUsage();
+      const main0 = mainThreadCpuMs();
+      try {
+        const options = {
+          vectors: (id: number) => pool[id % POOL],
+          clientIds,
+          vectorLength: row.params,
+          range: RANGE,
+          neighbours: row.neighbours,
+          threshold: row.threshold,
+          seed: 1,
+          crypto,
+          dropouts: { afterShareKeys: dropped },
+          onProgress: (stage: InProcessStage, done: number, total: number) => {
+            const s = stages.indexOf(stage);
+            bar.update(s * row.clients + Math.round((done / total) * row.clients), { stage });
+          },
+        };
+        const threaded = threads ? await threads.run(options) : undefined;
+        const report = threaded ?? (await runSecAggInProcess(options));
+        const cpu = process.cpuUsage(cpu0);
+        if (threaded) workerRuns.push([...threaded.threads.workerCpuMs]);
+        mainRuns.push(mainThreadCpuMs() - main0);
+        // Check the result: the sum of each survivor's (pool) vector, within the stated bound.
+        const counts = new Array<number>(POOL).fill(0);
+        for (const id of report.survivors) counts[id % POOL]++;
+        let maxError = 0;
+        for (let i = 0; i < row.params; i++) {
+          let exact = 0;
+          for (let p = 0; p < POOL; p++) exact += counts[p] * pool[p][i];
+          maxError = Math.max(maxError, Math.abs(report.sum[i] - exact));
+        }
+        totals.push(report.timing.totalMs);
+        last = {
+          ...row,
+          ok: maxError <= report.errorBound,
+          clientMsPerClient: report.timing.clientMsPerClient,
+          serverMs: report.timing.serverMs,
+          totalMs: report.timing.totalMs,
+          totalMsRuns: totals,
+          cpuMs: (cpu.user + cpu.system) / 1000,
+          mainThreadCpuMs: mainRuns[mainRuns.length - 1],
+          mainThreadCpuMsRuns: mainRuns,
+          bytesUpPerClient: report.bytes.upPerClient,
+          bytesDownPerClient: report.bytes.downPerClient,
+          survivors: report.survivors.length,
+          maxError,
+          errorBound: report.errorBound,
+          threadStartMs,
+          workerCpuMs: workerRuns[workerRuns.length - 1],
+          workerCpuMsRuns: workerRuns,
+        };
+      } catch (e) {
+        if (!(e instanceof SecAggError)) throw e;
+        last = {
+          ...row,
+          ok: false,
+          error: e.message,
+          clientMsPerClient: NaN,
+          serverMs: NaN,
+          totalMs: NaN,
+          totalMsRuns: [],
+          cpuMs: NaN,
+          mainThreadCpuMs: NaN,
+          mainThreadCpuMsRuns: [],
+          bytesUpPerClient: NaN,
+          bytesDownPerClient: NaN,
+          survivors: 0,
+          maxError: NaN,
+          errorBound: NaN,
+        };
+        break;
+      } finally {
+        bar.stop();
+      }
     }
+  } finally {
+    await threads?.close();
   }
   if (last && totals.length > 1) {
     // Report the median run (the machine is shared; one slow run should not decide a row).
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     last.totalMs = median(totals);
     last.mainThreadCpuMs = median(mainRuns);
+    // The client threads' CPU of the run whose wall time is the median.
+    if (workerRuns.length === totals.length) last.workerCpuMs = workerRuns[totals.indexOf(last.totalMs)];
   }
   return last!;
 }
@@ -286,6 +316,41 @@ function mainThreadCpuMs(): number {
   } catch {
     return NaN;
   }
+}
+
+/**
+ * A client-thread row's CPU split in its median-wall run. The main thread alone is no longer the
+ * round's time with a core to itself: with one core per thread, the wall time is at least the busiest
+ * thread's CPU time.
+ */
+function threadCpuLine(r: Result): string {
+  const i = r.totalMsRuns.indexOf(r.totalMs);
+  const main = r.mainThreadCpuMsRuns[i] ?? r.mainThreadCpuMs;
+  const workers = r.workerCpuMs ?? [];
+  return `CPU: main (server) thread ${fmtMs(main)} ms, client threads ${workers.map(fmtMs).join(' + ')} ms — busiest thread ${fmtMs(Math.max(main, ...workers))} ms`;
+}
+
+function threadsTag(row: Row): string {
+  return row.clientThreads ? ` on ${row.clientThreads} client threads` : '';
+}
+
+/** The client-thread rows: how the work split between the server thread and the client threads. */
+function threadTable(results: Result[]): string {
+  const rowsWithThreads = results.filter((r) => r.clientThreads && !r.error);
+  if (rowsWithThreads.length === 0) return '';
+  const lines = [
+    '| row | client threads | thread start ms | total ms (wall) | main-thread cpu ms | client-thread cpu ms (each) | all-threads cpu ms |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of rowsWithThreads) {
+    const runs = (r.workerCpuMsRuns ?? []).map((w) => w.map(fmtMs).join(' + ')).join(' / ');
+    const main = r.mainThreadCpuMsRuns[r.totalMsRuns.indexOf(r.totalMs)] ?? r.mainThreadCpuMs;
+    lines.push(
+      `| ${r.label} | ${r.clientThreads} | ${fmtMs(r.threadStartMs ?? NaN)} | ${fmtMs(r.totalMs)} | ${fmtMs(main)} | ` +
+        `${(r.workerCpuMs ?? []).map(fmtMs).join(' + ')}${runs ? ` (runs: ${runs})` : ''} | ${fmtMs(r.cpuMs)} |`,
+    );
+  }
+  return lines.join('\n');
 }
 
 function fmtParams(p: number): string {
@@ -357,13 +422,20 @@ async function main(): Promise<void> {
       `${machine.prg}, ${machine.wordKernel} kernel, ${MALLOC_TRIM}=${machine.mallocTrimThreshold})\n`,
   );
   console.log(table(results));
+  const perThread = threadTable(results);
+  if (perThread)
+    console.log(
+      `\nClient-thread rows, CPU time per thread (median-wall run; all runs after "runs:"):\n\n${perThread}`,
+    );
   for (const r of results.filter((x) => x.target)) {
     const verdict = r.totalMs < r.target!.totalMs ? 'meets' : 'MISSES';
     const idle = r.mainThreadCpuMs < r.target!.totalMs ? 'meets' : 'misses';
     console.log(
       `\n${r.label} (n=${r.clients}, ${fmtParams(r.params)}, k=${r.neighbours}): median wall ${fmtMs(r.totalMs)} ms — ` +
-        `${verdict} the ${r.target!.totalMs} ms target (Flower ${r.target!.flowerMs} ms); main-thread CPU ` +
-        `${fmtMs(r.mainThreadCpuMs)} ms — ${idle} it with a core to itself`,
+        `${verdict} the ${r.target!.totalMs} ms target (Flower ${r.target!.flowerMs} ms); ` +
+        (r.clientThreads
+          ? threadCpuLine(r)
+          : `main-thread CPU ${fmtMs(r.mainThreadCpuMs)} ms — ${idle} it with a core to itself`),
     );
   }
   console.log(
@@ -380,11 +452,13 @@ async function main(): Promise<void> {
     .filter((x) => x.target)
     .map(
       (r) =>
-        `- ${r.label} (n = ${r.clients}, ${fmtParams(r.params)}, k = ${r.neighbours}): median wall **${fmtMs(r.totalMs)} ms** against the ${r.target!.totalMs} ms target (Flower's SecAgg+ here: ${r.target!.flowerMs} ms) — ${r.totalMs < r.target!.totalMs ? 'meets it' : 'misses it'}; main-thread CPU ${fmtMs(r.mainThreadCpuMs)} ms.`,
+        `- ${r.label} (n = ${r.clients}, ${fmtParams(r.params)}, k = ${r.neighbours}): median wall **${fmtMs(r.totalMs)} ms** against the ${r.target!.totalMs} ms target (Flower's SecAgg+ here: ${r.target!.flowerMs} ms) — ${r.totalMs < r.target!.totalMs ? 'meets it' : 'misses it'}; ${r.clientThreads ? threadCpuLine(r) : `main-thread CPU ${fmtMs(r.mainThreadCpuMs)} ms`}.`,
     );
+  // The full grid and the quick / targets-only subsets keep separate sections, so a short run never
+  // replaces the full table.
   updateBenchmarksSection(
-    'secagg',
-    'Secure aggregation (bench:secagg)',
+    quick ? 'secagg-quick' : targetsOnly ? 'secagg-targets' : 'secagg',
+    `Secure aggregation${quick ? ', quick subset' : targetsOnly ? ', target rows' : ''} (bench:secagg)`,
     `Command: \`${command}\` — ${new Date().toISOString().slice(0, 10)}, ${machineLine()}; ${machine.prg}, ${machine.wordKernel} kernel, ${MALLOC_TRIM}=${machine.mallocTrimThreshold}; load average ${loadBefore.map((x) => x.toFixed(2)).join(' ')} before, ${machine.loadavgAfter.map((x) => x.toFixed(2)).join(' ')} after.
 
 One whole SecAgg / SecAgg+ round in one process (every client and the server), every message through the binary codec. Dropouts
@@ -393,7 +467,17 @@ device would spend; "main-thread cpu" is the round's time with a core to itself 
 in brackets.
 
 ${table(results)}
+${
+  perThread
+    ? `
+Rows "on 2 client threads" run the clients on worker threads (\`runSecAggInWorkers\` / \`SecAggClientThreads\`, threads started
+once per row, outside the wall time) and the server on the main thread; their "main-thread cpu" is the server thread's alone.
+CPU time per thread in the median-wall run (all runs after "runs:"):
 
+${perThread}
+`
+    : ''
+}
 ${verdicts.join('\n')}`,
   );
 }

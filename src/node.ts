@@ -15,3 +15,4 @@ export {
   type SimulationData,
   type SimulationResult,
 } from './sim/simulate.js';
+export { runSecAggInWorkers, SecAggClientThreads } from './privacy/secagg/node/in-workers.js';

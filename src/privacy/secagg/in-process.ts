@@ -99,57 +99,8 @@ export async function runSecAggInProcess(options: InProcessOptions): Promise<InP
 export function runSecAggInProcessSync(
   options: InProcessOptions & { readonly crypto: SecAggCrypto },
 ): InProcessReport {
-  const { crypto, vectors } = options;
-  const clientIds =
-    options.clientIds ?? (typeof vectors === 'function' ? undefined : vectors.map((_, i) => i));
-  if (!clientIds)
-    throw new SecAggError('invalid-params', 'setup', 'clientIds are required when vectors is a function');
-  const vectorLength =
-    options.vectorLength ?? (typeof vectors === 'function' ? undefined : vectors[0]?.length);
-  if (vectorLength === undefined)
-    throw new SecAggError('invalid-params', 'setup', 'vectorLength is required when vectors is a function');
-  if (typeof vectors !== 'function' && vectors.length !== clientIds.length) {
-    throw new SecAggError(
-      'invalid-params',
-      'setup',
-      `${vectors.length} vectors for ${clientIds.length} clients`,
-    );
-  }
-  const inputOf = (id: number): Float32Array =>
-    typeof vectors === 'function' ? vectors(id) : vectors[clientIds.indexOf(id)];
-
-  const params = createSecAggParams({
-    clientIds,
-    vectorLength,
-    range: options.range,
-    bits: options.bits,
-    rounding: options.rounding,
-    neighbours: options.neighbours,
-    threshold: options.threshold,
-    plan: options.plan,
-    prg: options.prg,
-    roundId: options.seed === undefined ? undefined : roundIdFromSeed(options.seed),
-  });
-  const dropStage = new Map<number, keyof DropoutSchedule>();
-  for (const [stage, ids] of Object.entries(options.dropouts ?? {}) as [
-    keyof DropoutSchedule,
-    readonly number[],
-  ][]) {
-    if (!DROPOUT_STAGES.includes(stage)) {
-      throw new SecAggError(
-        'invalid-params',
-        'setup',
-        `unknown dropout stage '${stage}', expected one of ${DROPOUT_STAGES.join(', ')}`,
-      );
-    }
-    for (const id of ids ?? []) {
-      if (!clientIds.includes(id))
-        throw new SecAggError('invalid-params', 'setup', `dropout of unknown client ${id}`);
-      if (dropStage.has(id))
-        throw new SecAggError('invalid-params', 'setup', `client ${id} is scheduled to drop twice`);
-      dropStage.set(id, stage);
-    }
-  }
+  const { crypto } = options;
+  const { clientIds, inputOf, params, dropStage } = prepareInProcessRound(options);
 
   const started = performance.now();
   const topology = new RoundTopology(params);
@@ -236,19 +187,108 @@ export function runSecAggInProcessSync(
   const result = timed('server', () => server.finish());
   const totalMs = performance.now() - started;
 
-  const mean = (counter: Map<number, number>) =>
+  return assembleInProcessReport(
+    result,
+    params,
+    { clientMs, serverMs, totalMs },
+    participants.size,
+    up,
+    down,
+  );
+}
+
+/** A round's inputs, checked: what every in-process runner needs before the first message. */
+export interface PreparedInProcessRound {
+  /** In the caller's order (the order clients act in within each stage). */
+  readonly clientIds: readonly number[];
+  readonly inputOf: (clientId: number) => Float32Array;
+  readonly params: SecAggParams;
+  readonly dropStage: ReadonlyMap<number, keyof DropoutSchedule>;
+}
+
+/**
+ * Checks the options and builds the round's parameters. Shared with the worker-thread runner
+ * (node/in-workers.ts) so both refuse the same inputs with the same errors.
+ */
+export function prepareInProcessRound(options: InProcessOptions): PreparedInProcessRound {
+  const { vectors } = options;
+  const clientIds =
+    options.clientIds ?? (typeof vectors === 'function' ? undefined : vectors.map((_, i) => i));
+  if (!clientIds)
+    throw new SecAggError('invalid-params', 'setup', 'clientIds are required when vectors is a function');
+  const vectorLength =
+    options.vectorLength ?? (typeof vectors === 'function' ? undefined : vectors[0]?.length);
+  if (vectorLength === undefined)
+    throw new SecAggError('invalid-params', 'setup', 'vectorLength is required when vectors is a function');
+  if (typeof vectors !== 'function' && vectors.length !== clientIds.length) {
+    throw new SecAggError(
+      'invalid-params',
+      'setup',
+      `${vectors.length} vectors for ${clientIds.length} clients`,
+    );
+  }
+  const inputOf = (id: number): Float32Array =>
+    typeof vectors === 'function' ? vectors(id) : vectors[clientIds.indexOf(id)];
+
+  const params = createSecAggParams({
+    clientIds,
+    vectorLength,
+    range: options.range,
+    bits: options.bits,
+    rounding: options.rounding,
+    neighbours: options.neighbours,
+    threshold: options.threshold,
+    plan: options.plan,
+    prg: options.prg,
+    roundId: options.seed === undefined ? undefined : roundIdFromSeed(options.seed),
+  });
+  const dropStage = new Map<number, keyof DropoutSchedule>();
+  for (const [stage, ids] of Object.entries(options.dropouts ?? {}) as [
+    keyof DropoutSchedule,
+    readonly number[],
+  ][]) {
+    if (!DROPOUT_STAGES.includes(stage)) {
+      throw new SecAggError(
+        'invalid-params',
+        'setup',
+        `unknown dropout stage '${stage}', expected one of ${DROPOUT_STAGES.join(', ')}`,
+      );
+    }
+    for (const id of ids ?? []) {
+      if (!clientIds.includes(id))
+        throw new SecAggError('invalid-params', 'setup', `dropout of unknown client ${id}`);
+      if (dropStage.has(id))
+        throw new SecAggError('invalid-params', 'setup', `client ${id} is scheduled to drop twice`);
+      dropStage.set(id, stage);
+    }
+  }
+
+  return { clientIds, inputOf, params, dropStage };
+}
+
+/** The report both in-process runners return, from their per-client byte counters and timings. */
+export function assembleInProcessReport(
+  result: SecAggResult,
+  params: SecAggParams,
+  times: { readonly clientMs: number; readonly serverMs: number; readonly totalMs: number },
+  participants: number,
+  up: ReadonlyMap<number, number>,
+  down: ReadonlyMap<number, number>,
+): InProcessReport {
+  const { clientMs, serverMs, totalMs } = times;
+  const mean = (counter: ReadonlyMap<number, number>) =>
     result.survivors.reduce((s, id) => s + (counter.get(id) ?? 0), 0) / Math.max(1, result.survivors.length);
-  const total = (counter: Map<number, number>) => [...counter.values()].reduce((a, b) => a + b, 0);
+  const total = (counter: ReadonlyMap<number, number>) => [...counter.values()].reduce((a, b) => a + b, 0);
   return {
     ...result,
     params,
-    timing: { clientMs, clientMsPerClient: clientMs / Math.max(1, participants.size), serverMs, totalMs },
+    timing: { clientMs, clientMsPerClient: clientMs / Math.max(1, participants), serverMs, totalMs },
     bytes: { upPerClient: mean(up), downPerClient: mean(down), totalUp: total(up), totalDown: total(down) },
   };
 }
 
 /** The `to` of a server message, whether still an object or already bytes (read without decoding). */
-function receiveAddressee(wire: Uint8Array | { to: number }): number {
+export function receiveAddressee(wire: Uint8Array | { to: number }): number {
   if (!(wire instanceof Uint8Array)) return wire.to;
   return new DataView(wire.buffer, wire.byteOffset, wire.byteLength).getUint32(4, true);
 }
