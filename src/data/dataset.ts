@@ -115,13 +115,13 @@ export class ArrayDataset implements Dataset {
 /** A view of some samples of another dataset, by index; holds only the index list. */
 export class SubsetDataset implements Dataset {
   readonly length: number;
-  private readonly scratch: Uint32Array;
+  /** Reused across calls (batches are gathered once per step; allocating per call is garbage). */
+  private scratch = new Uint32Array(0);
   constructor(
     readonly parent: Dataset,
     readonly indices: Uint32Array,
   ) {
     this.length = indices.length;
-    this.scratch = new Uint32Array(0);
   }
   get featureShape() {
     return this.parent.featureShape;
@@ -142,10 +142,12 @@ export class SubsetDataset implements Dataset {
     return this.parent.normalization;
   }
   gather(indices: ArrayLike<number>, features: FeatureArray, labels: LabelArray): void {
-    const mapped = this.scratch.length >= indices.length ? this.scratch : new Uint32Array(indices.length);
+    if (this.scratch.length < indices.length) this.scratch = new Uint32Array(indices.length);
+    const mapped = this.scratch;
     for (let i = 0; i < indices.length; i++) {
       const j = indices[i];
-      if (j < 0 || j >= this.length)
+      // j >>> 0 !== j also catches fractions and NaN, which would otherwise read index 0.
+      if (j >>> 0 !== j || j >= this.length)
         throw new RangeError(`subset index ${j} is out of range [0, ${this.length})`);
       mapped[i] = this.indices[j];
     }
