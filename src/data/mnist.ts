@@ -35,6 +35,8 @@ export function decodeMnist(
   images: Uint8Array | IdxTensor,
   labels: Uint8Array | IdxTensor,
   numClasses = MNIST_CLASSES.length,
+  /** Where the decoded arrays live (e.g. a SharedArrayBuffer that worker threads read in place). */
+  allocate: (bytes: number) => ArrayBufferLike = (bytes) => new ArrayBuffer(bytes),
 ): MnistArrays {
   const img = images instanceof Uint8Array ? parseIdx(images, 'MNIST images') : images;
   const lab = labels instanceof Uint8Array ? parseIdx(labels, 'MNIST labels') : labels;
@@ -50,11 +52,11 @@ export function decodeMnist(
   const table = new Float32Array(256);
   for (let v = 0; v < 256; v++) table[v] = v / 255;
   const pixels = img.data as Uint8Array;
-  const features = new Float32Array(pixels.length);
+  const features = new Float32Array(allocate(pixels.length * 4));
   for (let i = 0; i < pixels.length; i++) features[i] = table[pixels[i]];
 
   const raw = lab.data as Uint8Array;
-  const out = new Int32Array(n);
+  const out = new Int32Array(allocate(n * 4));
   for (let i = 0; i < n; i++) {
     if (raw[i] >= numClasses)
       throw new Error(
