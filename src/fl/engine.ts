@@ -203,8 +203,12 @@ export class RoundEngine {
       }
     };
     await o.executor.run(round, global, tasks, onOutcome);
-    if (weightLoss) report.trainLoss = lossSum / weightLoss;
-    if (weightAcc) report.trainAccuracy = accSum / weightAcc;
+    // Under differential privacy only the noised aggregate may leave the round: the clients'
+    // reported training loss and accuracy are functions of their data that no noise covers.
+    if (!o.strategy.privacy) {
+      if (weightLoss) report.trainLoss = lossSum / weightLoss;
+      if (weightAcc) report.trainAccuracy = accSum / weightAcc;
+    }
 
     let next = global;
     const minResults = o.minResults ?? 1;

@@ -255,6 +255,8 @@ test('the engine reports epsilon every round and stops before the round that wou
     if (!stopped) {
       sizes.push(r.report.selected);
       assert.ok(r.report.privacy!.epsilon <= budget);
+      // The clients' own training loss is not noised, so it is not reported either.
+      assert.equal(r.report.trainLoss, undefined);
     }
   }
   // Four rounds fit the budget (Poisson sampling leaves some rounds other than 6 clients).
