@@ -32,6 +32,7 @@ import { codecByName } from '../compress/by-name.js';
 import type { CodecState, UpdateCodec } from '../compress/codec.js';
 import { decodeClientUpdate } from './client-codec.js';
 import type { SharedDatasetInit, WorkerInit, WorkerReply, WorkerTask } from './protocol.js';
+import { spawnModuleWorker } from '../util/node/spawn-worker.js';
 
 export interface FailureModel {
   /** Probability that a selected client drops out during the round. */
@@ -336,18 +337,8 @@ function checkTasksPerWorker(n: number): void {
     throw new RangeError(`WorkerPool: tasksPerWorker must be an integer >= 1, got ${n}`);
 }
 
-/** The worker module, as TypeScript under tsx (tests, development) or compiled JavaScript. */
 function spawnWorker(): Worker {
-  const here = import.meta.url;
-  if (here.endsWith('.ts')) {
-    // Running from source: register tsx inside the worker before loading the TypeScript module.
-    const url = new URL('./worker.ts', here).href;
-    return new Worker(
-      `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url)}); })`,
-      { eval: true },
-    );
-  }
-  return new Worker(new URL('./worker.js', here));
+  return spawnModuleWorker(import.meta.url, 'worker');
 }
 
 /** Copies the dataset once into SharedArrayBuffers (unless it already lives in them). */

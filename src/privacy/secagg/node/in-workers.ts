@@ -48,6 +48,7 @@ import {
   type FromWorker,
   type ToWorker,
 } from './protocol.js';
+import { spawnModuleWorker } from '../../../util/node/spawn-worker.js';
 
 export type { ClientCryptoChoice } from './protocol.js';
 
@@ -174,18 +175,8 @@ class Slot {
   }
 }
 
-/** The client-thread entry, as TypeScript under tsx (tests, benchmarks) or compiled JavaScript. */
 function spawnClientThread(): Worker {
-  // The same approach as src/sim/pool.ts: from source, register tsx inside the worker first.
-  const here = import.meta.url;
-  if (here.endsWith('.ts')) {
-    const url = new URL('./client-worker.ts', here).href;
-    return new Worker(
-      `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url)}); })`,
-      { eval: true },
-    );
-  }
-  return new Worker(new URL('./client-worker.js', here));
+  return spawnModuleWorker(import.meta.url, 'client-worker');
 }
 
 function invalid(message: string): SecAggError {
