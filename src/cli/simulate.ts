@@ -47,6 +47,7 @@ interface SimulateFlags {
   secaggNeighbours?: number;
   secaggDropout?: number;
   attack: 'signflip' | 'scale';
+  attackFactor?: number;
   target?: number;
   codec?: string;
   out?: string;
@@ -116,6 +117,11 @@ export function registerSimulateCommand(
       0,
     )
     .option('--attack <kind>', 'what Byzantine clients do: signflip, or scale (x10)', 'signflip')
+    .option(
+      '--attack-factor <x>',
+      'scale attack: multiply the update by this instead of 10 (e.g. -10: flipped and scaled)',
+      floatOption('--attack-factor', {}),
+    )
     .option(
       '--target <acc>',
       'stop when the test accuracy reaches this (e.g. 0.97)',
@@ -219,7 +225,15 @@ export function registerSimulateCommand(
           dropoutRate: f.dropout,
           stragglerRate: f.stragglers,
           deadlineSeconds: f.deadline,
-          ...(f.byzantine > 0 ? { byzantine: { fraction: f.byzantine, attack: attackKind(f.attack) } } : {}),
+          ...(f.byzantine > 0
+            ? {
+                byzantine: {
+                  fraction: f.byzantine,
+                  attack: attackKind(f.attack),
+                  ...(f.attackFactor !== undefined ? { factor: f.attackFactor } : {}),
+                },
+              }
+            : {}),
         },
         targetAccuracy: f.target,
         codec: f.codec,
@@ -290,6 +304,7 @@ function flagsOf(c: Record<string, unknown>): Partial<SimulateFlags> {
     attack:
       (c.failures as { byzantine?: { attack: 'signflip' | 'scale' } } | undefined)?.byzantine?.attack ??
       'signflip',
+    attackFactor: (c.failures as { byzantine?: { factor?: number } } | undefined)?.byzantine?.factor,
     target: c.targetAccuracy as number | undefined,
     codec: c.codec as string | undefined,
     ...flagsOfDp(c.dp as SimulationConfig['dp']),
