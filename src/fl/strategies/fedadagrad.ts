@@ -23,20 +23,7 @@ export class FedAdagrad extends FedOpt {
     super(options, { eta: 0.1, beta1: 0, beta2: 0, tau: 1e-9 });
   }
 
-  protected step(
-    sum: Float64Array,
-    invWeight: number,
-    global: Float32Array,
-    m: Float32Array,
-    v: Float32Array,
-    next: Float32Array,
-  ): void {
-    const { beta1, tau, eta } = this;
-    for (let i = 0; i < global.length; i++) {
-      const d = sum[i] * invWeight;
-      const mi = (m[i] = beta1 * m[i] + (1 - beta1) * d);
-      const vi = (v[i] = v[i] + d * d);
-      next[i] = global[i] + (eta * mi) / (Math.sqrt(vi) + tau);
-    }
+  protected nextV(v: number, d: number): number {
+    return v + d * d;
   }
 }

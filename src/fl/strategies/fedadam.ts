@@ -34,22 +34,13 @@ export class FedAdam extends FedOpt {
     this.biasCorrection = biasCorrection;
   }
 
-  protected step(
-    sum: Float64Array,
-    invWeight: number,
-    global: Float32Array,
-    m: Float32Array,
-    v: Float32Array,
-    next: Float32Array,
-  ): void {
-    const { beta1, beta2, tau } = this;
+  protected nextV(v: number, d: number): number {
+    return this.beta2 * v + (1 - this.beta2) * d * d;
+  }
+
+  protected override stepSize(): number {
+    const { beta1, beta2, eta } = this;
     const t = this.steps;
-    const eta = this.biasCorrection ? (this.eta * Math.sqrt(1 - beta2 ** t)) / (1 - beta1 ** t) : this.eta;
-    for (let i = 0; i < global.length; i++) {
-      const d = sum[i] * invWeight;
-      const mi = (m[i] = beta1 * m[i] + (1 - beta1) * d);
-      const vi = (v[i] = beta2 * v[i] + (1 - beta2) * d * d);
-      next[i] = global[i] + (eta * mi) / (Math.sqrt(vi) + tau);
-    }
+    return this.biasCorrection ? (eta * Math.sqrt(1 - beta2 ** t)) / (1 - beta1 ** t) : eta;
   }
 }

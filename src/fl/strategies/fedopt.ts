@@ -104,17 +104,35 @@ export abstract class FedOpt implements Strategy {
   }
 
   /**
-   * One server step: Δ[i] = sum[i] · invWeight; updates m and v in place and writes the next global
-   * parameters into `next`. `this.steps` already counts this step.
+   * One server step: Δ[i] = sum[i] · invWeight; m ← β₁·m + (1 − β₁)·Δ, v ← `nextV`, and
+   * next = global + η·m / (√v + τ), η from `stepSize`. Updates m and v in place and writes the next
+   * global parameters into `next`. `this.steps` already counts this step.
    */
-  protected abstract step(
+  private step(
     sum: Float64Array,
     invWeight: number,
     global: Float32Array,
     m: Float32Array,
     v: Float32Array,
     next: Float32Array,
-  ): void;
+  ): void {
+    const { beta1, tau } = this;
+    const eta = this.stepSize();
+    for (let i = 0; i < global.length; i++) {
+      const d = sum[i] * invWeight;
+      const mi = (m[i] = beta1 * m[i] + (1 - beta1) * d);
+      const vi = (v[i] = this.nextV(v[i], d));
+      next[i] = global[i] + (eta * mi) / (Math.sqrt(vi) + tau);
+    }
+  }
+
+  /** The algorithm's second-moment update for one coordinate: v from its old value and Δ. */
+  protected abstract nextV(v: number, d: number): number;
+
+  /** The server learning rate of this step (FedAdam may bias-correct it). */
+  protected stepSize(): number {
+    return this.eta;
+  }
 
   getState(): StrategyState {
     return saveState(this.name, { steps: this.steps }, { m: this.m, v: this.v });

@@ -25,22 +25,9 @@ export class FedYogi extends FedOpt {
     super(options, { eta: 0.01, beta1: 0.9, beta2: 0.99, tau: 1e-3 });
   }
 
-  protected step(
-    sum: Float64Array,
-    invWeight: number,
-    global: Float32Array,
-    m: Float32Array,
-    v: Float32Array,
-    next: Float32Array,
-  ): void {
-    const { beta1, beta2, tau, eta } = this;
-    for (let i = 0; i < global.length; i++) {
-      const d = sum[i] * invWeight;
-      const d2 = d * d;
-      const mi = (m[i] = beta1 * m[i] + (1 - beta1) * d);
-      const gap = v[i] - d2;
-      const vi = (v[i] = v[i] - (1 - beta2) * d2 * (gap > 0 ? 1 : gap < 0 ? -1 : 0));
-      next[i] = global[i] + (eta * mi) / (Math.sqrt(vi) + tau);
-    }
+  protected nextV(v: number, d: number): number {
+    const d2 = d * d;
+    const gap = v - d2;
+    return v - (1 - this.beta2) * d2 * (gap > 0 ? 1 : gap < 0 ? -1 : 0);
   }
 }
