@@ -9,7 +9,7 @@
  * the curves docs/img/dp-mnist.{svg,png}.
  */
 import { parseArgs } from 'node:util';
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -96,14 +96,9 @@ for (const r of runs) {
     rounds: res.rounds.length,
     accuracy: res.finalAccuracy ?? NaN,
     best: Math.max(...accs.filter(Number.isFinite)),
-    epsilon: last.privacy?.epsilon ?? localEpsilonOf(dir),
+    epsilon: last.privacy?.epsilon ?? res.localEpsilon,
     seconds: res.seconds,
   });
-}
-
-function localEpsilonOf(dir: string): number | undefined {
-  const text = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n');
-  return (JSON.parse(text[text.length - 1]) as { localEpsilon?: number }).localEpsilon;
 }
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));

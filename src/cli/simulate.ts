@@ -260,7 +260,7 @@ export function registerSimulateCommand(
       out('');
       if (r.stopped) out(`stopped early: ${r.stopped}`);
       const eps = [...r.rounds].reverse().find((x) => x.privacy)?.privacy;
-      const local = r.rounds.length ? readLocalEpsilon(dir) : undefined;
+      const local = r.localEpsilon;
       if (local !== undefined)
         out(
           `local DP-SGD: every client's training is (${local.toFixed(3)}, ${f.dpDelta})-DP per example (a bound: as if it took part in every round)`,
@@ -374,11 +374,4 @@ function codecOption(value: string): string {
 function attackKind(a: string): 'signflip' | 'scale' {
   if (a !== 'signflip' && a !== 'scale') throw new Error(`--attack must be signflip or scale, got '${a}'`);
   return a;
-}
-
-/** The last round's local-DP bound from the run's metrics. */
-function readLocalEpsilon(dir: string): number | undefined {
-  const rows = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n');
-  const last = JSON.parse(rows[rows.length - 1]) as { localEpsilon?: number };
-  return last.localEpsilon;
 }

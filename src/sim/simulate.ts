@@ -115,6 +115,8 @@ export interface SimulationResult {
   roundsToTarget?: number;
   /** Why the run ended before its last round (e.g. the privacy budget), if it did. */
   stopped?: string;
+  /** With local DP-SGD: the worst client's example-level epsilon bound after the last round. */
+  localEpsilon?: number;
   seconds: number;
   bytes: number;
 }
@@ -365,6 +367,8 @@ export async function runSimulation(
     finalLoss: last?.loss as number | undefined,
     roundsToTarget,
     stopped,
+    localEpsilon: [...metrics].reverse().find((m) => m.localEpsilon !== undefined)?.localEpsilon as
+      number | undefined,
     seconds: (performance.now() - started) / 1000,
     bytes,
   };
