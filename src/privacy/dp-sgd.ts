@@ -146,6 +146,8 @@ export class DpSgdTrainer {
     const T = this.runtime.Tensor;
     const featureSize = sizeOf(data.featureShape);
     const layout = this.graph.layout;
+    // One noise buffer per parameter tensor for the whole fit, refilled every step.
+    const noiseBuffers = layout.map((e) => new Float32Array(e.size));
     let lossSum = 0;
     let correct = 0;
     let seen = 0;
@@ -172,7 +174,8 @@ export class DpSgdTrainer {
           this.params.subarray(e.offset, e.offset + e.size),
           [...e.shape],
         );
-        const z = new Float32Array(e.size);
+        const z = noiseBuffers[i];
+        z.fill(0);
         // Even an empty batch releases a (pure noise) step: skipping it would reveal that it was empty.
         noise.addNoise(z, noiseMultiplier * clipNorm);
         feeds[this.graph.names.noise[i]] = new T('float32', z, [...e.shape]);
