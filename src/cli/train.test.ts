@@ -23,15 +23,27 @@ const base: TrainCommandOptions = {
 test('edgefl train --dp-noise --dp-clip: DP-SGD reports the accountant epsilon and still learns', async () => {
   const lines: string[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'edgefl-train-dp-'));
-  const r = await runTrain({ ...base, out: dir, dpNoise: 1.0, dpClip: 1, dpDelta: 1e-5 }, (l) =>
-    lines.push(l),
+  const r = await runTrain(
+    {
+      ...base,
+      epochs: 2,
+      lr: 1,
+      limit: 2000,
+      out: dir,
+      dpNoise: 1.0,
+      dpClip: 1,
+      dpDelta: 1e-5,
+      dpNoiseSeed: 7,
+    },
+    (l) => lines.push(l),
   );
-  const expected = epsilon({ samplingRate: 50 / 1000, noiseMultiplier: 1.0, steps: 20, delta: 1e-5 }).epsilon;
+  const expected = epsilon({ samplingRate: 50 / 2000, noiseMultiplier: 1.0, steps: 80, delta: 1e-5 }).epsilon;
   assert.ok(
     lines.some((l) => l.includes(`ε ${expected.toFixed(3)}`)),
     lines.join('\n'),
   );
-  assert.ok(r.testAccuracy! > 0.5, `test accuracy ${r.testAccuracy}`);
+  // Seeded noise keeps this deterministic; over noise seeds 1-8 the accuracy ranged 0.68-0.71.
+  assert.ok(r.testAccuracy! > 0.6, `test accuracy ${r.testAccuracy}`);
   assert.match(readFileSync(join(dir, 'metrics.csv'), 'utf8'), /epsilon/);
   await assert.rejects(
     runTrain({ ...base, out: dir, dpNoise: 1.0 }, () => {}),

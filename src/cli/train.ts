@@ -34,6 +34,8 @@ export interface TrainCommandOptions {
   dpNoise?: number;
   dpClip?: number;
   dpDelta?: number;
+  /** API only: seeded DP-SGD noise and sampling for reproducible experiments and tests (the CLI always draws cryptographic noise). */
+  dpNoiseSeed?: number;
 }
 
 export function registerTrainCommand(
@@ -139,6 +141,7 @@ export async function runTrain(
           batchSize: o.batchSize,
           optimizer,
           delta: o.dpDelta,
+          noiseSeed: o.dpNoiseSeed,
         })
       : undefined;
   const dir =
