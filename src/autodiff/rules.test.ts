@@ -110,7 +110,7 @@ test('Conv: padding, stride, dilation, bias; and the ConvTranspose rule it relie
   });
 });
 
-test('pooling: MaxPool (with indices), AveragePool, GlobalAveragePool', async () => {
+test('pooling: MaxPool (with indices: disjoint windows via MaxUnpool, overlapping via scatter-add), MaxUnpool, AveragePool, GlobalAveragePool', async () => {
   await gradcheck({
     inputs: { x: { shape: [2, 2, 4, 6], data: distinct(96) } },
     build: ({ x }) => op.maxPoolWithIndices(x, { kernel: [2, 2] })[0],
@@ -118,6 +118,26 @@ test('pooling: MaxPool (with indices), AveragePool, GlobalAveragePool', async ()
   await gradcheck({
     inputs: { x: { shape: [1, 2, 5, 5], data: distinct(50) } },
     build: ({ x }) => op.maxPoolWithIndices(x, { kernel: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1] })[0],
+  });
+  // Odd sizes: the last row and column are in no window (MaxUnpool leaves them at zero); with
+  // ceil_mode an overhanging window covers them instead (scatter-add).
+  await gradcheck({
+    inputs: { x: { shape: [1, 2, 5, 5], data: distinct(50) } },
+    build: ({ x }) => op.maxPoolWithIndices(x, { kernel: [2, 2] })[0],
+  });
+  await gradcheck({
+    inputs: { x: { shape: [1, 2, 5, 5], data: distinct(50) } },
+    build: ({ x }) => op.maxPoolWithIndices(x, { kernel: [2, 2], ceilMode: true })[0],
+  });
+  // MaxUnpool on its own (the disjoint-window MaxPool gradient above runs through it): the
+  // gradient reads dy back at the indices; index 5 of the [1, 1, 4, 4] output is never written.
+  await gradcheck({
+    inputs: {
+      v: f32(1, 1, 2, 2),
+      i: { shape: [1, 1, 2, 2], dtype: 'int64', data: BigInt64Array.from([0n, 3n, 9n, 14n]) },
+    },
+    build: ({ v, i }) =>
+      op.maxUnpool(v, i, op.int64s(v.graph, [1, 1, 4, 4]), { kernel: [2, 2], strides: [2, 2] }, [1, 1, 4, 4]),
   });
   await gradcheck({
     inputs: { x: f32(2, 3, 4, 6) },

@@ -179,10 +179,9 @@ function buildLayer(ctx: BuildContext, layer: LayerSpec, x: Value, path: string)
       const strides = pair(layer.strides ?? layer.size);
       const pads = spatialPads(path, layer, layer.padding, x, kernel, strides, [1, 1]);
       const o = { kernel, strides, pads };
-      // Tiling windows are differentiated with a mask (cheaper); others need the argmax indices.
-      return ctx.training && !tilesExactly(x, kernel, strides, pads)
-        ? op.maxPoolWithIndices(x, o)[0]
-        : op.maxPool(x, o);
+      // Training graphs keep the argmax indices: their gradient (MaxUnpool, or a scatter-add for
+      // overlapping windows) costs a fraction of the mask form's. Inference needs no indices.
+      return ctx.training ? op.maxPoolWithIndices(x, o)[0] : op.maxPool(x, o);
     }
     case 'avgPool2d': {
       requireRank(path, layer, x, 4, '[batch, channels, height, width]');

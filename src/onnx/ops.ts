@@ -542,6 +542,26 @@ export function maxPoolWithIndices(x: Value, o: PoolOptions): [Value, Value] {
   return [y, idx];
 }
 
+/**
+ * The inverse of a max pooling with disjoint windows: places each value of x at the flat index
+ * `indices` names (MaxPool's second output) in a zero tensor of `outputShape` (the pooled input's
+ * shape, as an int64 tensor). Positions that no index names stay zero.
+ */
+export function maxUnpool(
+  x: Value,
+  indices: Value,
+  outputShape: Value,
+  o: PoolOptions,
+  staticShape?: Shape,
+): Value {
+  const g = sameGraph('MaxUnpool', x, indices, outputShape);
+  requireFloat('MaxUnpool', x);
+  if (indices.dtype !== 'int64') fail('MaxUnpool', `indices must be int64, got ${indices}`);
+  const attrs = poolAttrs(o);
+  delete attrs.ceil_mode;
+  return one(g, 'MaxUnpool', [x, indices, outputShape], attrs, x.dtype, staticShape);
+}
+
 export function maxPool(x: Value, o: PoolOptions): Value {
   requireFloat('MaxPool', x);
   const attrs = poolAttrs(o);
