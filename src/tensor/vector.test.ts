@@ -122,7 +122,8 @@ test('mean of the values closest to the median (Bulyan coordinate rule)', () => 
 for (const simd of [true, false]) {
   test(`WeightedSum (${simd ? 'SIMD' : 'plain'}) sums exactly what float64 arithmetic gives, any length`, () => {
     const rng = new Rng(3);
-    for (const n of [0, 1, 3, 4, 5, 15, 16, 17, 4095, 4096, 4097, 10_001]) {
+    // Up to 2^17 the SIMD path stages the whole vector; above, it works block by block (4096).
+    for (const n of [0, 1, 3, 4, 5, 15, 16, 17, 4095, 4096, 4097, 10_001, 131_072, 131_073, 200_003]) {
       const s = new WeightedSum(n, { simd });
       if (simd && n > 0) assert.equal(s.simd, typeof WebAssembly === 'object');
       const ref = new Float64Array(n);
@@ -139,28 +140,30 @@ for (const simd of [true, false]) {
 
   test(`WeightedSum (${simd ? 'SIMD' : 'plain'}) refuses NaN/Infinity anywhere without changing`, () => {
     const rng = new Rng(4);
-    const n = 9_000; // three blocks, the last one partial
-    const s = new WeightedSum(n, { simd });
-    s.add(randomVector(rng, n), 2);
-    const before = Float64Array.from(s.sumView());
-    for (const [index, value] of [
-      [0, NaN],
-      [4095, Infinity],
-      [4096, -Infinity],
-      [8999, NaN],
-    ]) {
-      const x = randomVector(rng, n);
-      x[index] = value;
-      assert.equal(s.add(x, 3), index);
+    // Staged whole, and (above 2^17) block by block: 34 blocks, the last one partial.
+    for (const n of [9_000, 135_000]) {
+      const s = new WeightedSum(n, { simd });
+      s.add(randomVector(rng, n), 2);
+      const before = Float64Array.from(s.sumView());
+      for (const [index, value] of [
+        [0, NaN],
+        [4095, Infinity],
+        [4096, -Infinity],
+        [n - 1, NaN],
+      ]) {
+        const x = randomVector(rng, n);
+        x[index] = value;
+        assert.equal(s.add(x, 3), index);
+        assert.deepEqual(s.sumView(), before);
+        assert.equal(s.count, 1);
+        assert.equal(s.totalWeight, 2);
+      }
+      // Finite values whose weighted product overflows float64 are refused as well.
+      const big = new Float32Array(n);
+      big[10] = 3e38;
+      assert.equal(s.add(big, 1e300), n);
       assert.deepEqual(s.sumView(), before);
-      assert.equal(s.count, 1);
-      assert.equal(s.totalWeight, 2);
     }
-    // Finite values whose weighted product overflows float64 are refused as well.
-    const big = new Float32Array(n);
-    big[10] = 3e38;
-    assert.equal(s.add(big, 1e300), n);
-    assert.deepEqual(s.sumView(), before);
   });
 }
 

@@ -253,9 +253,8 @@ function swapPair(keys: Float64Array, values: FloatArray, i: number, j: number):
  *
  * `add` is all-or-nothing: a vector holding NaN or ±Infinity is found before any value changes.
  * Where WebAssembly SIMD is available (Node, current browsers) the check and the multiply-add run
- * as SIMD kernels over small blocks copied into the module's memory (the copy stays in L1, so it
- * costs little next to the pass over the float64 sum); elsewhere (e.g. React Native's Hermes) the
- * same work is done by plain loops.
+ * as SIMD kernels on a copy of the vector in the module's memory; elsewhere (e.g. React Native's
+ * Hermes) the same work is done by plain loops.
  */
 export class WeightedSum {
   readonly length: number;
@@ -375,9 +374,18 @@ class JsSumBackend implements SumBackend {
 }
 
 /**
- * Elements per staged block: 16 KB of float32, small enough to stay in L1 while the kernel runs, large
- * enough that the per-block call overhead is noise.
+ * The SIMD accumulator works in the module's memory, where the kernels can reach it: the float64
+ * sum and a float32 staging area for the vector being added. Nothing may be added before every
+ * value has been checked, so a vector is either
+ * - staged whole (up to STAGE_WHOLE elements: the copy stays in L2), checked there and added from
+ *   the same copy: the caller's buffer is read once; or
+ * - (larger vectors) copied block by block into an L1-sized stage twice, once for the check and once
+ *   for the multiply-add: reading the caller's buffer twice costs less than a staged copy that
+ *   no longer fits in cache, written once and read twice.
+ * In a same-process A/B the first way was ~20% faster at 100k parameters, the second ~8% at 1M.
  */
+const STAGE_WHOLE = 1 << 17;
+/** Elements per staged block in the second way: 16 KB of float32. */
 const BLOCK = 4096;
 
 class WasmSumBackend implements SumBackend {
@@ -387,22 +395,31 @@ class WasmSumBackend implements SumBackend {
   private readonly kernels: SimdKernels;
 
   private constructor(length: number, memory: WebAssembly.Memory, kernels: SimdKernels) {
-    // Layout: [sum: float64 × length rounded up to 8][stage: float32 × BLOCK].
+    // Layout: [sum: float64 × length rounded up to 16][stage: float32 × stageLength(length)].
     this.acc = new Float64Array(memory.buffer, 0, length);
-    this.stageOffset = roundUp(length, 8) * 8;
-    this.stage = new Float32Array(memory.buffer, this.stageOffset, BLOCK);
+    this.stageOffset = roundUp(length, 16) * 8;
+    this.stage = new Float32Array(memory.buffer, this.stageOffset, stageLength(length));
     this.kernels = kernels;
   }
 
   static create(length: number): WasmSumBackend | undefined {
-    const simd = simdInstance(roundUp(length, 8) * 8 + BLOCK * 4);
+    const simd = simdInstance(roundUp(length, 16) * 8 + stageLength(length) * 4);
     return simd && new WasmSumBackend(length, simd.memory, simd.kernels);
   }
 
   add(x: Float32Array, weight: number): number {
     const n = x.length;
     const { stageOffset, kernels } = this;
-    // Pass 1: is every value finite? Nothing is written to the sum until this holds.
+    if (n <= STAGE_WHOLE) {
+      // The stage's padding past n is never written, so it stays zero and the kernels may run to a
+      // multiple of 16; the sum's padding only ever receives weight · 0.
+      this.stage.set(x);
+      if (kernels.nonFinite(stageOffset, roundUp(n, 16)) !== 0) return firstNonFinite(x);
+      const overflow = overflowIndex(x, weight);
+      if (overflow >= 0) return overflow;
+      kernels.accumulate(0, stageOffset, roundUp(n, 8), weight);
+      return -1;
+    }
     for (let o = 0; o < n; o += BLOCK) {
       const len = this.load(x, o);
       if (kernels.nonFinite(stageOffset, roundUp(len, 16)) !== 0)
@@ -410,8 +427,6 @@ class WasmSumBackend implements SumBackend {
     }
     const overflow = overflowIndex(x, weight);
     if (overflow >= 0) return overflow;
-    // Pass 2: sum[i] += weight · x[i], block by block (the blocks are cheap to copy again: x is the
-    // only operand that streams, the float64 sum is read and written once either way).
     for (let o = 0; o < n; o += BLOCK) {
       const len = this.load(x, o);
       kernels.accumulate(o * 8, stageOffset, roundUp(len, 8), weight);
@@ -422,7 +437,7 @@ class WasmSumBackend implements SumBackend {
   /** Copies x[o..o+BLOCK) into the stage, zero-padding it to a multiple of 16; returns its length. */
   private load(x: Float32Array, o: number): number {
     const len = Math.min(BLOCK, x.length - o);
-    this.stage.set(len === x.length ? x : x.subarray(o, o + len));
+    this.stage.set(x.subarray(o, o + len));
     const padded = roundUp(len, 16);
     if (padded !== len) this.stage.fill(0, len, padded);
     return len;
@@ -431,6 +446,11 @@ class WasmSumBackend implements SumBackend {
   sum(): Float64Array {
     return this.acc;
   }
+}
+
+/** Float32 elements of the stage for vectors of this length (see WasmSumBackend). */
+function stageLength(length: number): number {
+  return length <= STAGE_WHOLE ? roundUp(length, 16) : BLOCK;
 }
 
 function roundUp(n: number, m: number): number {
