@@ -77,7 +77,7 @@ function inversePermutation(p: readonly number[]): number[] {
 }
 
 /** Whether pooling windows tile x exactly: stride = kernel, no padding, sizes divisible. */
-export function tilesExactly(
+function tilesExactly(
   x: Value,
   kernel: readonly number[],
   strides: readonly number[],

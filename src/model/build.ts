@@ -9,7 +9,6 @@ import { isStatic, shapeToString } from '../onnx/types.js';
 import { ParameterSet, type ParameterEntry } from '../tensor/parameters.js';
 import { Rng } from '../util/rng.js';
 import { initialize } from './init.js';
-import { tilesExactly } from '../autodiff/rules.js';
 import { pair, type Initializer, type LayerSpec, type ModelSpec, type Padding } from './layers.js';
 
 export type BuildMode = 'train' | 'infer';
