@@ -14,7 +14,7 @@
 import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { loadNamedDataset } from '../src/cli/datasets.js';
@@ -88,7 +88,11 @@ if (args.child !== undefined) {
   const result = await measure(Number(args.child), Number(args.rounds));
   process.stdout.write(JSON.stringify(result) + '\n');
 } else {
-  report(args.clients.split(',').map((c) => runChild(Number(c), Number(args.rounds))));
+  const loadBefore = loadavg()[0];
+  report(
+    args.clients.split(',').map((c) => runChild(Number(c), Number(args.rounds))),
+    loadBefore,
+  );
 }
 
 function memory(): Memory {
@@ -225,7 +229,7 @@ function runChild(numClients: number, rounds: number): ConfigResult {
   return JSON.parse(last) as ConfigResult;
 }
 
-function report(results: ConfigResult[]): void {
+function report(results: ConfigResult[], loadBefore: number): void {
   const ms = (s: number) => (1000 * s).toFixed(0) + ' ms';
   const mb = (b: number | undefined) => (b === undefined ? '-' : (b / 2 ** 20).toFixed(1) + ' MiB');
   const kb = (b: number) => (b / 2 ** 10).toFixed(0) + ' KiB';
@@ -250,7 +254,7 @@ function report(results: ConfigResult[]): void {
   const [a, b] = results;
   const growth =
     a && b
-      ? `From ${a.clients.toLocaleString('en')} to ${b.clients.toLocaleString('en')} clients the resident memory after setup changes by ${mb(b.afterSetup.rss - a.afterSetup.rss)} — RSS moves by several MiB from one run to the next at the same size (allocator and GC timing), more than the clients add — while the clients' bookkeeping on the main thread grows by ${kb(b.clientBytes - a.clientBytes)}, about ${((b.clientBytes - a.clientBytes) / (b.clients - a.clients)).toFixed(0)} bytes per extra client (a Uint32Array object, a ClientInfo and its id string). The index lists themselves hold the same ${kb(a.indexListBytes)} in both — every one of the 60,000 examples belongs to exactly one client — so more clients cost only those small per-client objects, never more data: the dataset lives once, in SharedArrayBuffers that every worker reads. (The ~0.6 GiB baseline is mostly MNIST held twice on the main thread — the loaded arrays and their shared copy, 2 × 179 MiB of training features — plus two ONNX Runtime sessions and Node itself. RSS grows during the first rounds as ONNX Runtime's arenas and the workers' heaps reach their working size.)`
+      ? `From ${a.clients.toLocaleString('en')} to ${b.clients.toLocaleString('en')} clients the resident memory after setup changes by ${mb(b.afterSetup.rss - a.afterSetup.rss)} — RSS moves by several MiB from one run to the next at the same size (allocator and GC timing), more than the clients add — while the clients' bookkeeping on the main thread grows by ${kb(b.clientBytes - a.clientBytes)}, about ${((b.clientBytes - a.clientBytes) / (b.clients - a.clients)).toFixed(0)} bytes per extra client (a Uint32Array object, a ClientInfo and its id string). The index lists themselves hold the same ${kb(a.indexListBytes)} in both — every one of the 60,000 examples belongs to exactly one client — so more clients cost only those small per-client objects, never more data: the dataset lives once, in SharedArrayBuffers that every worker reads. (The baseline of ${mb(a.afterSetup.rss)} is mostly MNIST, decoded once into SharedArrayBuffers — 179 MiB of training features — plus the ONNX Runtime sessions and Node itself. RSS grows during the first rounds as ONNX Runtime's arenas and the workers' heaps reach their working size.)`
       : '';
   const first = results[0];
   const body = `Command: \`npm run bench:sim\` — ${new Date().toISOString().slice(0, 10)}, ${machineLine()}.
@@ -277,8 +281,8 @@ of a round beyond it is the engine's own cost.
   Recycling the buffers would need to know when a strategy lets go of an update (FedAvg at once, Krum or the median only at
   the end of the round); it is not done.
 
-These runs shared the 2 cores with another long benchmark running in the background (and other engineers' test runs), so
-absolute times and the CPU share this process could get are noisy; the alternating rounds make the two settings comparable.
+1-minute load average ${loadBefore.toFixed(2)} before the runs, ${loadavg()[0].toFixed(2)} after: on a shared machine absolute times and the
+CPU share this process can get are noisy; the alternating rounds make the two settings comparable.
 
 | registered clients | median round time | median clients' compute per worker | median engine overhead | median CPU | main-thread GC per round (median) | first (warm-up) round |
 |---|---|---|---|---|---|---|
@@ -286,9 +290,9 @@ ${rows.join('\n')}
 
 Handing each worker its next client before the previous one's result is in (\`tasksPerWorker\`, default 2) is what keeps
 the overhead down: with one task at a time a worker idles for a round trip through the main thread after every client, and
-on a loaded 2-core machine the main thread is often not scheduled at once. When the CPU itself is the limit — here the
-background benchmark left this process about one core's worth (CPU ≈ 50%) — the round time shrinks less than the overhead
-does: the clients' compute, measured in wall time in the workers, stretches as the busier workers share that CPU.
+on a loaded 2-core machine the main thread is often not scheduled at once. When the CPU itself is the limit (other work on
+the machine, CPU share well below 100%), the round time shrinks less than the overhead does: the clients' compute, measured
+in wall time in the workers, stretches as the busier workers share that CPU.
 
 | registered clients | tasks per worker | median round time | median clients' compute per worker | median engine overhead | median CPU |
 |---|---|---|---|---|---|
