@@ -41,6 +41,12 @@ export interface ClientUpdate {
   numExamples: number;
   /** e.g. train loss, accuracy, seconds. */
   metrics?: Record<string, number>;
+  /**
+   * A few values a privacy layer needs summed over the round's clients alongside the deltas, and
+   * kept inside the secure sum when there is one: DP-FedAvg's noisy "my update was not clipped"
+   * indicator for adaptive clipping under distributed noise. Never averaged into the model.
+   */
+  auxiliary?: readonly number[];
 }
 
 /** Folds updates into the round's result as they arrive. */
@@ -54,6 +60,11 @@ export interface RoundAggregator {
    * update was accepted.
    */
   finish(): Float32Array;
+  /**
+   * After `finish`, Σ of the `auxiliary` values of the updates that made it into the aggregate, for
+   * aggregators that carry them (secure aggregation: over the protocol's survivors only).
+   */
+  auxiliarySum?(): readonly number[] | undefined;
 }
 
 export interface RoundContext {

@@ -25,8 +25,14 @@ export async function fitClient(
   const delta = new Float32Array(local.length);
   for (let i = 0; i < local.length; i++) delta[i] = local[i] - global[i];
   // Distributed DP noise: the client clips and noises its own update before it leaves.
-  privatizeOwnUpdate(delta, config, seed);
-  return { clientId, delta, numExamples: data.length, metrics: trained.metrics };
+  const auxiliary = privatizeOwnUpdate(delta, config, seed)?.auxiliary;
+  return {
+    clientId,
+    delta,
+    numExamples: data.length,
+    metrics: trained.metrics,
+    ...(auxiliary ? { auxiliary } : {}),
+  };
 }
 
 async function trainLocally(

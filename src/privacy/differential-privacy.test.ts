@@ -185,10 +185,10 @@ test('distributed noise: clients clip and add their share; too few contributions
 
   // The client side: clip to 0.5, then noise of that std.
   const delta = new Float32Array(1000).fill(1);
-  assert.equal(privatizeOwnUpdate(delta, { ...plan.config, extra: { ...plan.config.extra } }, 9), true);
+  assert.deepEqual(privatizeOwnUpdate(delta, { ...plan.config, extra: { ...plan.config.extra } }, 9), {});
   const expectedNorm = Math.sqrt(0.25 + 1000 * 0.25 ** 2);
   assert.ok(Math.abs(l2Norm(delta) - expectedNorm) / expectedNorm < 0.05);
-  assert.equal(privatizeOwnUpdate(new Float32Array(3), { batchSize: 1, lr: 1 }, 1), false);
+  assert.equal(privatizeOwnUpdate(new Float32Array(3), { batchSize: 1, lr: 1 }, 1), undefined);
 
   const agg = s.beginRound(c);
   for (let k = 0; k < 3; k++) agg.add({ clientId: `c${k}`, delta: delta.slice(), numExamples: 1 });
@@ -202,20 +202,113 @@ test('distributed noise: clients clip and add their share; too few contributions
   );
 });
 
-test('refuses strategies that need individual updates, and adaptive clipping with distributed noise', () => {
+test('adaptive clipping with distributed noise: clients report noisy indicators, and C still converges to the quantile', () => {
+  // The client side: b = 1 when the update fits, scaled by s, plus its share of the count noise.
+  const config = (clip: number, countNoise: number) => ({
+    batchSize: 1,
+    lr: 1,
+    extra: { dpClipNorm: clip, dpNoiseStd: 0, dpCountScale: 0.25, dpCountNoiseStd: countNoise },
+  });
+  assert.deepEqual(privatizeOwnUpdate(Float32Array.of(3, 4), config(6, 0), 1), { auxiliary: [0.25] });
+  const clipped = Float32Array.of(3, 4);
+  assert.deepEqual(privatizeOwnUpdate(clipped, config(1, 0), 1), { auxiliary: [0] });
+  assert.ok(Math.abs(l2Norm(clipped) - 1) < 1e-6);
+  const noisy = Array.from(
+    { length: 4000 },
+    (_, k) => privatizeOwnUpdate(Float32Array.of(3, 4), config(1, 2), k)!.auxiliary![0] / 0.25,
+  );
+  const m = moments(Float64Array.from(noisy));
+  assert.ok(Math.abs(m.mean) < 0.1 && Math.abs(m.std - 2) < 0.1, `count noise ${m.mean} ± ${m.std}`);
+
+  // Update norms uniform on [0, 10]; 100 clients a round, each noising its own indicator.
+  for (const [quantile, truth] of [
+    [0.5, 5],
+    [0.8, 8],
+  ]) {
+    const s = withDifferentialPrivacy(new FedAvg(), {
+      noiseMultiplier: 1,
+      clipNorm: 60,
+      noise: 'distributed',
+      adaptiveClipping: { targetQuantile: quantile, learningRate: 0.2 },
+      noiseSeed: 11,
+    });
+    const rng = new Rng(5);
+    const tail: number[] = [];
+    for (let r = 1; r <= 400; r++) {
+      const c = ctx(2, { round: r, available: 100, samplingRate: 1 });
+      const plan = s.configureFit!(c, [{ id: 'a' }], { batchSize: 10, lr: 0.1 });
+      const agg = s.beginRound(c);
+      for (let k = 0; k < 100; k++) {
+        const delta = Float32Array.of(10 * rng.uniform(), 0);
+        const { auxiliary } = privatizeOwnUpdate(delta, plan.config, r * 1000 + k)!;
+        agg.add({ clientId: `c${k}`, delta, numExamples: 1, auxiliary });
+      }
+      agg.finish();
+      if (r > 300) tail.push(s.clipNorm);
+    }
+    const avg = tail.reduce((a, b) => a + b, 0) / tail.length;
+    assert.ok(Math.abs(avg - truth) / truth < 0.1, `quantile ${quantile}: C ≈ ${avg}`);
+  }
+
+  // A client that leaves out its indicator, or reports an impossible one, is refused.
+  const s = withDifferentialPrivacy(new FedAvg(), {
+    noiseMultiplier: 1,
+    clipNorm: 1,
+    noise: 'distributed',
+    adaptiveClipping: { targetQuantile: 0.5 },
+  });
+  const agg = s.beginRound(ctx(2, { available: 100, samplingRate: 1 }));
+  for (const auxiliary of [undefined, [1e6], [NaN], [0, 0]])
+    assert.throws(
+      () => agg.add({ clientId: 'x', delta: new Float32Array(2), numExamples: 1, auxiliary }),
+      (e: unknown) => e instanceof UpdateRejected && /noisy unclipped indicator/.test(e.reason),
+    );
+});
+
+test('adaptive clipping under secure aggregation: the unclipped count comes out of the secure sum, over its survivors', () => {
+  const d = 20;
+  const secure = withSecureAggregation(new FedAvg(), {
+    range: 2,
+    crypto: portableSecAggCrypto(),
+    dropouts: { afterShareKeys: 0.2 },
+  });
+  const adaptive = { targetQuantile: 0.5, learningRate: 0.2 };
+  const s = withDifferentialPrivacy(secure, {
+    noiseMultiplier: 1,
+    clipNorm: 1,
+    noise: 'distributed',
+    adaptiveClipping: adaptive,
+    noiseSeed: 1,
+  });
+  const c = ctx(d, { available: 40, samplingRate: 0.25 }); // 10 expected clients
+  const plan = s.configureFit!(c, [{ id: 'a' }], { batchSize: 10, lr: 0.1 });
+  const scale = plan.config.extra!.dpCountScale as number;
+  const rng = new Rng(3);
+  const updates = Array.from({ length: 10 }, (_, k) => {
+    // Norms around 0.4·√20 ≈ 1.8 and spread: some within C = 1, most not.
+    const delta = Float32Array.from({ length: d }, () => (k % 3 === 0 ? 0.1 : 0.4) * rng.normal());
+    const { auxiliary } = privatizeOwnUpdate(delta, plan.config, 100 + k)!;
+    return { clientId: `c${k}`, delta, numExamples: 1, auxiliary };
+  });
+  const agg = s.beginRound(c);
+  for (const u of updates) agg.add(u);
+  agg.finish();
+  const survivors = new Set(secure.lastRound!.survivorIds);
+  assert.equal(survivors.size, 8, 'two clients vanished after sharing keys');
+  const count =
+    updates.filter((u) => survivors.has(u.clientId)).reduce((a, u) => a + u.auxiliary![0], 0) / scale;
+  const expectedClip = nextClipNorm(1, count / 10, adaptive);
+  assert.ok(
+    Math.abs(s.clipNorm - expectedClip) < 1e-4,
+    `C ${s.clipNorm}, from the survivors' indicators ${expectedClip}`,
+  );
+  assert.notEqual(s.clipNorm, 1);
+});
+
+test('refuses strategies that need individual updates, and bad settings', () => {
   assert.throws(
     () => withDifferentialPrivacy(new Krum({ f: 1 }), { noiseMultiplier: 1, clipNorm: 1 }),
     /cannot wrap 'krum'/,
-  );
-  assert.throws(
-    () =>
-      withDifferentialPrivacy(new FedAvg(), {
-        noiseMultiplier: 1,
-        clipNorm: 1,
-        noise: 'distributed',
-        adaptiveClipping: { targetQuantile: 0.5 },
-      }),
-    /not supported yet/,
   );
   assert.throws(
     () => withDifferentialPrivacy(new FedAvg(), { noiseMultiplier: 0, clipNorm: 1 }),

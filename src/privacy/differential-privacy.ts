@@ -62,7 +62,10 @@ export interface DifferentialPrivacyOptions {
   noiseMultiplier: number;
   /** C: the L2 bound of one client's update (the initial bound when clipping is adaptive). */
   clipNorm: number;
-  /** Track a quantile of the update norms instead of a fixed C (central noise only). */
+  /**
+   * Track a quantile of the update norms instead of a fixed C. With distributed noise each client
+   * reports its noisy unclipped indicator inside the (secure) sum, next to its update.
+   */
   adaptiveClipping?: AdaptiveClippingOptions;
   /** Where the noise is added (default 'central'). */
   noise?: 'central' | 'distributed';
@@ -118,13 +121,7 @@ class DifferentiallyPrivate implements Strategy {
       throw new RangeError(`delta must be in (0, 1), got ${this.delta}`);
     if (options.noise !== undefined && options.noise !== 'central' && options.noise !== 'distributed')
       throw new RangeError(`noise must be 'central' or 'distributed', got '${String(options.noise)}'`);
-    if (options.adaptiveClipping) {
-      validateAdaptiveClipping(options.adaptiveClipping);
-      if (options.noise === 'distributed')
-        throw new Error(
-          'adaptive clipping with distributed noise needs the unclipped count inside the securely aggregated sum; not supported yet — use a fixed clip norm',
-        );
-    }
+    if (options.adaptiveClipping) validateAdaptiveClipping(options.adaptiveClipping);
     if (inner instanceof SecureAggregationStrategy && options.noise !== 'distributed')
       throw new Error(
         "central DP noise needs the server to clip each client's update, which secure aggregation hides; use noise: 'distributed' (each client clips and noises its own update)",
@@ -166,14 +163,32 @@ class DifferentiallyPrivate implements Strategy {
     return this.options.minClients ?? defaultNoiseClients(this.expectedClients(ctx), ctx.samplingRate!);
   }
 
+  /** σ_b: the noise std of the unclipped count (adaptive clipping only). */
+  private countNoiseStd(expected: number): number {
+    const a = this.options.adaptiveClipping!;
+    return a.countNoiseStd ?? defaultCountNoiseStd(this.options.noiseMultiplier, expected);
+  }
+
+  /**
+   * Distributed noise: each client's share of the update noise (z_Δ·C/√m, m = minClients) and,
+   * under adaptive clipping, of the count noise (σ_b/√m) and the scale s of its reported indicator,
+   * chosen so that s·(b + noise) stays within ±C (the range secure aggregation is set up for) but
+   * with probability below e^-32.
+   */
+  private shares(ctx: RoundContext, C: number): { update: number; count?: number; scale?: number } {
+    const expected = this.expectedClients(ctx);
+    const root = Math.sqrt(this.minClients(ctx));
+    const update = (this.noiseMultiplierForUpdates(expected) * C) / root;
+    if (!this.options.adaptiveClipping) return { update };
+    const count = this.countNoiseStd(expected) / root;
+    return { update, count, scale: C / (1 + 8 * count) };
+  }
+
   /** z_Δ: the updates' noise multiplier (less than z when the count also gets noise). */
   private noiseMultiplierForUpdates(expected: number): number {
     const a = this.options.adaptiveClipping;
     if (!a) return this.options.noiseMultiplier;
-    return updateNoiseMultiplier(
-      this.options.noiseMultiplier,
-      a.countNoiseStd ?? defaultCountNoiseStd(this.options.noiseMultiplier, expected),
-    );
+    return updateNoiseMultiplier(this.options.noiseMultiplier, this.countNoiseStd(expected));
   }
 
   configureFit(
@@ -185,7 +200,7 @@ class DifferentiallyPrivate implements Strategy {
       ? this.inner.configureFit(ctx, available, base)
       : { clients: [...available], config: base };
     if (!this.distributed) return plan;
-    const share = (this.options.noiseMultiplier * this.clipNorm) / Math.sqrt(this.minClients(ctx));
+    const share = this.shares(ctx, this.clipNorm);
     return {
       clients: plan.clients,
       config: {
@@ -193,7 +208,10 @@ class DifferentiallyPrivate implements Strategy {
         extra: {
           ...plan.config.extra,
           [DP_CLIENT_KEYS.clipNorm]: this.clipNorm,
-          [DP_CLIENT_KEYS.noiseStd]: share,
+          [DP_CLIENT_KEYS.noiseStd]: share.update,
+          ...(share.scale !== undefined
+            ? { [DP_CLIENT_KEYS.countScale]: share.scale, [DP_CLIENT_KEYS.countNoiseStd]: share.count! }
+            : {}),
           ...(this.options.noiseSeed !== undefined ? { [DP_CLIENT_KEYS.seeded]: true } : {}),
         },
       },
@@ -205,7 +223,12 @@ class DifferentiallyPrivate implements Strategy {
     const C = this.clipNorm;
     const distributed = this.distributed;
     const d = ctx.global.length;
-    const shareStd = distributed ? (this.options.noiseMultiplier * C) / Math.sqrt(this.minClients(ctx)) : 0;
+    const share = distributed ? this.shares(ctx, C) : undefined;
+    const shareStd = share?.update ?? 0;
+    // An honest indicator report s·(b + N(0, share²)) lies within s·(1 + 8·share) of 0 but with
+    // probability below e^-32 (the same margin as the norm check below).
+    const maxIndicator = share?.scale !== undefined ? share.scale * (1 + 8 * share.count!) : undefined;
+    let indicatorSum = 0;
     // An honest clipped update plus its noise share has norm below C + σ(√d + 8) except with
     // probability < e^-32 (Gaussian norm concentration): anything larger did not follow the protocol.
     const maxDistributedNorm = C + shareStd * (Math.sqrt(d) + 8);
@@ -228,7 +251,16 @@ class DifferentiallyPrivate implements Strategy {
             `update norm ${norm.toPrecision(4)} exceeds what a clipped (C = ${C.toPrecision(4)}) and noised update can have (${maxDistributedNorm.toPrecision(4)})`,
           );
         if (passOn) {
-          passOn.add({ ...update, numExamples: 1 });
+          if (maxIndicator !== undefined) {
+            const aux = update.auxiliary;
+            if (!aux || aux.length !== 1 || !Number.isFinite(aux[0]) || Math.abs(aux[0]) > maxIndicator)
+              throw new UpdateRejected(
+                update.clientId,
+                `adaptive clipping needs the client's noisy unclipped indicator (one value within ±${maxIndicator.toPrecision(4)}), got ${aux ? `[${aux.join(', ')}]` : 'none'}`,
+              );
+            passOn.add({ ...update, numExamples: 1, auxiliary: aux });
+            indicatorSum += aux[0];
+          } else passOn.add({ ...update, numExamples: 1, auxiliary: undefined });
           count++;
           return;
         }
@@ -270,12 +302,13 @@ class DifferentiallyPrivate implements Strategy {
         });
         const a = this.options.adaptiveClipping;
         if (a) {
-          const noisyUnclipped =
-            (unclipped +
-              (a.countNoiseStd ?? defaultCountNoiseStd(this.options.noiseMultiplier, expected)) *
-                noise.normal()) /
-            expected;
-          this.clipNorm = nextClipNorm(C, noisyUnclipped, a);
+          // Central: the server counts and adds the count noise. Distributed: the clients' noisy
+          // indicators were summed with their updates — inside the secure sum when there is one,
+          // which covers only the protocol's survivors.
+          const noisyCount = passOn
+            ? (passOn.auxiliarySum?.()?.[0] ?? indicatorSum) / share!.scale!
+            : unclipped + this.countNoiseStd(expected) * noise.normal();
+          this.clipNorm = nextClipNorm(C, noisyCount / expected, a);
         }
         this.lastRound = {
           round: ctx.round,

@@ -457,3 +457,35 @@ test('RoundEngine: FedAvg under secure aggregation learns, and each round equals
   );
   assert.ok(last.loss < first.loss / 2, `loss ${first.loss} -> ${last.loss}`);
 });
+
+test('auxiliary values ride in the secure sum, unweighted, and their sum is the survivors’ only', () => {
+  const secure = withSecureAggregation(new FedAvg(), { crypto, range: 1 });
+  const d = 7;
+  const updates = randomUpdates(6, d, 21).map((u, k) => ({ ...u, auxiliary: [0.1 * k, -0.05 * k] }));
+  const agg = secure.beginRound({ round: 1, global: new Float32Array(d), rng: new Rng(2) });
+  for (const u of updates) agg.add(u);
+  assert.throws(
+    () => agg.add({ ...randomUpdates(1, d, 5)[0], clientId: 'odd', auxiliary: [1] }),
+    (e: unknown) =>
+      e instanceof UpdateRejected && /1 auxiliary values where this round's updates carry 2/.test(e.reason),
+  );
+  agg.finish();
+  const sum = agg.auxiliarySum!()!;
+  const bound = secure.lastRound!.errorBound;
+  assert.ok(Math.abs(sum[0] - 1.5) <= bound + 1e-7, `${sum[0]} vs 1.5 (bound ${bound})`);
+  assert.ok(Math.abs(sum[1] + 0.75) <= bound + 1e-7, `${sum[1]} vs -0.75`);
+
+  // Vanished after sharing keys (before sending a masked input): their values are not in the sum.
+  const lossy = withSecureAggregation(new FedAvg(), {
+    crypto,
+    range: 1,
+    dropouts: { afterShareKeys: 0.4 },
+  });
+  const agg2 = lossy.beginRound({ round: 1, global: new Float32Array(d), rng: new Rng(2) });
+  for (const u of updates) agg2.add(u);
+  agg2.finish();
+  const alive = new Set(lossy.lastRound!.survivorIds);
+  const exact = updates.filter((u) => alive.has(u.clientId)).reduce((a, u) => a + u.auxiliary[0], 0);
+  assert.ok(alive.size < 6);
+  assert.ok(Math.abs(agg2.auxiliarySum!()![0] - exact) <= lossy.lastRound!.errorBound + 1e-7);
+});

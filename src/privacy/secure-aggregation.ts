@@ -16,6 +16,11 @@
  *   [−C, C], so nothing is cut per coordinate), else 1. Values still outside [−r, r] are clipped per
  *   coordinate and counted; the weight slot is never clipped (uᵢ·r ≤ r).
  *
+ * Updates may carry a few `auxiliary` values (DP-FedAvg's noisy unclipped indicator, for adaptive
+ * clipping under distributed noise): they ride in slots after the weight, unweighted and clipped to
+ * [−r, r] like the delta's values, and their survivors' sum is `auxiliarySum()` of the round's
+ * aggregator. Every update of a round must carry as many.
+ *
  * The quantizer maps each value to one of 2^bits levels with n·(2^bits − 1) < 2^32, so the modular
  * sum of n clients cannot wrap. From the decoded sums S (the d values) and W (the weight slot) the
  * wrapper forms the mean delta S·r / W, and feeds the inner strategy's aggregator ONE update
@@ -83,9 +88,10 @@ export interface SecureAggregationOptions {
   clipNorm?: number;
   /**
    * r: the quantization range; every value of a weighted delta is clipped to [−r, r] (counted in
-   * `lastRound.clippedValues`). Default: `clipNorm` when given, otherwise 1.
+   * `lastRound.clippedValues`). Default: `clipNorm` when given, otherwise 1. A function is asked
+   * at every round, e.g. to follow a clip norm that adaptive clipping moves.
    */
-  range?: number;
+  range?: number | (() => number);
   /**
    * Quantization levels 2^bits. Default, and upper limit: the most that the round's n clients can
    * sum without wrapping the ring 2^32 (28 bits for 10 clients, 25 for 100).
@@ -248,7 +254,7 @@ function validateOptions(o: SecureAggregationOptions): void {
       throw new RangeError(`secure aggregation: ${name} must be an integer >= ${min}, got ${v}`);
   };
   positiveFinite('clipNorm', o.clipNorm);
-  positiveFinite('range', o.range);
+  if (typeof o.range !== 'function') positiveFinite('range', o.range);
   integerAtLeast('neighbours', o.neighbours, 1);
   integerAtLeast('threshold', o.threshold, 2);
   integerAtLeast('bits', o.bits, 1);
@@ -313,6 +319,7 @@ interface HeldUpdate {
   readonly clientId: string;
   readonly delta: Float32Array;
   readonly numExamples: number;
+  readonly auxiliary: readonly number[];
 }
 
 type DroppedIds = SecureAggregationRoundStats['dropped'];
@@ -358,7 +365,7 @@ class InputBuilder {
   }
 
   build(id: number): Float32Array {
-    const { delta, numExamples } = this.held[id];
+    const { delta, numExamples, auxiliary } = this.held[id];
     const d = delta.length;
     const range = this.range;
     const u = numExamples / this.maxExamples;
@@ -373,17 +380,18 @@ class InputBuilder {
         this.clippedUpdates++;
       }
     }
-    const x = new Float32Array(d + 1);
+    const x = new Float32Array(d + 1 + auxiliary.length);
     let cut = 0;
-    for (let i = 0; i < d; i++) {
-      const v = factor * delta[i];
+    const put = (i: number, v: number) => {
       if (v > range || v < -range) {
         x[i] = v > 0 ? range : -range;
         cut++;
       } else x[i] = v;
-    }
-    this.clippedValues += cut;
+    };
+    for (let i = 0; i < d; i++) put(i, factor * delta[i]);
     x[d] = u * range; // ≤ r: the weight itself is never clipped
+    auxiliary.forEach((v, j) => put(d + 1 + j, v));
+    this.clippedValues += cut;
     return x;
   }
 }
@@ -394,6 +402,8 @@ class SecureAggregator implements RoundAggregator {
   private result: Float32Array | undefined;
   private failure: Error | undefined;
   private finished = false;
+  private auxiliaryLength: number | undefined;
+  private auxSum: number[] | undefined;
 
   constructor(
     private readonly owner: SecureAggregationStrategy,
@@ -411,13 +421,27 @@ class SecureAggregator implements RoundAggregator {
     assertUpdate(update, this.ctx.global.length);
     if (this.ids.has(update.clientId))
       throw new UpdateRejected(update.clientId, 'a second update from the same client in this round');
+    const auxiliary = update.auxiliary ?? [];
+    if (this.auxiliaryLength !== undefined && auxiliary.length !== this.auxiliaryLength)
+      throw new UpdateRejected(
+        update.clientId,
+        `${auxiliary.length} auxiliary values where this round's updates carry ${this.auxiliaryLength}`,
+      );
+    if (!auxiliary.every(Number.isFinite))
+      throw new UpdateRejected(update.clientId, 'a non-finite auxiliary value');
+    this.auxiliaryLength = auxiliary.length;
     this.ids.add(update.clientId);
     // A copy: the protocol runs at finish, and the caller may reuse its buffer meanwhile.
     this.held.push({
       clientId: update.clientId,
       delta: Float32Array.from(update.delta),
       numExamples: update.numExamples,
+      auxiliary: [...auxiliary],
     });
+  }
+
+  auxiliarySum(): readonly number[] | undefined {
+    return this.auxSum;
   }
 
   finish(): Float32Array {
@@ -447,7 +471,9 @@ class SecureAggregator implements RoundAggregator {
     const started = performance.now();
     const d = this.ctx.global.length;
     const { neighbours, threshold, bits } = roundShape(n, o);
-    const range = o.range ?? o.clipNorm ?? 1;
+    const range = (typeof o.range === 'function' ? o.range() : o.range) ?? o.clipNorm ?? 1;
+    if (!(range > 0 && Number.isFinite(range)))
+      throw new RangeError(`secure aggregation: range must be positive and finite, got ${range}`);
     const { suite, kind } = this.owner.cryptoForRound();
     // Protocol ids are the positions 0..n-1 in arrival order.
     const schedule = scheduleDropouts(n, o.dropouts, this.rng);
@@ -492,7 +518,7 @@ class SecureAggregator implements RoundAggregator {
       report = runSecAggInProcessSync({
         vectors: (id) => inputs.build(id),
         clientIds: held.map((_, i) => i),
-        vectorLength: d + 1,
+        vectorLength: d + 1 + (this.auxiliaryLength ?? 0),
         range,
         bits,
         rounding: o.rounding,
@@ -532,6 +558,7 @@ class SecureAggregator implements RoundAggregator {
     // rounding of the mean itself.
     const meanErrorBound = (E * (range + largest)) / (weight - E) + largest * 2 ** -24;
     const totalExamples = (weight / range) * inputs.maxExamples;
+    this.auxSum = Array.from(sum.subarray(d + 1));
     this.owner.lastRound = {
       ...stats,
       survivors: report.survivors.length,

@@ -319,7 +319,13 @@ export class WorkerPool implements FitExecutor {
     return {
       ok: true,
       clientId,
-      update: { clientId, delta, numExamples: m.numExamples, metrics: m.metrics },
+      update: {
+        clientId,
+        delta,
+        numExamples: m.numExamples,
+        metrics: m.metrics,
+        ...(m.auxiliary ? { auxiliary: m.auxiliary } : {}),
+      },
       seconds: m.seconds,
       bytesUp,
       bytesDown,

@@ -59,6 +59,8 @@ export type WorkerReply =
       codecState?: CodecState;
       numExamples: number;
       metrics: Record<string, number>;
+      /** Values a privacy layer sums alongside the deltas (ClientUpdate.auxiliary). */
+      auxiliary?: readonly number[];
       seconds: number;
     }
   | {

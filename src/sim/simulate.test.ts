@@ -65,14 +65,14 @@ test('a simulation improves accuracy, writes metrics, checkpoint and model, and 
   );
 });
 
-test('a simulation under secure aggregation with distributed DP noise records epsilon, survivors and stops at its budget', async () => {
+test('a simulation under secure aggregation with distributed DP noise and adaptive clipping records epsilon, survivors, the moving clip norm, and stops at its budget', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'edgefl-sim-private-'));
   const r = await runSimulation(
     {
       ...config,
       rounds: 6,
       fraction: 0.5,
-      dp: { noiseMultiplier: 0.8, clipNorm: 1, noise: 'distributed', epsilonBudget: 12 },
+      dp: { noiseMultiplier: 0.8, clipNorm: 1, noise: 'distributed', epsilonBudget: 12, targetQuantile: 0.5 },
       secureAggregation: { dropoutAfterShareKeys: 0.2 },
     },
     data,
@@ -92,6 +92,9 @@ test('a simulation under secure aggregation with distributed DP noise records ep
     assert.ok(row.secaggSurvivors <= row.aggregated && row.secaggSurvivors >= 2, JSON.stringify(row));
     assert.ok(row.secaggBytesUp > 0);
   }
+  // Adaptive clipping under secure aggregation: the clip norm moves from round to round, driven by
+  // the clients' noisy indicators that travelled inside the secure sum.
+  assert.ok(new Set(rows.map((x) => x.clipNorm)).size >= 2, JSON.stringify(rows.map((x) => x.clipNorm)));
   // 20% of a round's clients (rounded) vanish inside the protocol; the others are in the sum.
   assert.ok(
     updated.some((x) => x.secaggSurvivors < x.aggregated),

@@ -148,17 +148,20 @@ export async function runSimulation(
   log(formatSummaryTable(summary, { maxRows: 8 }));
 
   const inner = strategyByName(config.strategy, config.strategyOptions ?? {});
+  // The DP layer's current clip norm, once it exists: adaptive clipping moves it, and secure
+  // aggregation's range has to follow.
+  let currentClipNorm = (): number => config.dp?.clipNorm ?? 1;
   const secure = config.secureAggregation
     ? withSecureAggregation(inner, {
         neighbours: config.secureAggregation.neighbours,
-        range: config.secureAggregation.range ?? secureRangeFor(config),
+        range: config.secureAggregation.range ?? (() => secureRangeFor(config, currentClipNorm())),
         dropouts: config.secureAggregation.dropoutAfterShareKeys
           ? { afterShareKeys: config.secureAggregation.dropoutAfterShareKeys }
           : undefined,
       })
     : undefined;
   if (secure) await secure.ready;
-  const strategy = config.dp
+  const dpStrategy = config.dp
     ? withDifferentialPrivacy(secure ?? inner, {
         noiseMultiplier: config.dp.noiseMultiplier,
         clipNorm: config.dp.clipNorm,
@@ -168,7 +171,9 @@ export async function runSimulation(
         delta: config.dp.delta,
         noiseSeed: config.seed,
       })
-    : (secure ?? inner);
+    : undefined;
+  if (dpStrategy) currentClipNorm = () => dpStrategy.clipNorm;
+  const strategy = dpStrategy ?? secure ?? inner;
   const trainerOptions = { loss: 'softmaxCrossEntropy' as const, optimizer: sgd({ lr: config.lr }) };
   const evaluator = await Trainer.create(data.spec, {
     ...trainerOptions,
@@ -407,15 +412,16 @@ function toCsv(rows: Record<string, unknown>[]): string {
 }
 
 /**
- * The quantization range secure aggregation needs: a clipped update (norm ≤ C) has every value in
- * [−C, C]; with distributed DP each value also carries its noise share (std z·C/√k), so six
- * standard deviations more are kept. Without DP, updates are not clipped and 1 is the default.
+ * The quantization range secure aggregation needs: a clipped update (norm ≤ C, the DP layer's
+ * current clip norm) has every value in [−C, C]; with distributed DP each value also carries its
+ * noise share (std z·C/√k), so six standard deviations more are kept (the adaptive-clipping
+ * indicator is scaled to stay within ±C). Without DP, updates are not clipped and 1 is the default.
  */
-function secureRangeFor(config: SimulationConfig): number {
+function secureRangeFor(config: SimulationConfig, clipNorm: number): number {
   const dp = config.dp;
   if (!dp) return 1;
   const k = defaultNoiseClients(config.fraction * config.clients, config.fraction);
-  return dp.clipNorm * (1 + (6 * dp.noiseMultiplier) / Math.sqrt(k));
+  return clipNorm * (1 + (6 * dp.noiseMultiplier) / Math.sqrt(k));
 }
 
 /**

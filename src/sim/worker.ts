@@ -78,6 +78,7 @@ async function handle(m: WorkerInit | WorkerTask): Promise<void> {
         codecState,
         numExamples: u.numExamples,
         metrics: u.metrics ?? {},
+        ...(u.auxiliary ? { auxiliary: u.auxiliary } : {}),
         // Includes the encoding: it is the client's work too.
         seconds: (performance.now() - started) / 1000,
       },
