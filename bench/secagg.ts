@@ -127,7 +127,7 @@ function rows(): Row[] {
   const out: Row[] = [
     // The targets, against Flower's SecAgg+ measured on this kind of machine.
     {
-      label: 'target: SecAgg+, k = 11 as Flower',
+      label: 'SecAgg+, k = 11 as Flower',
       clients: 100,
       params: 1e6,
       dropout: 0,
@@ -137,7 +137,7 @@ function rows(): Row[] {
       target: { totalMs: 3000, flowerMs: 14700 },
     },
     {
-      label: 'SecAgg+, k = ceil(log2 n)',
+      label: 'target: SecAgg+, k = ceil(log2 n) ~ log n',
       clients: 100,
       params: 1e6,
       dropout: 0,
