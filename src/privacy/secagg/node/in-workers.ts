@@ -362,6 +362,11 @@ export class SecAggClientThreads {
       }
     };
     const alive = (id: number, droppingAt: string) => dropStage.get(id) !== droppingAt;
+    // The server's outgoing messages for the clients still there at this stage, with their addressee.
+    const survivorsOf = (wires: readonly Uint8Array[], droppingAt: string) =>
+      wires
+        .map((wire) => ({ clientId: receiveAddressee(wire), wire }))
+        .filter((s) => alive(s.clientId, droppingAt));
 
     // Round 0: advertise keys.
     const advertising = clientIds.filter((id) => alive(id, 'beforeAdvertise'));
@@ -375,35 +380,20 @@ export class SecAggClientThreads {
     const directories = timed(() => encodeAll(server.closeAdvertising()));
 
     // Round 1: share keys.
-    await stage(
-      'share-keys',
-      directories
-        .map((wire) => ({ clientId: receiveAddressee(wire), wire }))
-        .filter((s) => alive(s.clientId, 'afterAdvertise')),
-      directories.length,
-      (m) => server.receiveSharedKeys(m as ShareKeysMessage),
+    await stage('share-keys', survivorsOf(directories, 'afterAdvertise'), directories.length, (m) =>
+      server.receiveSharedKeys(m as ShareKeysMessage),
     );
     const forwarded = timed(() => encodeAll(server.closeKeySharing()));
 
     // Round 2: masked inputs, folded into the sum as they are consumed.
-    await stage(
-      'masked-input',
-      forwarded
-        .map((wire) => ({ clientId: receiveAddressee(wire), wire }))
-        .filter((s) => alive(s.clientId, 'afterShareKeys')),
-      forwarded.length,
-      (m) => server.receiveMaskedInput(m as MaskedInputMessage),
+    await stage('masked-input', survivorsOf(forwarded, 'afterShareKeys'), forwarded.length, (m) =>
+      server.receiveMaskedInput(m as MaskedInputMessage),
     );
     const requests = timed(() => encodeAll(server.closeMaskedInputs()));
 
     // Round 3: unmasking.
-    await stage(
-      'unmasking',
-      requests
-        .map((wire) => ({ clientId: receiveAddressee(wire), wire }))
-        .filter((s) => alive(s.clientId, 'afterMaskedInput')),
-      requests.length,
-      (m) => server.receiveUnmaskResponse(m as UnmaskResponseMessage),
+    await stage('unmasking', survivorsOf(requests, 'afterMaskedInput'), requests.length, (m) =>
+      server.receiveUnmaskResponse(m as UnmaskResponseMessage),
     );
     const result = timed(() => server.finish());
     const totalMs = performance.now() - started;
