@@ -73,7 +73,10 @@ export interface SimulationConfig {
   dp?: {
     noiseMultiplier: number;
     clipNorm: number;
-    /** Adaptive clipping towards this quantile of the update norms (central noise only). */
+    /**
+     * Adaptive clipping towards this quantile of the update norms. With distributed noise the
+     * clients' "fitted under C" bits are summed (noised) with the updates, under secure aggregation.
+     */
     targetQuantile?: number;
     noise?: 'central' | 'distributed';
     delta?: number;
