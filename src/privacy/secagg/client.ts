@@ -38,14 +38,11 @@ import type { SecAggParams } from './params.js';
 import { CHUNK_WORDS, PRG_KEY_BYTES } from './prg.js';
 import { quantizationStep, quantizeInto } from './quantize.js';
 import { randomBytes } from './random.js';
-import { chunkCount, splitSecret } from './shamir.js';
+import { SHARE_WORDS, splitSecret } from './shamir.js';
 import { openShares, sealShares } from './share-box.js';
 import { RoundTopology } from './topology.js';
 
 type ClientStage = 'new' | 'advertised' | 'shared' | 'masked' | 'answered' | 'failed';
-
-const SECRET_BYTES = 32;
-const SHARE_WORDS = chunkCount(SECRET_BYTES);
 
 interface SharesHeld {
   /** Share of the holder's neighbour's mask secret key. */

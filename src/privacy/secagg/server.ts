@@ -32,12 +32,9 @@ import type {
 import type { SecAggParams } from './params.js';
 import { RoundTopology } from './topology.js';
 import { dequantizeSum, sumErrorBound } from './quantize.js';
-import { chunkCount, combineShares, lagrangeAtZero, type Share } from './shamir.js';
+import { combineShares, lagrangeAtZero, SECRET_BYTES, SHARE_WORDS, type Share } from './shamir.js';
 
 type ServerStage = 'advertise-keys' | 'share-keys' | 'masked-input' | 'unmasking' | 'done' | 'aborted';
-
-const SECRET_BYTES = 32;
-const SHARE_WORDS = chunkCount(SECRET_BYTES);
 
 export interface SecAggResult {
   /** Sum over `survivors` of their clipped inputs, within `errorBound` per coordinate. */

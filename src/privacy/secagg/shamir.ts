@@ -26,6 +26,11 @@ export function chunkCount(secretLength: number): number {
   return Math.ceil(secretLength / CHUNK_BYTES);
 }
 
+/** The protocol's shared secrets (self-mask seeds and mask private keys) are 32 bytes each. */
+export const SECRET_BYTES = 32;
+/** Words of one share of such a secret. */
+export const SHARE_WORDS = chunkCount(SECRET_BYTES);
+
 /** Bytes of one encoded share of a secret of `secretLength` bytes (x is carried separately). */
 export function shareByteLength(secretLength: number): number {
   return 4 * chunkCount(secretLength);
