@@ -10,7 +10,7 @@
  */
 import { parseArgs } from 'node:util';
 import { mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadNamedDataset } from '../src/cli/datasets.js';
@@ -77,6 +77,7 @@ const rows: {
   seconds: number;
 }[] = [];
 const points: CurvePoint[] = [];
+const loadBefore = loadavg()[0];
 for (const r of runs) {
   const dir = mkdtempSync(join(tmpdir(), 'edgefl-dp-'));
   process.stderr.write(`${r.label} ...\n`);
@@ -113,7 +114,8 @@ await writeCurves(join(ROOT, 'docs/img/dp-mnist'), points, {
   title: 'Federated MNIST (2NN) with and without differential privacy',
   yTitle: 'test accuracy',
 });
-const body = `Command: \`npm run bench:dp\` — ${new Date().toISOString().slice(0, 10)}, ${machineLine()}.
+const loadAfter = loadavg()[0];
+const body = `Command: \`npm run bench:dp\` — ${new Date().toISOString().slice(0, 10)}, ${machineLine()}; 1-minute load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after (wall times include evaluating the test set after every round, and whatever else ran on the 2 cores).
 
 Federated MNIST, the 2NN (199,210 parameters), IID data, FedAvg, E = 1. **DP-FedAvg** (client level, McMahan et al. 2018):
 1,000 clients of 60 examples, each joining a round with probability q = 0.1 (Poisson), B = 10, lr 0.1; every update clipped
@@ -138,6 +140,10 @@ ${rows
   .join('\n')}
 
 ![Test accuracy by round, with and without DP](docs/img/dp-mnist.svg)`;
-writeResultJson('dp', { machine: machineLine(), rows });
+writeResultJson('dp', {
+  machine: machineLine(),
+  loadAverage: { before: loadBefore, after: loadAfter },
+  rows,
+});
 updateBenchmarksSection('dp', 'Differential privacy (bench:dp)', body);
 process.stdout.write(body + '\n');
