@@ -10,6 +10,7 @@ import { builtInModel } from '../model/zoo.js';
 import { loadNamedDataset } from './datasets.js';
 import { floatOption, intOption } from './options.js';
 import { runSimulation, storedConfig, type SimulationConfig } from '../sim/simulate.js';
+import type { LateJoiners } from '../sim/availability.js';
 import { useOnnxruntimeNode } from '../runtime/node.js';
 import { ArrayDataset } from '../data/dataset.js';
 import { strategyNames } from '../fl/strategies/index.js';
@@ -35,6 +36,9 @@ interface SimulateFlags {
   stragglers: number;
   deadline?: number;
   byzantine: number;
+  lateJoin: number;
+  lateJoinBy?: number;
+  minAvailable?: number;
   dpNoise?: number;
   dpClip?: number;
   dpQuantile?: number;
@@ -109,6 +113,22 @@ export function registerSimulateCommand(
       '--deadline <s>',
       'round deadline in seconds of (slowed) client compute',
       floatOption('--deadline', { min: 0 }),
+    )
+    .option(
+      '--late-join <p>',
+      'fraction of clients that are absent at first and join during the run',
+      floatOption('--late-join', { min: 0, max: 1 }),
+      0,
+    )
+    .option(
+      '--late-join-by <round>',
+      'with --late-join: the round by which every late client has joined (default: half the rounds)',
+      intOption('--late-join-by', 2),
+    )
+    .option(
+      '--min-available <n>',
+      'a round starts only when this many clients are present (fewer: the round is recorded and skipped)',
+      intOption('--min-available', 1),
     )
     .option(
       '--byzantine <p>',
@@ -235,6 +255,15 @@ export function registerSimulateCommand(
               }
             : {}),
         },
+        ...(f.lateJoin > 0
+          ? {
+              lateJoiners: {
+                fraction: f.lateJoin,
+                byRound: f.lateJoinBy ?? Math.max(2, Math.ceil(f.rounds / 2)),
+              },
+            }
+          : {}),
+        minAvailableClients: f.minAvailable,
         targetAccuracy: f.target,
         codec: f.codec,
         dp: dpConfig(f),
@@ -249,7 +278,7 @@ export function registerSimulateCommand(
         f.out ??
         join('runs', `${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}-sim`);
       out(
-        `edgefl simulate: ${f.strategy} on ${f.dataset} with the ${spec.name} model, ${f.clients} clients (${f.partition}), ${Math.max(1, Math.round(f.fraction * f.clients))} per round, ${f.rounds} rounds, E=${f.localSteps ? `${f.localSteps} steps` : f.localEpochs} B=${f.batch} lr=${f.lr}${f.codec ? `, updates encoded as ${f.codec}` : ''}${config.dp ? `, DP-FedAvg (${config.dp.noise} noise, z=${config.dp.noiseMultiplier}, ${config.dp.targetQuantile ? `adaptive clip from ${config.dp.clipNorm} to the ${config.dp.targetQuantile} quantile` : `clip ${config.dp.clipNorm}`}${config.dp.epsilonBudget ? `, budget epsilon ${config.dp.epsilonBudget}` : ''} at delta ${config.dp.delta})` : ''}${config.secureAggregation ? ', under secure aggregation' : ''}${config.localDp ? `, local DP-SGD on every client (z=${config.localDp.noiseMultiplier}, clip ${config.localDp.clipNorm})` : ''}`,
+        `edgefl simulate: ${f.strategy} on ${f.dataset} with the ${spec.name} model, ${f.clients} clients (${f.partition}), ${Math.max(1, Math.round(f.fraction * f.clients))} per round, ${f.rounds} rounds, E=${f.localSteps ? `${f.localSteps} steps` : f.localEpochs} B=${f.batch} lr=${f.lr}${f.codec ? `, updates encoded as ${f.codec}` : ''}${config.dp ? `, DP-FedAvg (${config.dp.noise} noise, z=${config.dp.noiseMultiplier}, ${config.dp.targetQuantile ? `adaptive clip from ${config.dp.clipNorm} to the ${config.dp.targetQuantile} quantile` : `clip ${config.dp.clipNorm}`}${config.dp.epsilonBudget ? `, budget epsilon ${config.dp.epsilonBudget}` : ''} at delta ${config.dp.delta})` : ''}${config.lateJoiners ? `, ${(100 * config.lateJoiners.fraction).toFixed(0)}% of the clients joining by round ${config.lateJoiners.byRound}` : ''}${config.secureAggregation ? ', under secure aggregation' : ''}${config.localDp ? `, local DP-SGD on every client (z=${config.localDp.noiseMultiplier}, clip ${config.localDp.clipNorm})` : ''}`,
       );
       const r = await runSimulation(
         config,
@@ -305,6 +334,9 @@ function flagsOf(c: Record<string, unknown>): Partial<SimulateFlags> {
       (c.failures as { byzantine?: { attack: 'signflip' | 'scale' } } | undefined)?.byzantine?.attack ??
       'signflip',
     attackFactor: (c.failures as { byzantine?: { factor?: number } } | undefined)?.byzantine?.factor,
+    lateJoin: (c.lateJoiners as LateJoiners | undefined)?.fraction ?? 0,
+    lateJoinBy: (c.lateJoiners as LateJoiners | undefined)?.byRound,
+    minAvailable: c.minAvailableClients as number | undefined,
     target: c.targetAccuracy as number | undefined,
     codec: c.codec as string | undefined,
     ...flagsOfDp(c.dp as SimulationConfig['dp']),

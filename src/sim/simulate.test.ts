@@ -122,3 +122,24 @@ test('local DP-SGD on every client: updates are trained with DP-SGD and the exam
   const plain = await runSimulation({ ...config, rounds: 3 }, data, plainDir, { log: quiet });
   assert.notEqual(plain.finalLoss, r.finalLoss);
 });
+
+test('a growing federation: late joiners are absent at first, the metrics record who was present, and rounds sample among them', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgefl-sim-'));
+  const late = { fraction: 0.5, byRound: 3 };
+  await runSimulation({ ...config, rounds: 3, fraction: 0.5, lateJoiners: late }, data, dir, { log: quiet });
+  const rows = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  const present = rows.map((r) => r.available as number);
+  assert.ok(present[0] < 10 && present[2] === 10, `present by round: ${present.join(', ')}`);
+  assert.ok(present[1] >= present[0]);
+  rows.forEach((r, i) =>
+    assert.equal(r.selected, Math.max(1, Math.floor(0.5 * present[i])), `round ${i + 1}`),
+  );
+  assert.match(readFileSync(join(dir, 'metrics.csv'), 'utf8').split('\n')[0], /,available,selected,/);
+  await assert.rejects(
+    runSimulation({ ...config, lateJoiners: { fraction: 0.5, byRound: 1 } }, data, dir, { log: quiet }),
+    /byRound must be an integer ≥ 2/,
+  );
+});

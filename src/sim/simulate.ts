@@ -30,6 +30,7 @@ import { writeFileAtomic } from '../io/node/files.js';
 import { saveTrainedModel } from '../io/node/trained-model.js';
 import { Rng } from '../util/rng.js';
 import { WorkerPool, type FailureModel } from './pool.js';
+import { checkLateJoiners, lateJoinAvailability, type LateJoiners } from './availability.js';
 import { codecByName } from '../compress/by-name.js';
 import { writeCurves } from '../report/node/curves.js';
 
@@ -54,6 +55,14 @@ export interface SimulationConfig {
   seed: number;
   workers?: number;
   failures?: FailureModel;
+  /**
+   * A growing federation: this fraction of the clients (a fixed set under the seed) is absent at
+   * first, each joining at a round drawn uniformly from 2..byRound. Rounds sample among the clients
+   * present; the metrics record how many were (`available`).
+   */
+  lateJoiners?: LateJoiners;
+  /** Rounds start only when this many clients are present (default 1); fewer: recorded, skipped. */
+  minAvailableClients?: number;
   /** Stop early once the test accuracy reaches this. */
   targetAccuracy?: number;
   /** Evaluate every this many rounds (default 1). */
@@ -141,7 +150,9 @@ export async function runSimulation(
 ): Promise<SimulationResult> {
   const log = o.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const started = performance.now();
-  if (config.codec !== undefined) codecByName(config.codec); // a bad spec fails before any work
+  // Bad settings fail before any work.
+  if (config.codec !== undefined) codecByName(config.codec);
+  if (config.lateJoiners) checkLateJoiners(config.lateJoiners);
   const rng = new Rng(config.seed);
   const partitioner = parsePartition(config.partition);
   const labels = partitioner.needs === 'labels' ? classLabels(data.train) : undefined;
@@ -203,8 +214,10 @@ export async function runSimulation(
     }),
     fractionFit: config.fraction,
     minFitClients: config.minFitClients,
+    minAvailableClients: config.minAvailableClients,
     minResults: config.minResults,
     seed: config.seed,
+    availableAt: config.lateJoiners ? lateJoinAvailability(config.seed, config.lateJoiners) : undefined,
     privacyBudget: config.dp?.epsilonBudget,
     evaluate: async (global, round) => {
       if (round % evalEvery !== 0 && round !== config.rounds) return { loss: NaN };
@@ -282,6 +295,7 @@ export async function runSimulation(
         accuracy: rep.evaluation?.accuracy,
         loss: Number.isFinite(rep.evaluation?.loss) ? rep.evaluation?.loss : undefined,
         trainLoss: rep.trainLoss,
+        available: rep.available,
         selected: rep.selected,
         aggregated: rep.aggregated,
         dropped: rep.problems.filter((p) => p.kind === 'dropped').length,
@@ -322,7 +336,7 @@ export async function runSimulation(
         metrics.map((m) => JSON.stringify(m)).join('\n') + '\n',
       );
       log(
-        `round ${String(round).padStart(3)}/${config.rounds} | acc ${row.accuracy === undefined ? '   -  ' : (100 * row.accuracy).toFixed(2) + '%'} | loss ${row.loss === undefined ? '  -   ' : row.loss.toFixed(4)} | clients ${rep.aggregated}/${rep.selected}${rep.problems.length ? ` (${rep.problems.length} out)` : ''} | ${(bytes / 2 ** 20).toFixed(1)} MiB | ${rep.seconds.toFixed(2)} s${rep.privacy ? ` | ε ${rep.privacy.epsilon.toFixed(2)}` : ''}`,
+        `round ${String(round).padStart(3)}/${config.rounds} | acc ${row.accuracy === undefined ? '   -  ' : (100 * row.accuracy).toFixed(2) + '%'} | loss ${row.loss === undefined ? '  -   ' : row.loss.toFixed(4)} | clients ${rep.aggregated}/${rep.selected}${rep.problems.length ? ` (${rep.problems.length} out)` : ''}${config.lateJoiners ? ` of ${rep.available} present` : ''} | ${(bytes / 2 ** 20).toFixed(1)} MiB | ${rep.seconds.toFixed(2)} s${rep.privacy ? ` | ε ${rep.privacy.epsilon.toFixed(2)}` : ''}${rep.skippedReason ? ` | skipped: ${rep.skippedReason}` : ''}`,
       );
       if (roundsToTarget !== undefined && config.targetAccuracy !== undefined) {
         log(`reached ${(100 * config.targetAccuracy).toFixed(1)}% test accuracy at round ${roundsToTarget}`);
@@ -388,6 +402,7 @@ function toCsv(rows: Record<string, unknown>[]): string {
     'accuracy',
     'loss',
     'trainLoss',
+    'available',
     'selected',
     'aggregated',
     'dropped',
