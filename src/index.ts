@@ -51,7 +51,8 @@ export {
   type RoundReport,
   type EvaluationResult,
 } from './fl/engine.js';
-export type { FitExecutor, FitOutcome, FitTask } from './fl/executor.js';
+export type { FitExecutor, FitOutcome, FitTask, EvaluateTask, EvaluateOutcome } from './fl/executor.js';
+export type { FederatedEvaluationOptions, FederatedEvaluationResult } from './fl/federated-evaluation.js';
 export { LocalExecutor } from './fl/local-executor.js';
 export { fitClient } from './fl/trainer-client.js';
 export { encodeCheckpoint, decodeCheckpoint, CheckpointError, type Checkpoint } from './fl/checkpoint.js';

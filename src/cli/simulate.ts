@@ -37,6 +37,8 @@ interface SimulateFlags {
   deadline?: number;
   byzantine: number;
   lateJoin: number;
+  fedEval?: number;
+  clientTest?: number;
   lateJoinBy?: number;
   minAvailable?: number;
   dpNoise?: number;
@@ -113,6 +115,16 @@ export function registerSimulateCommand(
       '--deadline <s>',
       'round deadline in seconds of (slowed) client compute',
       floatOption('--deadline', { min: 0 }),
+    )
+    .option(
+      '--fed-eval <fraction>',
+      'federated evaluation: this fraction of the clients evaluates each new model on its own held-out data',
+      floatOption('--fed-eval', { min: 0, max: 1, exclusiveMin: true }),
+    )
+    .option(
+      '--client-test <fraction>',
+      "with --fed-eval: the share of each client's data held out for it (default 0.2)",
+      floatOption('--client-test', { min: 0, max: 1, exclusiveMin: true }),
     )
     .option(
       '--late-join <p>',
@@ -264,6 +276,9 @@ export function registerSimulateCommand(
             }
           : {}),
         minAvailableClients: f.minAvailable,
+        ...(f.fedEval !== undefined
+          ? { federatedEvaluation: { fraction: f.fedEval, testFraction: f.clientTest } }
+          : {}),
         targetAccuracy: f.target,
         codec: f.codec,
         dp: dpConfig(f),
@@ -298,8 +313,10 @@ export function registerSimulateCommand(
         out(
           `privacy spent: epsilon ${eps.epsilon.toFixed(3)} at delta ${eps.delta} (client level, RDP accountant)`,
         );
+      const fed = [...r.rounds].reverse().find((x) => x.federatedEvaluation?.accuracy !== undefined)
+        ?.federatedEvaluation?.accuracy;
       out(
-        `final test accuracy ${r.finalAccuracy === undefined ? '-' : (100 * r.finalAccuracy).toFixed(2) + '%'} after ${r.rounds.length} rounds this run${r.roundsToTarget ? ` (target reached at round ${r.roundsToTarget})` : ''}, ${(r.bytes / 2 ** 20).toFixed(1)} MiB exchanged, ${r.seconds.toFixed(0)} s`,
+        `final test accuracy ${r.finalAccuracy === undefined ? '-' : (100 * r.finalAccuracy).toFixed(2) + '%'}${fed === undefined ? '' : ` (${(100 * fed).toFixed(2)}% on the clients' own held-out data)`} after ${r.rounds.length} rounds this run${r.roundsToTarget ? ` (target reached at round ${r.roundsToTarget})` : ''}, ${(r.bytes / 2 ** 20).toFixed(1)} MiB exchanged, ${r.seconds.toFixed(0)} s`,
       );
       out(
         `run folder: ${dir} (accuracy.png/.svg and loss.png/.svg curves, metrics.jsonl, metrics.csv, checkpoint.eflc, model.onnx); continue with --resume ${dir}`,
@@ -337,6 +354,8 @@ function flagsOf(c: Record<string, unknown>): Partial<SimulateFlags> {
     lateJoin: (c.lateJoiners as LateJoiners | undefined)?.fraction ?? 0,
     lateJoinBy: (c.lateJoiners as LateJoiners | undefined)?.byRound,
     minAvailable: c.minAvailableClients as number | undefined,
+    fedEval: (c.federatedEvaluation as SimulationConfig['federatedEvaluation'])?.fraction,
+    clientTest: (c.federatedEvaluation as SimulationConfig['federatedEvaluation'])?.testFraction,
     target: c.targetAccuracy as number | undefined,
     codec: c.codec as string | undefined,
     ...flagsOfDp(c.dp as SimulationConfig['dp']),

@@ -11,6 +11,12 @@ import type { FitExecutor, FitOutcome, FitTask } from './executor.js';
 import { poissonSample, sampleClients } from './strategies/client-sampling.js';
 import type { ClientInfo, FitConfig, Strategy } from './strategy.js';
 import { RoundAborted, UpdateRejected } from './update-check.js';
+import {
+  checkFederatedEvaluation,
+  evaluateFederated,
+  type FederatedEvaluationOptions,
+  type FederatedEvaluationResult,
+} from './federated-evaluation.js';
 
 export interface EvaluationResult {
   loss: number;
@@ -34,6 +40,12 @@ export interface RoundEngineOptions {
   minResults?: number;
   /** Centralized evaluation of the global model after each round. */
   evaluate?: (global: Float32Array, round: number) => Promise<EvaluationResult>;
+  /**
+   * Federated evaluation of the new global model after each round, by a sample of the clients on
+   * their own held-out data (needs an executor with `evaluate`). Not with differential privacy:
+   * the clients' figures are functions of their data that no noise covers.
+   */
+  federatedEvaluation?: FederatedEvaluationOptions;
   /** Root seed: each round's randomness derives from (seed, round), so a resumed run continues identically. */
   seed?: number;
   /** Which clients are available in a round (late joiners, churn); default: all. */
@@ -67,6 +79,7 @@ export interface RoundReport {
   trainLoss?: number;
   trainAccuracy?: number;
   evaluation?: EvaluationResult;
+  federatedEvaluation?: FederatedEvaluationResult;
   bytesUp: number;
   bytesDown: number;
   seconds: number;
@@ -106,6 +119,17 @@ export class RoundEngine {
       throw new Error(`minResults must be an integer >= 1, got ${minResults}`);
     if (options.privacyBudget !== undefined && !(options.privacyBudget > 0))
       throw new Error(`privacyBudget must be a positive epsilon, got ${options.privacyBudget}`);
+    if (options.federatedEvaluation) {
+      checkFederatedEvaluation(options.federatedEvaluation);
+      if (!options.executor.evaluate)
+        throw new Error(
+          'federated evaluation needs an executor whose clients can evaluate (executor.evaluate)',
+        );
+      if (options.strategy.privacy)
+        throw new Error(
+          "federated evaluation reports the clients' own loss and accuracy, which differential privacy does not cover; evaluate centrally instead",
+        );
+    }
   }
 
   /** One round from `global`; returns the next global parameters (or `global` itself) and the report. */
@@ -225,6 +249,17 @@ export class RoundEngine {
     }
     if (ledger) report.privacy = ledger.spent();
     if (o.evaluate) report.evaluation = await o.evaluate(next, round);
+    const fe = o.federatedEvaluation;
+    if (fe && (fe.when?.(round) ?? true))
+      report.federatedEvaluation = await evaluateFederated(
+        o.executor,
+        round,
+        next,
+        available,
+        fe,
+        // A stream of its own: turning federated evaluation on leaves the fit sampling unchanged.
+        roundRng((o.seed ?? 0) ^ 0xe7a1, round),
+      );
     report.seconds = (performance.now() - started) / 1000;
     return { global: next, report };
   }

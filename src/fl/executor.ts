@@ -41,5 +41,32 @@ export interface FitExecutor {
     tasks: readonly FitTask[],
     onOutcome: (o: FitOutcome) => void,
   ): Promise<void>;
+  /**
+   * Federated evaluation: each task's client evaluates `global` on its own held-out data and
+   * reports its loss, calling `onOutcome` once per task. Optional: executors whose clients hold no
+   * test data leave it out, and the engine then refuses a federated-evaluation setting.
+   */
+  evaluate?(
+    round: number,
+    global: Float32Array,
+    tasks: readonly EvaluateTask[],
+    onOutcome: (o: EvaluateOutcome) => void,
+  ): Promise<void>;
   close?(): Promise<void>;
 }
+
+export interface EvaluateTask {
+  client: ClientInfo;
+}
+
+export type EvaluateOutcome =
+  | {
+      ok: true;
+      clientId: string;
+      /** Examples the client evaluated on (the weight of its figures). */
+      numExamples: number;
+      loss: number;
+      accuracy?: number;
+      seconds: number;
+    }
+  | { ok: false; clientId: string; reason: string };

@@ -5,7 +5,7 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import type { Trainer } from '../runtime/trainer.js';
-import type { FitExecutor, FitOutcome, FitTask } from './executor.js';
+import type { EvaluateOutcome, EvaluateTask, FitExecutor, FitOutcome, FitTask } from './executor.js';
 import { fitClient } from './trainer-client.js';
 import { clientSeed } from './engine.js';
 
@@ -15,7 +15,11 @@ export class LocalExecutor implements FitExecutor {
     /** Each client's data (e.g. a SubsetDataset of index lists into one shared dataset). */
     private readonly dataOf: (clientId: string) => Dataset,
     private readonly seed = 0,
-  ) {}
+    /** Each client's own held-out data, for federated evaluation (absent: the clients cannot evaluate). */
+    private readonly testDataOf?: (clientId: string) => Dataset,
+  ) {
+    if (!testDataOf) this.evaluate = undefined;
+  }
 
   async run(
     round: number,
@@ -48,4 +52,30 @@ export class LocalExecutor implements FitExecutor {
       }
     }
   }
+
+  evaluate?: FitExecutor['evaluate'] = async (
+    _round: number,
+    global: Float32Array,
+    tasks: readonly EvaluateTask[],
+    onOutcome: (o: EvaluateOutcome) => void,
+  ): Promise<void> => {
+    for (const t of tasks) {
+      const started = performance.now();
+      try {
+        const data = this.testDataOf!(t.client.id);
+        this.trainer.setParameters(global);
+        const r = await this.trainer.evaluate(data);
+        onOutcome({
+          ok: true,
+          clientId: t.client.id,
+          numExamples: data.length,
+          loss: r.loss,
+          accuracy: r.accuracy,
+          seconds: (performance.now() - started) / 1000,
+        });
+      } catch (e) {
+        onOutcome({ ok: false, clientId: t.client.id, reason: (e as Error).message });
+      }
+    }
+  };
 }

@@ -173,3 +173,63 @@ test('tasks handed to a worker ahead of its results: any tasksPerWorker gives th
     await pool.close();
   }
 });
+
+test('federated evaluation in the workers: per-client figures equal the in-process ones, and their weighted mean is the loss over the union of the test splits', async () => {
+  // Each client trains on its first 20 samples and holds out the last 10.
+  const trainOf = (id: string) => indicesOf(id).subarray(0, 20);
+  const testOf = (id: string) => indicesOf(id).subarray(20);
+  const pool = new WorkerPool({
+    spec,
+    trainer: trainerOptions,
+    dataset: data,
+    indicesOf: trainOf,
+    testIndicesOf: testOf,
+    workers: 2,
+    seed: 9,
+  });
+  try {
+    const trainer = await Trainer.create(spec, trainerOptions);
+    const local = new LocalExecutor(
+      trainer,
+      (id) => new SubsetDataset(data, trainOf(id)),
+      9,
+      (id) => new SubsetDataset(data, testOf(id)),
+    );
+    const engine = new RoundEngine({
+      strategy: new FedAvg(),
+      clients,
+      executor: pool,
+      fitConfig,
+      fractionFit: 0.5,
+      federatedEvaluation: { fraction: 1 },
+      seed: 4,
+    });
+    const { global, report } = await engine.runRound(1, initialParameters(spec).values);
+    const tasks = clients.map((client) => ({ client }));
+    const viaPool = new Map<string, { loss: number; accuracy?: number; numExamples: number }>();
+    await pool.evaluate!(1, global, tasks, (o) =>
+      o.ok ? viaPool.set(o.clientId, o) : assert.fail(o.reason),
+    );
+    const inProcess = new Map<string, { loss: number; accuracy?: number }>();
+    await local.evaluate!(1, global, tasks, (o) =>
+      o.ok ? inProcess.set(o.clientId, o) : assert.fail(o.reason),
+    );
+    assert.equal(viaPool.size, 8);
+    for (const c of clients) {
+      assert.ok(Math.abs(viaPool.get(c.id)!.loss - inProcess.get(c.id)!.loss) < 1e-6, c.id);
+      assert.equal(viaPool.get(c.id)!.accuracy, inProcess.get(c.id)!.accuracy);
+      assert.equal(viaPool.get(c.id)!.numExamples, 10);
+    }
+    // Equal test splits, so the engine's weighted mean is the loss over all 80 held-out samples.
+    trainer.setParameters(global);
+    const union = new SubsetDataset(data, Uint32Array.from(clients.flatMap((c) => [...testOf(c.id)])));
+    const central = await trainer.evaluate(union);
+    const fe = report.federatedEvaluation!;
+    assert.equal(fe.clients, 8);
+    assert.equal(fe.examples, 80);
+    assert.ok(Math.abs(fe.loss - central.loss) < 1e-5, `${fe.loss} vs ${central.loss}`);
+    assert.ok(Math.abs(fe.accuracy! - central.accuracy!) < 1e-9);
+  } finally {
+    await pool.close();
+  }
+});

@@ -26,12 +26,18 @@ import { ArrayDataset } from '../data/dataset.js';
 import type { ModelSpec } from '../model/layers.js';
 import { buildModel } from '../model/build.js';
 import type { TrainerOptions } from '../runtime/trainer.js';
-import type { FitExecutor, FitOutcome, FitTask } from '../fl/executor.js';
+import type { EvaluateOutcome, EvaluateTask, FitExecutor, FitOutcome, FitTask } from '../fl/executor.js';
 import { clientSeed, roundRng } from '../fl/engine.js';
 import { codecByName } from '../compress/by-name.js';
 import type { CodecState, UpdateCodec } from '../compress/codec.js';
 import { decodeClientUpdate } from './client-codec.js';
-import type { SharedDatasetInit, WorkerInit, WorkerReply, WorkerTask } from './protocol.js';
+import type {
+  SharedDatasetInit,
+  WorkerEvaluateTask,
+  WorkerInit,
+  WorkerReply,
+  WorkerTask,
+} from './protocol.js';
 import { spawnModuleWorker } from '../util/node/spawn-worker.js';
 
 export interface FailureModel {
@@ -66,6 +72,8 @@ export interface WorkerPoolOptions {
   dataset: Dataset;
   /** Each client's sample indices into `dataset`. */
   indicesOf: (clientId: string) => Uint32Array;
+  /** Each client's held-out samples, for federated evaluation (absent: the pool cannot evaluate). */
+  testIndicesOf?: (clientId: string) => Uint32Array;
   workers?: number;
   failures?: FailureModel;
   seed?: number;
@@ -145,6 +153,10 @@ export class WorkerPool implements FitExecutor {
       worker.postMessage(init);
     }
     this.ready = Promise.all(starts).then(() => undefined);
+    const testIndicesOf = o.testIndicesOf;
+    if (testIndicesOf)
+      this.evaluate = (_round, global, tasks, onOutcome) =>
+        this.evaluateOnClients(testIndicesOf, global, tasks, onOutcome);
   }
 
   get size(): number {
@@ -211,7 +223,87 @@ export class WorkerPool implements FitExecutor {
       return false;
     });
     const bytesDown = global.byteLength;
-    await new Promise<void>((resolve, reject) => {
+    await this.dispatch(
+      queue,
+      (p, taskId) => {
+        // The state moves to the worker (transferred) and comes back with the reply.
+        const codecState = this.codecStates.get(p.task.client.id);
+        this.codecStates.delete(p.task.client.id);
+        const msg: WorkerTask = {
+          kind: 'fit',
+          taskId,
+          round,
+          clientId: p.task.client.id,
+          indices: this.o.indicesOf(p.task.client.id),
+          config: p.task.config,
+          seed: p.seed,
+          codecState,
+        };
+        return { msg, transfer: codecState ? [codecState.residual.buffer as ArrayBuffer] : [] };
+      },
+      (p, m) => {
+        if (m.kind !== 'fitted' && m.kind !== 'error')
+          throw new Error(`unexpected '${m.kind}' reply to a fit`);
+        // The client keeps the state its encode produced even when the server then ignores the
+        // upload (late, undecodable): it cannot know. A failed fit hands back the old state.
+        if (m.codecState) this.codecStates.set(p.task.client.id, m.codecState);
+        onOutcome(
+          m.kind === 'error'
+            ? { ok: false, clientId: m.clientId, kind: 'failed', reason: m.message }
+            : this.outcomeOf(p, m, bytesDown),
+        );
+      },
+    );
+  }
+
+  /**
+   * Federated evaluation: each task's client evaluates `global` on its held-out samples
+   * (`testIndicesOf`) in a worker. Present only when the pool was given the clients' test splits.
+   */
+  readonly evaluate?: FitExecutor['evaluate'];
+
+  private async evaluateOnClients(
+    testIndicesOf: (clientId: string) => Uint32Array,
+    global: Float32Array,
+    tasks: readonly EvaluateTask[],
+    onOutcome: (o: EvaluateOutcome) => void,
+  ): Promise<void> {
+    await this.ready;
+    if (global.length !== this.global.length)
+      throw new Error(`WorkerPool: global has ${global.length} values, the model ${this.global.length}`);
+    this.global.set(global);
+    await this.dispatch(
+      [...tasks],
+      (t, taskId) => ({
+        msg: {
+          kind: 'evaluate',
+          taskId,
+          clientId: t.client.id,
+          indices: testIndicesOf(t.client.id),
+        } satisfies WorkerEvaluateTask,
+        transfer: [],
+      }),
+      (_t, m) => {
+        if (m.kind === 'evaluated') {
+          const { numExamples, loss, accuracy, seconds } = m;
+          onOutcome({ ok: true, clientId: m.clientId, numExamples, loss, accuracy, seconds });
+        } else if (m.kind === 'error') onOutcome({ ok: false, clientId: m.clientId, reason: m.message });
+        else throw new Error(`unexpected '${m.kind}' reply to an evaluation`);
+      },
+    );
+  }
+
+  /**
+   * Hands `queue`'s items to the workers, `tasksPerWorker` ahead each, and calls `onReply` with each
+   * item's reply as it comes; resolves when every item has its reply. A worker that crashes, or an
+   * `onReply` that throws, rejects it.
+   */
+  private dispatch<T>(
+    queue: T[],
+    message: (item: T, taskId: number) => { msg: WorkerTask | WorkerEvaluateTask; transfer: ArrayBuffer[] },
+    onReply: (item: T, reply: Extract<WorkerReply, { taskId: number }>) => void,
+  ): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
       let pending = queue.length;
       if (pending === 0) return resolve();
       const detach: (() => void)[] = [];
@@ -224,43 +316,24 @@ export class WorkerPool implements FitExecutor {
         else resolve();
       };
       for (const slot of this.slots) {
-        const inFlight = new Map<number, Plan>();
+        const inFlight = new Map<number, T>();
         const send = () => {
-          const p = queue.shift();
-          if (!p) return;
+          const item = queue.shift();
+          if (item === undefined) return;
           const taskId = this.nextTask++;
-          inFlight.set(taskId, p);
-          // The state moves to the worker (transferred) and comes back with the reply.
-          const codecState = this.codecStates.get(p.task.client.id);
-          this.codecStates.delete(p.task.client.id);
-          const msg: WorkerTask = {
-            kind: 'fit',
-            taskId,
-            round,
-            clientId: p.task.client.id,
-            indices: this.o.indicesOf(p.task.client.id),
-            config: p.task.config,
-            seed: p.seed,
-            codecState,
-          };
-          slot.worker.postMessage(msg, codecState ? [codecState.residual.buffer as ArrayBuffer] : []);
+          inFlight.set(taskId, item);
+          const { msg, transfer } = message(item, taskId);
+          slot.worker.postMessage(msg, transfer);
         };
         const onMessage = (m: WorkerReply) => {
-          if (m.kind !== 'fitted' && m.kind !== 'error') return;
-          const p = inFlight.get(m.taskId);
-          if (!p) return;
+          if (!('taskId' in m)) return;
+          const item = inFlight.get(m.taskId);
+          if (item === undefined) return;
           inFlight.delete(m.taskId);
           // Refill first: the worker starts its next client while this thread decodes and aggregates.
           send();
           try {
-            // The client keeps the state its encode produced even when the server then ignores the
-            // upload (late, undecodable): it cannot know. A failed fit hands back the old state.
-            if (m.codecState) this.codecStates.set(p.task.client.id, m.codecState);
-            onOutcome(
-              m.kind === 'error'
-                ? { ok: false, clientId: m.clientId, kind: 'failed', reason: m.message }
-                : this.outcomeOf(p, m, bytesDown),
-            );
+            onReply(item, m);
           } catch (e) {
             return settle(e as Error);
           }

@@ -45,6 +45,15 @@ export interface WorkerTask {
   codecState?: CodecState;
 }
 
+/** Federated evaluation: the client evaluates the round's global model on its own held-out samples. */
+export interface WorkerEvaluateTask {
+  kind: 'evaluate';
+  taskId: number;
+  clientId: string;
+  /** The client's held-out samples: indices into the shared dataset. */
+  indices: Uint32Array;
+}
+
 /** A client's update as it travels to the server: the raw delta without a codec, else the codec's bytes. */
 export type UpdatePayload = { delta: Float32Array } | { encoded: Uint8Array };
 
@@ -61,6 +70,15 @@ export type WorkerReply =
       metrics: Record<string, number>;
       /** Values a privacy layer sums alongside the deltas (ClientUpdate.auxiliary). */
       auxiliary?: readonly number[];
+      seconds: number;
+    }
+  | {
+      kind: 'evaluated';
+      taskId: number;
+      clientId: string;
+      numExamples: number;
+      loss: number;
+      accuracy?: number;
       seconds: number;
     }
   | {

@@ -25,15 +25,18 @@ const config: SimulationConfig = {
   workers: 2,
 };
 const quiet = () => {};
+/** The run folder's metrics.jsonl, one object a round. */
+const metricRows = (dir: string) =>
+  readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 
 test('a simulation improves accuracy, writes metrics, checkpoint and model, and resumes exactly', async () => {
   const full = mkdtempSync(join(tmpdir(), 'edgefl-sim-'));
   const a = await runSimulation(config, data, full, { log: quiet });
   assert.equal(a.rounds.length, 4);
-  const rows = readFileSync(join(full, 'metrics.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l));
+  const rows = metricRows(full);
   assert.equal(rows.length, 4);
   assert.ok(rows[3].accuracy > rows[0].accuracy - 0.05, 'accuracy does not collapse');
   for (const f of [
@@ -79,10 +82,7 @@ test('a simulation under secure aggregation with distributed DP noise and adapti
     dir,
     { log: quiet },
   );
-  const rows = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l));
+  const rows = metricRows(dir);
   assert.match(r.stopped ?? '', /privacy budget exhausted/);
   assert.ok(rows.length >= 1 && rows.length < 6, `${rows.length} rounds ran`);
   for (let i = 1; i < rows.length; i++) assert.ok(rows[i].epsilon > rows[i - 1].epsilon);
@@ -106,10 +106,7 @@ test('local DP-SGD on every client: updates are trained with DP-SGD and the exam
   const dir = mkdtempSync(join(tmpdir(), 'edgefl-sim-localdp-'));
   const localDp = { noiseMultiplier: 1.2, clipNorm: 1 };
   const r = await runSimulation({ ...config, rounds: 3, localDp }, data, dir, { log: quiet });
-  const rows = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l));
+  const rows = metricRows(dir);
   // shards:2 over 300 examples and 10 clients: 30 examples each, batch 10 -> q = 1/3, 3 steps a round.
   rows.forEach((row, k) => {
     const expected = epsilon({ samplingRate: 1 / 3, noiseMultiplier: 1.2, steps: 3 * (k + 1), delta: 1e-5 });
@@ -127,10 +124,7 @@ test('a growing federation: late joiners are absent at first, the metrics record
   const dir = mkdtempSync(join(tmpdir(), 'edgefl-sim-'));
   const late = { fraction: 0.5, byRound: 3 };
   await runSimulation({ ...config, rounds: 3, fraction: 0.5, lateJoiners: late }, data, dir, { log: quiet });
-  const rows = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l));
+  const rows = metricRows(dir);
   const present = rows.map((r) => r.available as number);
   assert.ok(present[0] < 10 && present[2] === 10, `present by round: ${present.join(', ')}`);
   assert.ok(present[1] >= present[0]);
@@ -141,5 +135,34 @@ test('a growing federation: late joiners are absent at first, the metrics record
   await assert.rejects(
     runSimulation({ ...config, lateJoiners: { fraction: 0.5, byRound: 1 } }, data, dir, { log: quiet }),
     /byRound must be an integer ≥ 2/,
+  );
+});
+
+test('federated evaluation in a simulation: clients hold out part of their data, evaluate each new model on it, and the metrics and curve show it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgefl-sim-'));
+  const r = await runSimulation(
+    { ...config, rounds: 2, federatedEvaluation: { fraction: 0.5, testFraction: 0.25 } },
+    data,
+    dir,
+    { log: quiet },
+  );
+  const rows = metricRows(dir);
+  for (const row of rows) {
+    assert.equal(row.clientsEvaluated, 5, 'half of the 10 clients');
+    assert.equal(row.clientEvalFailed, 0);
+    assert.ok(row.clientAccuracy >= 0 && row.clientAccuracy <= 1);
+    assert.ok(Number.isFinite(row.clientLoss));
+  }
+  // 300 samples in shards of 30 per client: each holds out floor(0.25 · 30) = 7 and trains on 23.
+  assert.equal(r.rounds[0].federatedEvaluation?.examples, 5 * 7);
+  assert.match(readFileSync(join(dir, 'accuracy.svg'), 'utf8'), /clients' own held-out data/);
+  await assert.rejects(
+    runSimulation(
+      { ...config, federatedEvaluation: { fraction: 0.5 }, dp: { noiseMultiplier: 1, clipNorm: 1 } },
+      data,
+      mkdtempSync(join(tmpdir(), 'edgefl-sim-')),
+      { log: quiet },
+    ),
+    /differential privacy does not cover/,
   );
 });

@@ -31,6 +31,8 @@ import { saveTrainedModel } from '../io/node/trained-model.js';
 import { Rng } from '../util/rng.js';
 import { WorkerPool, type FailureModel } from './pool.js';
 import { checkLateJoiners, lateJoinAvailability, type LateJoiners } from './availability.js';
+import { holdOutPerClient } from '../data/partition/hold-out.js';
+import { checkFederatedEvaluation } from '../fl/federated-evaluation.js';
 import { codecByName } from '../compress/by-name.js';
 import { writeCurves } from '../report/node/curves.js';
 
@@ -63,6 +65,13 @@ export interface SimulationConfig {
   lateJoiners?: LateJoiners;
   /** Rounds start only when this many clients are present (default 1); fewer: recorded, skipped. */
   minAvailableClients?: number;
+  /**
+   * Federated evaluation after every evaluated round: this fraction of the clients present
+   * evaluates the new global model on its own held-out samples (`testFraction` of each client's
+   * data, default 0.2, set aside before training and never trained on). Reported beside the central
+   * test accuracy. Not with `dp`: the clients' figures are not covered by its noise.
+   */
+  federatedEvaluation?: { fraction: number; testFraction?: number; minClients?: number };
   /** Stop early once the test accuracy reaches this. */
   targetAccuracy?: number;
   /** Evaluate every this many rounds (default 1). */
@@ -134,6 +143,7 @@ export interface SimulationResult {
 }
 
 const CHECKPOINT = 'checkpoint.eflc';
+const DEFAULT_CLIENT_TEST_FRACTION = 0.2;
 
 /** The configuration stored in a run folder's checkpoint (to resume without repeating every flag). */
 export function storedConfig(dir: string): Record<string, unknown> {
@@ -153,13 +163,24 @@ export async function runSimulation(
   // Bad settings fail before any work.
   if (config.codec !== undefined) codecByName(config.codec);
   if (config.lateJoiners) checkLateJoiners(config.lateJoiners);
+  if (config.federatedEvaluation) checkFederatedEvaluation(config.federatedEvaluation);
   const rng = new Rng(config.seed);
   const partitioner = parsePartition(config.partition);
   const labels = partitioner.needs === 'labels' ? classLabels(data.train) : undefined;
-  const parts = partitioner({ length: data.train.length, labels }, config.clients, rng.fork());
+  const allParts = partitioner({ length: data.train.length, labels }, config.clients, rng.fork());
+  const fedEval = config.federatedEvaluation;
+  // Federated evaluation: each client sets aside part of its own data, never trained on.
+  const splits = fedEval
+    ? holdOutPerClient(allParts, fedEval.testFraction ?? DEFAULT_CLIENT_TEST_FRACTION, rng.fork())
+    : undefined;
+  const parts = splits?.train ?? allParts;
   const clients: ClientInfo[] = parts.map((p, k) => ({ id: String(k), numExamples: p.length }));
-  const summary = partitionSummary(parts, labels, data.train.classes?.length);
+  const summary = partitionSummary(allParts, labels, data.train.classes?.length);
   log(formatSummaryTable(summary, { maxRows: 8 }));
+  if (splits)
+    log(
+      `each client holds out ${(100 * (fedEval!.testFraction ?? DEFAULT_CLIENT_TEST_FRACTION)).toFixed(0)}% of its samples for federated evaluation (${splits.test.reduce((n, t) => n + t.length, 0)} in all) and trains on the rest`,
+    );
 
   const inner = strategyByName(config.strategy, config.strategyOptions ?? {});
   // The DP layer's current clip norm, once it exists: adaptive clipping moves it, and secure
@@ -197,7 +218,11 @@ export async function runSimulation(
   const engine = new RoundEngine({
     strategy,
     clients,
-    executor: { run: (...args) => pool.run(...args) },
+    // The pool starts later, once the run is known to be valid.
+    executor: {
+      run: (...args) => pool.run(...args),
+      evaluate: splits ? (...args) => pool.evaluate!(...args) : undefined,
+    },
     fitConfig: (round) => ({
       localEpochs: config.localSteps === undefined ? (config.localEpochs ?? 1) : undefined,
       localSteps: config.localSteps,
@@ -218,6 +243,13 @@ export async function runSimulation(
     minResults: config.minResults,
     seed: config.seed,
     availableAt: config.lateJoiners ? lateJoinAvailability(config.seed, config.lateJoiners) : undefined,
+    federatedEvaluation: fedEval
+      ? {
+          fraction: fedEval.fraction,
+          minClients: fedEval.minClients,
+          when: (round) => round % evalEvery === 0 || round === config.rounds,
+        }
+      : undefined,
     privacyBudget: config.dp?.epsilonBudget,
     evaluate: async (global, round) => {
       if (round % evalEvery !== 0 && round !== config.rounds) return { loss: NaN };
@@ -267,6 +299,7 @@ export async function runSimulation(
     trainer: trainerOptions,
     dataset: data.train,
     indicesOf: (id) => parts[Number(id)],
+    testIndicesOf: splits ? (id) => splits.test[Number(id)] : undefined,
     workers: config.workers,
     failures: config.failures,
     seed: config.seed,
@@ -295,6 +328,16 @@ export async function runSimulation(
         accuracy: rep.evaluation?.accuracy,
         loss: Number.isFinite(rep.evaluation?.loss) ? rep.evaluation?.loss : undefined,
         trainLoss: rep.trainLoss,
+        ...(rep.federatedEvaluation
+          ? {
+              clientAccuracy: rep.federatedEvaluation.accuracy,
+              clientLoss: Number.isFinite(rep.federatedEvaluation.loss)
+                ? rep.federatedEvaluation.loss
+                : undefined,
+              clientsEvaluated: rep.federatedEvaluation.clients,
+              clientEvalFailed: rep.federatedEvaluation.failed.length,
+            }
+          : {}),
         available: rep.available,
         selected: rep.selected,
         aggregated: rep.aggregated,
@@ -336,7 +379,7 @@ export async function runSimulation(
         metrics.map((m) => JSON.stringify(m)).join('\n') + '\n',
       );
       log(
-        `round ${String(round).padStart(3)}/${config.rounds} | acc ${row.accuracy === undefined ? '   -  ' : (100 * row.accuracy).toFixed(2) + '%'} | loss ${row.loss === undefined ? '  -   ' : row.loss.toFixed(4)} | clients ${rep.aggregated}/${rep.selected}${rep.problems.length ? ` (${rep.problems.length} out)` : ''}${config.lateJoiners ? ` of ${rep.available} present` : ''} | ${(bytes / 2 ** 20).toFixed(1)} MiB | ${rep.seconds.toFixed(2)} s${rep.privacy ? ` | ε ${rep.privacy.epsilon.toFixed(2)}` : ''}${rep.skippedReason ? ` | skipped: ${rep.skippedReason}` : ''}`,
+        `round ${String(round).padStart(3)}/${config.rounds} | acc ${row.accuracy === undefined ? '   -  ' : (100 * row.accuracy).toFixed(2) + '%'} | loss ${row.loss === undefined ? '  -   ' : row.loss.toFixed(4)}${row.clientAccuracy !== undefined ? ` | on clients' data ${(100 * row.clientAccuracy).toFixed(2)}%` : ''} | clients ${rep.aggregated}/${rep.selected}${rep.problems.length ? ` (${rep.problems.length} out)` : ''}${config.lateJoiners ? ` of ${rep.available} present` : ''} | ${(bytes / 2 ** 20).toFixed(1)} MiB | ${rep.seconds.toFixed(2)} s${rep.privacy ? ` | ε ${rep.privacy.epsilon.toFixed(2)}` : ''}${rep.skippedReason ? ` | skipped: ${rep.skippedReason}` : ''}`,
       );
       if (roundsToTarget !== undefined && config.targetAccuracy !== undefined) {
         log(`reached ${(100 * config.targetAccuracy).toFixed(1)}% test accuracy at round ${roundsToTarget}`);
@@ -352,13 +395,24 @@ export async function runSimulation(
     metrics
       .map((m) => ({ round: m.round as number, series: name, value: m[key] as number }))
       .filter((p) => p.value !== undefined && Number.isFinite(p.value));
-  await writeCurves(join(dir, 'accuracy'), series('test accuracy', 'accuracy'), {
-    title,
-    yTitle: 'test accuracy',
-  });
+  await writeCurves(
+    join(dir, 'accuracy'),
+    [
+      ...series(splits ? 'central test set' : 'test accuracy', 'accuracy'),
+      ...series("clients' own held-out data", 'clientAccuracy'),
+    ],
+    {
+      title,
+      yTitle: 'test accuracy',
+    },
+  );
   await writeCurves(
     join(dir, 'loss'),
-    [...series('test loss', 'loss'), ...series("clients' training loss", 'trainLoss')],
+    [
+      ...series('test loss', 'loss'),
+      ...series("clients' training loss", 'trainLoss'),
+      ...series("clients' own held-out data", 'clientLoss'),
+    ],
     { title, yTitle: 'loss' },
   );
   const params = initialParameters(data.spec).withValues(global);
@@ -402,6 +456,10 @@ function toCsv(rows: Record<string, unknown>[]): string {
     'accuracy',
     'loss',
     'trainLoss',
+    'clientAccuracy',
+    'clientLoss',
+    'clientsEvaluated',
+    'clientEvalFailed',
     'available',
     'selected',
     'aggregated',

@@ -11,7 +11,7 @@ import { fitClient } from '../fl/trainer-client.js';
 import { codecByName } from '../compress/by-name.js';
 import type { CodecState, UpdateCodec } from '../compress/codec.js';
 import { encodeClientUpdate, ownBuffer } from './client-codec.js';
-import type { UpdatePayload, WorkerInit, WorkerReply, WorkerTask } from './protocol.js';
+import type { UpdatePayload, WorkerEvaluateTask, WorkerInit, WorkerReply, WorkerTask } from './protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('sim/worker.ts must run in a worker thread');
@@ -25,11 +25,11 @@ const bufferOf = (a: Float32Array | Uint8Array) => a.buffer as ArrayBuffer;
 // The pool sends a task ahead while the previous one runs (tasksPerWorker in pool.ts); the
 // one Trainer serves one client at a time, so messages are handled strictly in order.
 let queue: Promise<void> = Promise.resolve();
-port.on('message', (m: WorkerInit | WorkerTask) => {
+port.on('message', (m: WorkerInit | WorkerTask | WorkerEvaluateTask) => {
   queue = queue.then(() => handle(m));
 });
 
-async function handle(m: WorkerInit | WorkerTask): Promise<void> {
+async function handle(m: WorkerInit | WorkerTask | WorkerEvaluateTask): Promise<void> {
   if (m.kind === 'init') {
     try {
       const d = m.dataset;
@@ -53,6 +53,7 @@ async function handle(m: WorkerInit | WorkerTask): Promise<void> {
     }
     return;
   }
+  if (m.kind === 'evaluate') return evaluate(m);
   const started = performance.now(); // not on arrival: time queued behind another client is not this one's
   try {
     if (!trainer || !dataset || !global) throw new Error('worker used before init');
@@ -91,5 +92,26 @@ async function handle(m: WorkerInit | WorkerTask): Promise<void> {
       { kind: 'error', taskId: m.taskId, clientId: m.clientId, message: (e as Error).message, codecState },
       codecState ? [bufferOf(codecState.residual)] : [],
     );
+  }
+}
+
+async function evaluate(m: WorkerEvaluateTask): Promise<void> {
+  const started = performance.now();
+  try {
+    if (!trainer || !dataset || !global) throw new Error('worker used before init');
+    const data = new SubsetDataset(dataset, m.indices);
+    trainer.setParameters(global);
+    const r = await trainer.evaluate(data);
+    send({
+      kind: 'evaluated',
+      taskId: m.taskId,
+      clientId: m.clientId,
+      numExamples: data.length,
+      loss: r.loss,
+      ...(r.accuracy !== undefined ? { accuracy: r.accuracy } : {}),
+      seconds: (performance.now() - started) / 1000,
+    });
+  } catch (e) {
+    send({ kind: 'error', taskId: m.taskId, clientId: m.clientId, message: (e as Error).message });
   }
 }

@@ -13,4 +13,5 @@ export {
   type ClientSummary,
   type SummaryTableOptions,
 } from './summary.js';
+export { holdOutPerClient, type ClientSplits } from './hold-out.js';
 export { parsePartition, type Partitioner, type PartitionInput } from './parse.js';
