@@ -1,7 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Command, CommanderError } from 'commander';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { registerSimulateCommand } from './simulate.js';
+import { storedConfig } from '../sim/simulate.js';
 
 test('simulate --codec refuses a bad spec before doing any work, naming the value', async () => {
   for (const [spec, message] of [
@@ -21,4 +25,60 @@ test('simulate --codec refuses a bad spec before doing any work, naming the valu
     assert.match(errors.join(''), message);
     assert.equal(ran, false, 'nothing printed: the run never started');
   }
+});
+
+async function runSimulate(args: string[]): Promise<string[]> {
+  const lines: string[] = [];
+  const program = new Command('edgefl');
+  program.exitOverride();
+  program.configureOutput({ writeOut: () => {}, writeErr: () => {} });
+  registerSimulateCommand(program, (l) => lines.push(l));
+  await program.parseAsync(['simulate', ...args], { from: 'user' });
+  return lines;
+}
+
+test('simulate: strategy settings, federated evaluation and late joiners from flags, kept on --resume', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgefl-cli-sim-'));
+  const common = ['--model', 'logreg', '--clients', '20', '--fraction', '0.5', '--local-steps', '2'];
+  const flags = [
+    ...common,
+    ...['--strategy', 'multikrum', '--strategy-option', 'f=1', '--strategy-option', 'm=4'],
+    ...['--fed-eval', '0.5', '--client-test', '0.1', '--late-join', '0.5', '--late-join-by', '3'],
+  ];
+  const lines = await runSimulate([...flags, '--rounds', '2', '--out', dir]);
+  assert.match(lines.join('\n'), /% on the clients' own held-out data\)/);
+  const more = await runSimulate(['--resume', dir, '--rounds', '3']);
+  assert.match(more.join('\n'), /resuming .* after round 2/);
+  const rows = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.equal(rows.length, 3);
+  assert.ok(rows[0].available < 20 && rows[2].available === 20, rows.map((r) => r.available).join(' '));
+  // Half of the clients present train, and half evaluate.
+  for (const r of rows) {
+    assert.equal(r.selected, Math.floor(r.available / 2));
+    assert.equal(r.clientsEvaluated, Math.floor(r.available / 2));
+  }
+  const stored = JSON.parse(JSON.stringify(storedConfig(dir)));
+  assert.deepEqual(stored.strategyOptions, { f: 1, m: 4 });
+
+  await assert.rejects(
+    runSimulate([
+      ...common,
+      '--strategy',
+      'krum',
+      '--strategy-option',
+      'g=1',
+      '--rounds',
+      '1',
+      '--out',
+      dir + '-x',
+    ]),
+    /strategy 'krum' has no option 'g' \(its options: f\)/,
+  );
+  await assert.rejects(
+    runSimulate([...common, '--strategy-option', 'f', '--rounds', '1', '--out', dir + '-y']),
+    /--strategy-option expects key=value, got 'f'/,
+  );
 });

@@ -29,6 +29,8 @@ interface SimulateFlags {
   lrDecay: number;
   rounds: number;
   strategy: string;
+  /** key=value pairs from repeated --strategy-option flags, or an object in a config file. */
+  strategyOption?: string[] | Record<string, number | boolean>;
   mu?: number;
   seed: number;
   workers?: number;
@@ -96,6 +98,11 @@ export function registerSimulateCommand(
     )
     .option('--rounds <n>', 'rounds', intOption('--rounds', 1), 100)
     .option('--strategy <name>', `aggregation strategy: ${strategyNames.join(', ')}`, 'fedavg')
+    .option(
+      '--strategy-option <key=value>',
+      "a strategy's own setting, repeatable: e.g. f=2 for krum, beta=0.1 for fedtrimmedavg, eta=0.01 for fedadam",
+      (v: string, previous: string[] = []) => [...previous, v],
+    )
     .option('--mu <x>', 'FedProx proximal coefficient', floatOption('--mu', { min: 0 }))
     .option('--seed <n>', 'seed of every random choice', intOption('--seed', 0), 0)
     .option('--workers <n>', 'worker threads (default: one per core)', intOption('--workers', 1))
@@ -250,6 +257,7 @@ export function registerSimulateCommand(
         lr: f.lr,
         lrDecay: f.lrDecay,
         strategy: f.strategy,
+        strategyOptions: strategyOptionsOf(f.strategyOption),
         proximalMu: f.mu,
         seed: f.seed,
         workers: f.workers,
@@ -340,6 +348,7 @@ function flagsOf(c: Record<string, unknown>): Partial<SimulateFlags> {
     lrDecay: c.lrDecay as number,
     rounds: c.rounds as number,
     strategy: c.strategy as string,
+    strategyOption: c.strategyOptions as Record<string, number | boolean> | undefined,
     mu: c.proximalMu as number | undefined,
     seed: c.seed as number,
     workers: c.workers as number | undefined,
@@ -425,4 +434,26 @@ function codecOption(value: string): string {
 function attackKind(a: string): 'signflip' | 'scale' {
   if (a !== 'signflip' && a !== 'scale') throw new Error(`--attack must be signflip or scale, got '${a}'`);
   return a;
+}
+
+/**
+ * Strategy settings from `--strategy-option key=value` flags (numbers, or true/false) or a config
+ * file's object. Unknown keys are refused later by strategyByName, which lists the strategy's own.
+ */
+function strategyOptionsOf(
+  given: SimulateFlags['strategyOption'],
+): Record<string, number | boolean> | undefined {
+  if (given === undefined) return undefined;
+  if (!Array.isArray(given)) return given;
+  const options: Record<string, number | boolean> = {};
+  for (const pair of given) {
+    const m = /^([A-Za-z]\w*)=(.+)$/.exec(pair.trim());
+    if (!m) throw new Error(`--strategy-option expects key=value, got '${pair}'`);
+    const [, key, text] = m;
+    const value = text === 'true' ? true : text === 'false' ? false : Number(text);
+    if (typeof value === 'number' && !Number.isFinite(value))
+      throw new Error(`--strategy-option ${key}: '${text}' is not a number (or true/false)`);
+    options[key] = value;
+  }
+  return options;
 }
