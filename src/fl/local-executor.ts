@@ -63,6 +63,7 @@ export class LocalExecutor implements FitExecutor {
       const started = performance.now();
       try {
         const data = this.testDataOf!(t.client.id);
+        if (data.length === 0) throw new Error('the client holds no test data');
         this.trainer.setParameters(global);
         const r = await this.trainer.evaluate(data);
         onOutcome({

@@ -229,6 +229,28 @@ test('federated evaluation in the workers: per-client figures equal the in-proce
     assert.equal(fe.examples, 80);
     assert.ok(Math.abs(fe.loss - central.loss) < 1e-5, `${fe.loss} vs ${central.loss}`);
     assert.ok(Math.abs(fe.accuracy! - central.accuracy!) < 1e-9);
+    // A client without test data is reported as failed with the reason; an unknown client fails the call.
+    const empty: string[] = [];
+    const emptyPool = new WorkerPool({
+      spec,
+      trainer: trainerOptions,
+      dataset: data,
+      indicesOf: trainOf,
+      testIndicesOf: (id) => (id === 'client-0' ? new Uint32Array(0) : testOf(id)),
+      workers: 1,
+    });
+    try {
+      await emptyPool.evaluate!(1, global, [{ client: clients[0] }], (o) =>
+        o.ok ? assert.fail() : empty.push(o.reason),
+      );
+      assert.deepEqual(empty, ['the client holds no test data']);
+      await assert.rejects(
+        emptyPool.evaluate!(1, global, [{ client: { id: 'nobody', numExamples: 1 } }], () => {}),
+        TypeError,
+      );
+    } finally {
+      await emptyPool.close();
+    }
   } finally {
     await pool.close();
   }

@@ -322,8 +322,13 @@ export class WorkerPool implements FitExecutor {
           if (item === undefined) return;
           const taskId = this.nextTask++;
           inFlight.set(taskId, item);
-          const { msg, transfer } = message(item, taskId);
-          slot.worker.postMessage(msg, transfer);
+          try {
+            const { msg, transfer } = message(item, taskId);
+            slot.worker.postMessage(msg, transfer);
+          } catch (e) {
+            // e.g. indicesOf does not know the client: the round fails with that error, not the process.
+            settle(e as Error);
+          }
         };
         const onMessage = (m: WorkerReply) => {
           if (!('taskId' in m)) return;

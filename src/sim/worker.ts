@@ -99,6 +99,7 @@ async function evaluate(m: WorkerEvaluateTask): Promise<void> {
   const started = performance.now();
   try {
     if (!trainer || !dataset || !global) throw new Error('worker used before init');
+    if (m.indices.length === 0) throw new Error('the client holds no test data');
     const data = new SubsetDataset(dataset, m.indices);
     trainer.setParameters(global);
     const r = await trainer.evaluate(data);
