@@ -15,29 +15,52 @@ export interface CurvePoint {
 }
 
 /** Renders one or two panels (accuracy and loss) of value against round. */
+export interface CurveOptions {
+  title: string;
+  yTitle?: string;
+  /** Show only this range of values (lines leaving it are clipped), e.g. [0.9, 1] to read 97% from 98%. */
+  yDomain?: [number, number];
+  /** Horizontal dashed lines, e.g. the accuracy a run must reach. */
+  targets?: readonly number[];
+}
+
 export async function renderCurves(
   points: readonly CurvePoint[],
-  o: { title: string; yTitle?: string },
+  o: CurveOptions,
 ): Promise<{ svg: string; png: Uint8Array }> {
+  const y = {
+    field: 'value',
+    type: 'quantitative' as const,
+    title: o.yTitle ?? 'value',
+    scale: o.yDomain ? { domain: o.yDomain } : { zero: false },
+  };
+  const curves = {
+    data: { values: points.filter((p) => Number.isFinite(p.value)) as unknown as Record<string, unknown>[] },
+    mark: { type: 'line' as const, point: points.length <= 60, clip: true },
+    encoding: {
+      x: { field: 'round', type: 'quantitative' as const, title: 'round' },
+      y,
+      // Series names are whole descriptions ("1,000 clients, DP-FedAvg z = 2.0"): never truncate them.
+      color: {
+        field: 'series',
+        type: 'nominal' as const,
+        title: null,
+        legend: { labelLimit: 0, orient: 'bottom' as const, columns: 2 },
+      },
+    },
+  };
+  const targets = {
+    data: { values: (o.targets ?? []).map((value) => ({ value })) },
+    mark: { type: 'rule' as const, strokeDash: [4, 4], color: 'gray' },
+    encoding: { y },
+  };
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: o.title,
     width: 560,
     height: 300,
     background: 'white',
-    data: { values: points.filter((p) => Number.isFinite(p.value)) as unknown as Record<string, unknown>[] },
-    mark: { type: 'line', point: points.length <= 60 },
-    encoding: {
-      x: { field: 'round', type: 'quantitative', title: 'round' },
-      y: { field: 'value', type: 'quantitative', title: o.yTitle ?? 'value', scale: { zero: false } },
-      // Series names are whole descriptions ("1,000 clients, DP-FedAvg z = 2.0"): never truncate them.
-      color: {
-        field: 'series',
-        type: 'nominal',
-        title: null,
-        legend: { labelLimit: 0, orient: 'bottom', columns: 2 },
-      },
-    },
+    layer: o.targets?.length ? [curves, targets] : [curves],
   };
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   const svg = await view.toSVG();
@@ -55,7 +78,7 @@ export async function renderCurves(
 export async function writeCurves(
   base: string,
   points: readonly CurvePoint[],
-  o: { title: string; yTitle?: string },
+  o: CurveOptions,
 ): Promise<void> {
   const { svg, png } = await renderCurves(points, o);
   await writeFileAtomic(`${base}.svg`, svg);
