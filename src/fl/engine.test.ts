@@ -10,12 +10,11 @@ import { dense, relu, sequential } from '../model/layers.js';
 import { sgd } from '../autodiff/optimizers.js';
 import { Trainer } from '../runtime/trainer.js';
 import { useOnnxruntimeNode } from '../runtime/node.js';
-import { blobs } from '../../test/helpers/synthetic.js';
+import { blobsTrainTest } from '../../test/helpers/synthetic.js';
 
 useOnnxruntimeNode();
 const spec = sequential([dense(12), relu(), dense(3)], { inputShape: [4], seed: 1 });
-const data = blobs(300, 4, 3, 2, 0.3);
-const heldOut = blobs(150, 4, 3, 2, 0.3);
+const { train: data, test: heldOut } = blobsTrainTest(300, 150, 4, 3, 2, 0.3);
 // Six clients of 50 samples each (the blobs are generated class after class in turn, so IID).
 const parts = Array.from({ length: 6 }, (_, k) => Uint32Array.from({ length: 50 }, (_, i) => k * 50 + i));
 const clients = parts.map((p, k) => ({ id: `c${k}`, numExamples: p.length }));

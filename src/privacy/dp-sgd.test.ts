@@ -10,7 +10,7 @@ import { useOnnxruntimeNode } from '../runtime/node.js';
 import { Rng } from '../util/rng.js';
 import { DpSgdTrainer } from './dp-sgd.js';
 import { epsilon } from './dp/accountant.js';
-import { blobs } from '../../test/helpers/synthetic.js';
+import { blobs, blobsTrainTest } from '../../test/helpers/synthetic.js';
 import { Trainer } from '../runtime/trainer.js';
 import { checkOnnxModel } from '../../test/helpers/onnx-checker.js';
 
@@ -91,8 +91,7 @@ test('the DP-SGD graph: per-example norms and the clipped sum match per-example 
 });
 
 test('DP-SGD training: learns a separable task, reports the accountant epsilon, survives empty batches', async () => {
-  const train = blobs(600, 4, 3, 2, 0.3);
-  const test = blobs(300, 4, 3, 2, 0.3);
+  const { train, test } = blobsTrainTest(600, 300, 4, 3, 2, 0.3);
   const t = await DpSgdTrainer.create(spec, {
     noiseMultiplier: 1.0,
     clipNorm: 1,

@@ -21,7 +21,7 @@ import { sgd } from '../autodiff/optimizers.js';
 import { Trainer } from '../runtime/trainer.js';
 import { useOnnxruntimeNode } from '../runtime/node.js';
 import { Rng } from '../util/rng.js';
-import { blobs } from '../../test/helpers/synthetic.js';
+import { blobsTrainTest } from '../../test/helpers/synthetic.js';
 
 const crypto = nodeSecAggCrypto();
 
@@ -403,8 +403,7 @@ test('too many dropouts, or a single client, abort the round with the protocolâ€
 test('RoundEngine: FedAvg under secure aggregation learns, and each round equals plain FedAvg within the bound', async () => {
   useOnnxruntimeNode();
   const spec = sequential([dense(12), relu(), dense(3)], { inputShape: [4], seed: 1 });
-  const data = blobs(300, 4, 3, 2, 0.3);
-  const heldOut = blobs(150, 4, 3, 2, 0.3);
+  const { train: data, test: heldOut } = blobsTrainTest(300, 150, 4, 3, 2, 0.3);
   // Six clients of different sizes, so the example weights matter.
   const sizes = [20, 35, 50, 60, 65, 70];
   const starts = sizes.map((_, k) => sizes.slice(0, k).reduce((a, b) => a + b, 0));

@@ -19,7 +19,7 @@ import { useOnnxruntimeNode } from '../runtime/node.js';
 import { codecByName } from '../compress/by-name.js';
 import { topKCodec } from '../compress/topk.js';
 import { Rng } from '../util/rng.js';
-import { blobs } from '../../test/helpers/synthetic.js';
+import { blobs, blobsTrainTest } from '../../test/helpers/synthetic.js';
 
 useOnnxruntimeNode();
 const spec = sequential([dense(8), relu(), dense(3)], { inputShape: [4], seed: 1, name: 'tiny' });
@@ -86,7 +86,7 @@ test('each codec in a simulation: bytesUp is the encoded size of every aggregate
     workers: 2,
     evalEvery: 2,
   };
-  const sim = { name: 'blobs', spec, train: blobs(240, 4, 3, 1), test: blobs(90, 4, 3, 1) };
+  const sim = { name: 'blobs', spec, ...blobsTrainTest(240, 90, 4, 3, 1) };
   // Sizes for 67 values: 8-byte header; float16 half of float32's payload; qsgd8 a 4-byte block size,
   // one min/max pair (one block of 512) and a byte a value; topk:0.1 sends k = 7 values of 4 bytes
   // and 7 one-byte index gaps after a 4-byte count.

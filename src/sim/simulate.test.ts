@@ -7,11 +7,11 @@ import { runSimulation, type SimulationConfig } from './simulate.js';
 import { epsilon } from '../privacy/dp/accountant.js';
 import { dense, relu, sequential } from '../model/layers.js';
 import { useOnnxruntimeNode } from '../runtime/node.js';
-import { blobs } from '../../test/helpers/synthetic.js';
+import { blobsTrainTest } from '../../test/helpers/synthetic.js';
 
 useOnnxruntimeNode();
 const spec = sequential([dense(8), relu(), dense(3)], { inputShape: [4], seed: 1, name: 'tiny' });
-const data = { name: 'blobs', spec, train: blobs(300, 4, 3, 1), test: blobs(90, 4, 3, 1) };
+const data = { name: 'blobs', spec, ...blobsTrainTest(300, 90, 4, 3, 1) };
 const config: SimulationConfig = {
   rounds: 4,
   clients: 10,

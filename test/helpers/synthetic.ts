@@ -22,3 +22,26 @@ export function blobs(n: number, dim: number, classes: number, seed = 1, spread 
     classes: Array.from({ length: classes }, (_, i) => `c${i}`),
   });
 }
+
+/**
+ * Training and held-out sets from one draw of the same blobs: disjoint samples of the same
+ * distribution. (Two `blobs` calls with the same seed would repeat the same samples.)
+ */
+export function blobsTrainTest(
+  train: number,
+  test: number,
+  dim: number,
+  classes: number,
+  seed = 1,
+  spread = 0.3,
+): { train: ArrayDataset; test: ArrayDataset } {
+  const all = blobs(train + test, dim, classes, seed, spread);
+  const slice = (from: number, to: number) =>
+    new ArrayDataset({
+      features: all.features.slice(from * dim, to * dim),
+      labels: all.labels.slice(from, to),
+      featureShape: [dim],
+      classes: all.classes ? [...all.classes] : undefined,
+    });
+  return { train: slice(0, train), test: slice(train, train + test) };
+}
