@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Command, CommanderError } from 'commander';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerSimulateCommand } from './simulate.js';
@@ -62,6 +62,20 @@ test('simulate: strategy settings, federated evaluation and late joiners from fl
   }
   const stored = JSON.parse(JSON.stringify(storedConfig(dir)));
   assert.deepEqual(stored.strategyOptions, { f: 1, m: 4 });
+
+  // The same settings from a config file, as docs/federated.md shows them; a flag still overrides the file.
+  const file = join(dir + '-cfg', 'run.json');
+  mkdirSync(dir + '-cfg');
+  writeFileSync(
+    file,
+    JSON.stringify({ strategy: 'krum', strategyOption: { f: 2 }, fedEval: 0.2, rounds: 5 }),
+  );
+  await runSimulate([...common, '--config', file, '--rounds', '1', '--out', join(dir + '-cfg', 'run')]);
+  const fromFile = JSON.parse(JSON.stringify(storedConfig(join(dir + '-cfg', 'run'))));
+  assert.equal(fromFile.strategy, 'krum');
+  assert.deepEqual(fromFile.strategyOptions, { f: 2 });
+  assert.deepEqual(fromFile.federatedEvaluation, { fraction: 0.2 });
+  assert.equal(fromFile.rounds, 1);
 
   await assert.rejects(
     runSimulate([
