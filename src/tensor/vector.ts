@@ -256,6 +256,30 @@ function swapPair(keys: Float64Array, values: FloatArray, i: number, j: number):
  * as SIMD kernels on a copy of the vector in the module's memory; elsewhere (e.g. React Native's
  * Hermes) the same work is done by plain loops.
  */
+/**
+ * A WeightedSum backend supplied from outside the isomorphic core: edgefl/node's two-thread sum
+ * (`useParallelAggregation`). It must keep `add`'s contract — all-or-nothing, the index of the first
+ * NaN/±Infinity (or x.length on overflow) when refused — and give bit-identical sums.
+ */
+export interface ExternalSumBackend {
+  add(x: Float32Array, weight: number): number;
+  sum(): Float64Array;
+  /** Threads the backend works on (for reports and tests). */
+  readonly threads: number;
+}
+
+let externalSumFactory: ((length: number) => ExternalSumBackend | undefined) | undefined;
+
+/**
+ * Installs (or, with undefined, removes) a factory asked first for the backend of every WeightedSum
+ * created afterwards with SIMD on; it returns undefined for lengths it does not want.
+ */
+export function setExternalSumFactory(
+  factory: ((length: number) => ExternalSumBackend | undefined) | undefined,
+): void {
+  externalSumFactory = factory;
+}
+
 export class WeightedSum {
   readonly length: number;
   private countAdded = 0;
@@ -266,7 +290,15 @@ export class WeightedSum {
     if (!(Number.isInteger(length) && length >= 0)) throw new RangeError(`WeightedSum: bad length ${length}`);
     this.length = length;
     const simd = options.simd ?? true;
-    this.backend = (simd && WasmSumBackend.create(length)) || new JsSumBackend(length);
+    this.backend =
+      (simd && simdEnabled && externalSumFactory?.(length)) ||
+      (simd && WasmSumBackend.create(length)) ||
+      new JsSumBackend(length);
+  }
+
+  /** Threads the additions run on: 2 with edgefl/node's `useParallelAggregation` on a long vector, else 1. */
+  get threads(): number {
+    return (this.backend as Partial<ExternalSumBackend>).threads ?? 1;
   }
 
   /** Whether the WebAssembly SIMD path is in use. */
@@ -343,7 +375,7 @@ interface SumBackend {
 const FLOAT32_MAX = 3.4028234663852886e38;
 
 /** x.length if some weight·x[i] overflows float64, else -1 (only scans for absurdly large weights). */
-function overflowIndex(x: Float32Array, weight: number): number {
+export function overflowIndex(x: Float32Array, weight: number): number {
   if (Number.isFinite(weight * FLOAT32_MAX)) return -1;
   let maxAbs = 0;
   for (let i = 0; i < x.length; i++) {
@@ -453,7 +485,7 @@ function stageLength(length: number): number {
   return length <= STAGE_WHOLE ? roundUp(length, 16) : BLOCK;
 }
 
-function roundUp(n: number, m: number): number {
+export function roundUp(n: number, m: number): number {
   return Math.ceil(n / m) * m;
 }
 
@@ -593,7 +625,7 @@ export function forEachSortedColumnTile(
 // toolchain is needed and it compiles synchronously everywhere (browsers allow synchronous
 // compilation on the main thread for modules under 4 KB).
 
-interface SimdKernels {
+export interface SimdKernels {
   /** sum[i] += w · x[i] for i < n (n a multiple of 8; sum float64 at byte `sum`, x float32 at `x`). */
   accumulate(sum: number, x: number, n: number, w: number): void;
   /** 1 if some x[i] (i < n, n a multiple of 16; float32 at byte `x`) is NaN or ±Infinity, else 0. */
@@ -634,6 +666,26 @@ function simdInstance(bytes: number): { memory: WebAssembly.Memory; kernels: Sim
   } catch {
     return undefined; // e.g. the memory cannot be reserved: fall back rather than fail
   }
+}
+
+let cachedSharedModule: WebAssembly.Module | null | undefined;
+
+/**
+ * The same kernels importing a *shared* memory (up to wasm32's 4 GiB), for instances on several
+ * threads over one memory; null where SIMD or shared memories are missing.
+ */
+export function sharedSimdModule(): WebAssembly.Module | null {
+  if (cachedSharedModule !== undefined) return cachedSharedModule;
+  cachedSharedModule = null;
+  try {
+    if (simdModule() && typeof SharedArrayBuffer === 'function') {
+      const bytes = assembleSimdModule(65536);
+      if (WebAssembly.validate(bytes)) cachedSharedModule = new WebAssembly.Module(bytes);
+    }
+  } catch {
+    cachedSharedModule = null;
+  }
+  return cachedSharedModule;
 }
 
 /** The compiled module, or null where WebAssembly or its SIMD extension is missing. */
@@ -743,7 +795,8 @@ const whileBelow = (ptr: number, end: number, body: number[]): number[] => [
   END,
 ];
 
-function assembleSimdModule(): Uint8Array<ArrayBuffer> {
+/** The module's bytes; with `sharedMaxPages`, its memory import is a shared memory of at most that many pages. */
+function assembleSimdModule(sharedMaxPages = 0): Uint8Array<ArrayBuffer> {
   // accumulate(sum, x, n, w): locals 4 = end of x, 5 = splat(w), 6 = four float32 of x. Each group of
   // four: one 16-byte load of x, the low two promoted to float64 lanes directly, the high two after a
   // shuffle moves them down; 8 elements per iteration.
@@ -946,7 +999,14 @@ function assembleSimdModule(): Uint8Array<ArrayBuffer> {
   const bytes = [
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00], // "\0asm", version 1
     ...section(1, [...uleb(types.length), ...types.flat()]), // types
-    ...section(2, [1, ...ascii('env'), ...ascii('memory'), 0x02, 0x00, 0x01]), // import env.memory, min 1 page
+    // import env.memory, min 1 page (flags 0x03: shared, with a maximum)
+    ...section(2, [
+      1,
+      ...ascii('env'),
+      ...ascii('memory'),
+      0x02,
+      ...(sharedMaxPages ? [0x03, 0x01, ...uleb(sharedMaxPages)] : [0x00, 0x01]),
+    ]),
     ...section(3, [...uleb(fns.length), ...fns.map((_, i) => i)]), // function i has type i
     ...section(7, [...uleb(fns.length), ...fns.flatMap((f, i) => [...ascii(f.name), 0x00, i])]), // exports
     ...section(10, [...uleb(fns.length), ...bodies.flat()]), // code

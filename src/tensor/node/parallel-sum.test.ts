@@ -1,0 +1,89 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { useParallelAggregation } from './parallel-sum.js';
+import { WeightedSum } from '../vector.js';
+import { FedAvg } from '../../fl/strategies/fedavg.js';
+import { UpdateRejected } from '../../fl/update-check.js';
+import { Rng } from '../../util/rng.js';
+
+function randomVector(n: number, rng: Rng): Float32Array {
+  const x = new Float32Array(n);
+  for (let i = 0; i < n; i++) x[i] = (rng.uniform() - 0.5) * 10 ** (rng.int(7) - 3);
+  return x;
+}
+
+test('two-thread sums are bit-identical to one-thread sums, and refuse a NaN or Infinity in either half leaving the sum untouched', async () => {
+  const rng = new Rng(11);
+  const one: WeightedSum[] = [];
+  const lengths = [1, 15, 16, 17, 1000, 100_003];
+  for (const n of lengths) one.push(new WeightedSum(n));
+  const parallel = await useParallelAggregation({ minLength: 1 });
+  assert.ok(parallel, 'this Node has shared WebAssembly memories and SIMD');
+  try {
+    const two = lengths.map((n) => new WeightedSum(n));
+    two.forEach((s) => assert.equal(s.threads, 2));
+    one.forEach((s) => assert.equal(s.threads, 1));
+    for (let k = 0; k < 6; k++)
+      lengths.forEach((n, j) => {
+        const x = randomVector(n, rng);
+        const w = 1 + rng.int(100);
+        assert.equal(one[j].add(x, w), -1);
+        assert.equal(two[j].add(x, w), -1);
+      });
+    lengths.forEach((n, j) => assert.deepEqual(two[j].sumView(), one[j].sumView(), `length ${n}`));
+
+    // A bad value in the main thread's half, in the helper's half, and an overflowing weight.
+    const n = 100_003;
+    const sum = two[lengths.indexOf(n)];
+    const before = Float64Array.from(sum.sumView());
+    for (const [index, value] of [
+      [10, NaN],
+      [n - 1, Infinity],
+      [60_000, -Infinity],
+    ] as const) {
+      const x = randomVector(n, rng);
+      x[index] = value;
+      assert.equal(sum.add(x, 3), index);
+    }
+    assert.equal(
+      sum.add(
+        Float32Array.from({ length: n }, () => 3e38),
+        1e300,
+      ),
+      n,
+      'overflow',
+    );
+    assert.deepEqual(sum.sumView(), before, 'refused updates change nothing');
+    assert.equal(sum.count, 6);
+
+    // Through a strategy: FedAvg over two threads gives the one-thread model, and still refuses NaN.
+    const global = randomVector(100_003, rng);
+    const deltas = [0, 1, 2].map(() => randomVector(100_003, rng));
+    const round = (strategy: FedAvg) => {
+      const agg = strategy.beginRound({ round: 1, global, rng: new Rng(1) });
+      deltas.forEach((delta, i) => agg.add({ clientId: `c${i}`, delta, numExamples: 10 + i }));
+      const bad = randomVector(100_003, rng);
+      bad[99_999] = NaN;
+      assert.throws(() => agg.add({ clientId: 'bad', delta: bad, numExamples: 5 }), UpdateRejected);
+      return agg.finish();
+    };
+    const viaTwo = round(new FedAvg());
+    await parallel.dispose();
+    assert.equal(new WeightedSum(100_003).threads, 1, 'after dispose, one thread again');
+    assert.deepEqual(round(new FedAvg()), viaTwo);
+  } finally {
+    await parallel.dispose();
+  }
+});
+
+test('useParallelAggregation: only long vectors use the helper, and a bad minLength is refused', async () => {
+  await assert.rejects(useParallelAggregation({ minLength: 0 }), /minLength must be a positive integer/);
+  const parallel = await useParallelAggregation({ minLength: 1000 });
+  try {
+    assert.equal(new WeightedSum(999).threads, 1);
+    assert.equal(new WeightedSum(1000).threads, 2);
+    assert.equal(new WeightedSum(1000, { simd: false }).threads, 1, 'simd: false still means plain loops');
+  } finally {
+    await parallel?.dispose();
+  }
+});
