@@ -83,6 +83,12 @@ test('useParallelAggregation: only long vectors use the helper, and a bad minLen
     assert.equal(new WeightedSum(999).threads, 1);
     assert.equal(new WeightedSum(1000).threads, 2);
     assert.equal(new WeightedSum(1000, { simd: false }).threads, 1, 'simd: false still means plain loops');
+    // A sum whose helper is gone refuses to go on rather than add half of an update.
+    const orphan = new WeightedSum(1000);
+    assert.equal(orphan.add(new Float32Array(1000).fill(1), 1), -1);
+    await parallel?.dispose();
+    assert.throws(() => orphan.add(new Float32Array(1000).fill(1), 1), /lost its helper thread/);
+    assert.equal(orphan.sumView()[999], 1, 'what was added before is intact');
   } finally {
     await parallel?.dispose();
   }
