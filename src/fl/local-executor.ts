@@ -6,7 +6,7 @@
 import type { Dataset } from '../data/dataset.js';
 import type { Trainer } from '../runtime/trainer.js';
 import type { EvaluateOutcome, EvaluateTask, FitExecutor, FitOutcome, FitTask } from './executor.js';
-import { fitClient } from './trainer-client.js';
+import { evaluateClient, fitClient } from './trainer-client.js';
 import { clientSeed } from './engine.js';
 
 export class LocalExecutor implements FitExecutor {
@@ -16,10 +16,14 @@ export class LocalExecutor implements FitExecutor {
     private readonly dataOf: (clientId: string) => Dataset,
     private readonly seed = 0,
     /** Each client's own held-out data, for federated evaluation (absent: the clients cannot evaluate). */
-    private readonly testDataOf?: (clientId: string) => Dataset,
+    testDataOf?: (clientId: string) => Dataset,
   ) {
-    if (!testDataOf) this.evaluate = undefined;
+    if (testDataOf)
+      this.evaluate = (_round, global, tasks, onOutcome) =>
+        this.evaluateOn(testDataOf, global, tasks, onOutcome);
   }
+
+  readonly evaluate?: FitExecutor['evaluate'];
 
   async run(
     round: number,
@@ -53,30 +57,20 @@ export class LocalExecutor implements FitExecutor {
     }
   }
 
-  evaluate?: FitExecutor['evaluate'] = async (
-    _round: number,
+  private async evaluateOn(
+    testDataOf: (clientId: string) => Dataset,
     global: Float32Array,
     tasks: readonly EvaluateTask[],
     onOutcome: (o: EvaluateOutcome) => void,
-  ): Promise<void> => {
+  ): Promise<void> {
     for (const t of tasks) {
       const started = performance.now();
       try {
-        const data = this.testDataOf!(t.client.id);
-        if (data.length === 0) throw new Error('the client holds no test data');
-        this.trainer.setParameters(global);
-        const r = await this.trainer.evaluate(data);
-        onOutcome({
-          ok: true,
-          clientId: t.client.id,
-          numExamples: data.length,
-          loss: r.loss,
-          accuracy: r.accuracy,
-          seconds: (performance.now() - started) / 1000,
-        });
+        const r = await evaluateClient(this.trainer, testDataOf(t.client.id), global);
+        onOutcome({ ok: true, clientId: t.client.id, ...r, seconds: (performance.now() - started) / 1000 });
       } catch (e) {
         onOutcome({ ok: false, clientId: t.client.id, reason: (e as Error).message });
       }
     }
-  };
+  }
 }

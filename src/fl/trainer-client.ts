@@ -62,3 +62,22 @@ async function trainLocally(
     },
   };
 }
+
+/**
+ * Federated evaluation on one client: the global parameters on the client's own held-out data.
+ * The same code in process and in the simulation's workers.
+ */
+export async function evaluateClient(
+  trainer: Trainer,
+  data: Dataset,
+  global: Float32Array,
+): Promise<{ numExamples: number; loss: number; accuracy?: number }> {
+  if (data.length === 0) throw new Error('the client holds no test data');
+  trainer.setParameters(global);
+  const r = await trainer.evaluate(data);
+  return {
+    numExamples: data.length,
+    loss: r.loss,
+    ...(r.accuracy !== undefined ? { accuracy: r.accuracy } : {}),
+  };
+}

@@ -71,15 +71,19 @@ test('the engine asks only clients that have joined, and skips (records) a round
         });
     },
   };
-  const engine = new RoundEngine({
-    strategy: new FedAvg(),
-    clients: small,
-    executor,
-    fitConfig: { localEpochs: 1, batchSize: 1, lr: 0.1 },
-    fractionFit: 1,
-    seed: 2,
-    availableAt: lateJoinAvailability(9, late),
-  });
+  // Every client present is asked (fractionFit 1).
+  const engineOver = (minAvailableClients?: number) =>
+    new RoundEngine({
+      strategy: new FedAvg(),
+      clients: small,
+      executor,
+      fitConfig: { localEpochs: 1, batchSize: 1, lr: 0.1 },
+      fractionFit: 1,
+      seed: 2,
+      minAvailableClients,
+      availableAt: lateJoinAvailability(9, late),
+    });
+  const engine = engineOver();
   const global = new Float32Array(3);
   for (let round = 1; round <= 3; round++) {
     const { report } = await engine.runRound(round, global);
@@ -89,14 +93,7 @@ test('the engine asks only clients that have joined, and skips (records) a round
   }
   assert.ok(asked[1].length < small.length && asked[3].length === small.length);
 
-  const strict = new RoundEngine({
-    strategy: new FedAvg(),
-    clients: small,
-    executor,
-    fitConfig: { localEpochs: 1, batchSize: 1, lr: 0.1 },
-    minAvailableClients: 40,
-    availableAt: lateJoinAvailability(9, late),
-  });
+  const strict = engineOver(40);
   const first = await strict.runRound(1, global);
   assert.equal(first.report.updated, false);
   assert.match(first.report.skippedReason ?? '', /clients available, the round needs 40/);

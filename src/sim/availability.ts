@@ -41,11 +41,5 @@ export function lateJoinAvailability(
   late: LateJoiners,
 ): (round: number, clients: readonly ClientInfo[]) => readonly ClientInfo[] {
   checkLateJoiners(late);
-  const joined = new Map<string, number>();
-  return (round, clients) =>
-    clients.filter((c) => {
-      let r = joined.get(c.id);
-      if (r === undefined) joined.set(c.id, (r = joinRound(seed, c.id, late)));
-      return r <= round;
-    });
+  return (round, clients) => clients.filter((c) => joinRound(seed, c.id, late) <= round);
 }

@@ -189,11 +189,8 @@ export class WorkerPool implements FitExecutor {
     tasks: readonly FitTask[],
     onOutcome: (o: FitOutcome) => void,
   ): Promise<void> {
-    await this.ready;
     checkTasksPerWorker(this.tasksPerWorker);
-    if (global.length !== this.global.length)
-      throw new Error(`WorkerPool: global has ${global.length} values, the model ${this.global.length}`);
-    this.global.set(global); // every worker reads the round's model from here
+    await this.publish(global);
     const f = this.o.failures ?? {};
     const rng = roundRng((this.o.seed ?? 0) ^ 0x5107, round);
     // Damage has a stream of its own, so enabling it leaves the other fates of a seed unchanged.
@@ -256,6 +253,14 @@ export class WorkerPool implements FitExecutor {
     );
   }
 
+  /** Waits for the workers, then writes `global` where every worker reads the round's model. */
+  private async publish(global: Float32Array): Promise<void> {
+    await this.ready;
+    if (global.length !== this.global.length)
+      throw new Error(`WorkerPool: global has ${global.length} values, the model ${this.global.length}`);
+    this.global.set(global);
+  }
+
   /**
    * Federated evaluation: each task's client evaluates `global` on its held-out samples
    * (`testIndicesOf`) in a worker. Present only when the pool was given the clients' test splits.
@@ -268,10 +273,7 @@ export class WorkerPool implements FitExecutor {
     tasks: readonly EvaluateTask[],
     onOutcome: (o: EvaluateOutcome) => void,
   ): Promise<void> {
-    await this.ready;
-    if (global.length !== this.global.length)
-      throw new Error(`WorkerPool: global has ${global.length} values, the model ${this.global.length}`);
-    this.global.set(global);
+    await this.publish(global);
     await this.dispatch(
       [...tasks],
       (t, taskId) => ({

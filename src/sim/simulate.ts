@@ -170,16 +170,15 @@ export async function runSimulation(
   const allParts = partitioner({ length: data.train.length, labels }, config.clients, rng.fork());
   const fedEval = config.federatedEvaluation;
   // Federated evaluation: each client sets aside part of its own data, never trained on.
-  const splits = fedEval
-    ? holdOutPerClient(allParts, fedEval.testFraction ?? DEFAULT_CLIENT_TEST_FRACTION, rng.fork())
-    : undefined;
+  const testFraction = fedEval?.testFraction ?? DEFAULT_CLIENT_TEST_FRACTION;
+  const splits = fedEval ? holdOutPerClient(allParts, testFraction, rng.fork()) : undefined;
   const parts = splits?.train ?? allParts;
   const clients: ClientInfo[] = parts.map((p, k) => ({ id: String(k), numExamples: p.length }));
   const summary = partitionSummary(allParts, labels, data.train.classes?.length);
   log(formatSummaryTable(summary, { maxRows: 8 }));
   if (splits)
     log(
-      `each client holds out ${(100 * (fedEval!.testFraction ?? DEFAULT_CLIENT_TEST_FRACTION)).toFixed(0)}% of its samples for federated evaluation (${splits.test.reduce((n, t) => n + t.length, 0)} in all) and trains on the rest`,
+      `each client holds out ${(100 * testFraction).toFixed(0)}% of its samples for federated evaluation (${splits.test.reduce((n, t) => n + t.length, 0)} in all) and trains on the rest`,
     );
 
   const inner = strategyByName(config.strategy, config.strategyOptions ?? {});
@@ -215,6 +214,7 @@ export async function runSimulation(
     runtime: nodeRuntime({ intraOpNumThreads: 1 }),
   });
   const evalEvery = config.evalEvery ?? 1;
+  const evaluatedRound = (round: number) => round % evalEvery === 0 || round === config.rounds;
   const engine = new RoundEngine({
     strategy,
     clients,
@@ -247,12 +247,12 @@ export async function runSimulation(
       ? {
           fraction: fedEval.fraction,
           minClients: fedEval.minClients,
-          when: (round) => round % evalEvery === 0 || round === config.rounds,
+          when: evaluatedRound,
         }
       : undefined,
     privacyBudget: config.dp?.epsilonBudget,
     evaluate: async (global, round) => {
-      if (round % evalEvery !== 0 && round !== config.rounds) return { loss: NaN };
+      if (!evaluatedRound(round)) return { loss: NaN };
       evaluator.setParameters(global);
       const r = await evaluator.evaluate(data.test);
       return { loss: r.loss, accuracy: r.accuracy };

@@ -7,7 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import { ArrayDataset, SubsetDataset } from '../data/dataset.js';
 import { Trainer } from '../runtime/trainer.js';
 import { nodeRuntime } from '../runtime/node.js';
-import { fitClient } from '../fl/trainer-client.js';
+import { evaluateClient, fitClient } from '../fl/trainer-client.js';
 import { codecByName } from '../compress/by-name.js';
 import type { CodecState, UpdateCodec } from '../compress/codec.js';
 import { encodeClientUpdate, ownBuffer } from './client-codec.js';
@@ -99,17 +99,12 @@ async function evaluate(m: WorkerEvaluateTask): Promise<void> {
   const started = performance.now();
   try {
     if (!trainer || !dataset || !global) throw new Error('worker used before init');
-    if (m.indices.length === 0) throw new Error('the client holds no test data');
-    const data = new SubsetDataset(dataset, m.indices);
-    trainer.setParameters(global);
-    const r = await trainer.evaluate(data);
+    const r = await evaluateClient(trainer, new SubsetDataset(dataset, m.indices), global);
     send({
       kind: 'evaluated',
       taskId: m.taskId,
       clientId: m.clientId,
-      numExamples: data.length,
-      loss: r.loss,
-      ...(r.accuracy !== undefined ? { accuracy: r.accuracy } : {}),
+      ...r,
       seconds: (performance.now() - started) / 1000,
     });
   } catch (e) {

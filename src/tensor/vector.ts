@@ -675,32 +675,26 @@ let cachedSharedModule: WebAssembly.Module | null | undefined;
  * threads over one memory; null where SIMD or shared memories are missing.
  */
 export function sharedSimdModule(): WebAssembly.Module | null {
-  if (cachedSharedModule !== undefined) return cachedSharedModule;
-  cachedSharedModule = null;
-  try {
-    if (simdModule() && typeof SharedArrayBuffer === 'function') {
-      const bytes = assembleSimdModule(65536);
-      if (WebAssembly.validate(bytes)) cachedSharedModule = new WebAssembly.Module(bytes);
-    }
-  } catch {
-    cachedSharedModule = null;
-  }
+  if (cachedSharedModule === undefined)
+    cachedSharedModule =
+      simdModule() && typeof SharedArrayBuffer === 'function' ? compiled(assembleSimdModule(65536)) : null;
   return cachedSharedModule;
 }
 
 /** The compiled module, or null where WebAssembly or its SIMD extension is missing. */
 function simdModule(): WebAssembly.Module | null {
-  if (cachedModule !== undefined) return cachedModule;
-  cachedModule = null;
-  try {
-    if (typeof WebAssembly === 'object') {
-      const bytes = assembleSimdModule();
-      if (WebAssembly.validate(bytes)) cachedModule = new WebAssembly.Module(bytes);
-    }
-  } catch {
-    cachedModule = null;
-  }
+  if (cachedModule === undefined)
+    cachedModule = typeof WebAssembly === 'object' ? compiled(assembleSimdModule()) : null;
   return cachedModule;
+}
+
+/** The module of these bytes, or null where this runtime does not accept them. */
+function compiled(bytes: Uint8Array<ArrayBuffer>): WebAssembly.Module | null {
+  try {
+    return WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+  } catch {
+    return null;
+  }
 }
 
 // Instruction encodings (WebAssembly core spec §5.4 and the fixed-width SIMD proposal).

@@ -17,12 +17,11 @@ export const CTRL = {
   memory: 3,
   /** The helper's answer to CHECK: 1 when its half holds a NaN or ±Infinity. */
   result: 4,
-  /** Element offset and count of the helper's half, and the byte offsets of the stage and the sum. */
+  /** Element offset and count of the helper's half, and the byte offset of the stage (the sum is at 0). */
   first: 5,
   count: 6,
   stage: 7,
-  sum: 8,
-  slots: 9,
+  slots: 8,
 } as const;
 
 export const OP = { attach: 1, check: 2, add: 3 } as const;

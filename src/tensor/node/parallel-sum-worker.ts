@@ -63,7 +63,7 @@ function serve(init: HelperInit): never {
       const count = ctrl[CTRL.count];
       const stage = ctrl[CTRL.stage] + first * 4;
       if (op === OP.check) ctrl[CTRL.result] = k.nonFinite(stage, count);
-      else k.accumulate(ctrl[CTRL.sum] + first * 8, stage, count, weight[0]);
+      else k.accumulate(first * 8, stage, count, weight[0]);
     }
     Atomics.store(ctrl, CTRL.done, seen);
   }

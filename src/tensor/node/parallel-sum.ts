@@ -85,14 +85,13 @@ class Helper {
   }
 
   /** Posts a command; `finish` waits for it. Between the two the caller does its own half. */
-  post(op: number, memory: number, first: number, count: number, stage: number, sum: number): void {
+  post(op: number, memory: number, first: number, count: number, stage: number): void {
     const c = this.ctrl;
     c[CTRL.op] = op;
     c[CTRL.memory] = memory;
     c[CTRL.first] = first;
     c[CTRL.count] = count;
     c[CTRL.stage] = stage;
-    c[CTRL.sum] = sum;
     Atomics.store(c, CTRL.command, ++this.seq);
     Atomics.notify(c, CTRL.command);
   }
@@ -110,7 +109,7 @@ class Helper {
   }
 
   private run(op: number, memory: number): void {
-    this.post(op, memory, 0, 0, 0, 0);
+    this.post(op, memory, 0, 0, 0);
     this.finish();
   }
 }
@@ -149,7 +148,7 @@ class ParallelSumBackend implements ExternalSumBackend {
     try {
       // The helper's half first, so that it checks while this thread copies and checks its own.
       if (n > half) this.stage.set(x.subarray(half), half);
-      helper.post(OP.check, this.memoryId, half, padded - half, stageOffset, 0);
+      helper.post(OP.check, this.memoryId, half, padded - half, stageOffset);
       this.stage.set(n > half ? x.subarray(0, half) : x);
       const mine = kernels.nonFinite(stageOffset, half);
       helper.finish();
@@ -157,7 +156,7 @@ class ParallelSumBackend implements ExternalSumBackend {
       const overflow = overflowIndex(x, weight);
       if (overflow >= 0) return overflow;
       helper.weight[0] = weight;
-      helper.post(OP.add, this.memoryId, half, padded - half, stageOffset, 0);
+      helper.post(OP.add, this.memoryId, half, padded - half, stageOffset);
       kernels.accumulate(0, stageOffset, half, weight);
       helper.finish();
       return -1;
