@@ -89,7 +89,7 @@ class PlainLoop implements RoundRunner {
       finish() {
         const out = new Float32Array(global.length);
         for (let i = 0; i < out.length; i++) out[i] = global[i] + acc[i] / total;
-        return out;
+        return { global: out, statistics: {} };
       },
     };
   }
@@ -121,7 +121,7 @@ class KahanFloat32 implements RoundRunner {
       finish() {
         const out = new Float32Array(global.length);
         for (let i = 0; i < out.length; i++) out[i] = global[i] + sum[i] / total;
-        return out;
+        return { global: out, statistics: {} };
       },
     };
   }

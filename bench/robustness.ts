@@ -34,7 +34,7 @@ const base: SimulationConfig = {
   strategy: 'fedavg',
   seed: 1,
 };
-const strategies: [string, Record<string, unknown>][] = [
+const strategies: [string, Record<string, number>][] = [
   ['fedavg', {}],
   ['fedmedian', {}],
   ['fedtrimmedavg', { beta: 0.2 }],

@@ -9,7 +9,7 @@
 import { Rng } from '../util/rng.js';
 import type { FitExecutor, FitOutcome, FitTask } from './executor.js';
 import { poissonSample, sampleClients } from './strategies/client-sampling.js';
-import type { ClientInfo, FitConfig, Strategy } from './strategy.js';
+import type { AggregationStatistics, ClientInfo, FitConfig, Strategy } from './strategy.js';
 import { RoundAborted, UpdateRejected } from './update-check.js';
 import {
   checkFederatedEvaluation,
@@ -89,6 +89,8 @@ export interface RoundReport {
   privacy?: { epsilon: number; delta: number };
   /** Set when the run must end here (e.g. the privacy budget is exhausted); the round did not run. */
   stopped?: string;
+  /** What the aggregation layers reported (when the model was updated). */
+  statistics?: AggregationStatistics;
 }
 
 export function roundRng(seed: number, round: number): Rng {
@@ -240,7 +242,9 @@ export class RoundEngine {
       report.skippedReason = `${report.aggregated} of ${report.selected} clients returned a usable update, the round needs ${minResults}`;
     } else {
       try {
-        next = aggregator.finish();
+        const result = aggregator.finish();
+        next = result.global;
+        report.statistics = result.statistics;
         report.updated = true;
       } catch (e) {
         if (!(e instanceof RoundAborted)) throw e;

@@ -49,6 +49,21 @@ export interface ClientUpdate {
   auxiliary?: readonly number[];
 }
 
+/**
+ * What the aggregation layers report about one round, one entry per layer ('dp',
+ * 'secureAggregation'...). Each layer declares its entry where it is defined, by augmenting this
+ * interface (`declare module '.../fl/strategy.js' { interface AggregationStatistics { dp?: ... } }`),
+ * so the record stays typed without this file knowing every layer.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface AggregationStatistics {}
+
+/** A round's result: the next global parameters and what the aggregation did. */
+export interface RoundResult {
+  global: Float32Array;
+  statistics: AggregationStatistics;
+}
+
 /** Folds updates into the round's result as they arrive. */
 export interface RoundAggregator {
   /** Adds one client's update; throws (leaving the aggregator unchanged) if it is invalid. */
@@ -56,10 +71,10 @@ export interface RoundAggregator {
   /** Updates accepted so far. */
   readonly count: number;
   /**
-   * The next global parameters. `global` is not modified; the result is a new array. Throws if no
-   * update was accepted.
+   * The next global parameters (a new array: the round's `global` is not modified) with the round's
+   * statistics. Throws if no update was accepted.
    */
-  finish(): Float32Array;
+  finish(): RoundResult;
   /**
    * After `finish`, Σ of the `auxiliary` values of the updates that made it into the aggregate, for
    * aggregators that carry them (secure aggregation: over the protocol's survivors only).
@@ -117,6 +132,11 @@ export interface Strategy {
    * uniformly random subset of fixed size.
    */
   readonly clientSampling?: 'fixed' | 'poisson';
+  /**
+   * The fewest updates a round can aggregate (Krum's 2f + 3...); absent: 1. A run refuses, before
+   * any work, settings whose rounds train fewer clients.
+   */
+  readonly minUpdates?: number;
   /** Present on strategies that give a differential-privacy guarantee. */
   readonly privacy?: PrivacyLedger;
   /** Starts aggregating a round. */

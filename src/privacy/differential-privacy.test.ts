@@ -87,18 +87,18 @@ test('central DP-FedAvg: the global moves by the clipped sum over the expected c
   const agg = s.beginRound(c);
   agg.add({ clientId: 'a', delta: Float32Array.from([3, 0, 0, 4]), numExamples: 500 }); // norm 5 -> clipped
   agg.add({ clientId: 'b', delta: Float32Array.from([0, 0.5, 0, 0]), numExamples: 1 }); // kept
-  const next = agg.finish();
+  const { global: next, statistics } = agg.finish();
   // m̄ = 0.1 · 20 = 2; the example counts do not weight a client's influence.
   const expected = [1 + 0.6 / 2, 1 + 0.5 / 2, 1, 1 + 0.8 / 2];
   for (let i = 0; i < d; i++) assert.ok(Math.abs(next[i] - expected[i]) < 1e-5, `${i}: ${next[i]}`);
-  assert.equal(s.lastRound?.clipped, 1);
+  assert.equal(statistics.dp?.clipped, 1);
 
   // Zero updates: what remains is the noise, N(0, (zC/m̄)²) per coordinate.
   const big = 100_000;
   const noisy = withDifferentialPrivacy(new FedAvg(), { noiseMultiplier: 1.5, clipNorm: 2, noiseSeed: 2 });
   const a2 = noisy.beginRound(ctx(big, { available: 40, samplingRate: 0.1 }));
   a2.add({ clientId: 'x', delta: new Float32Array(big), numExamples: 1 });
-  const m = moments(a2.finish());
+  const m = moments(a2.finish().global);
   assert.ok(Math.abs(m.std - (1.5 * 2) / 4) / 0.75 < 0.01, `noise std ${m.std}`);
   assert.ok(Math.abs(m.mean) < 0.01);
 });
@@ -121,7 +121,7 @@ test('the accountant charges each released round at (z, q) and matches epsilon()
   const ahead = epsilon({ samplingRate: 0.05, noiseMultiplier: 1.1, steps: 6, delta: 1e-5 }).epsilon;
   assert.equal(s.privacy.spentAfterNextRound(0.05).epsilon, ahead);
   // An aborted round (nothing accepted) is not released and costs nothing.
-  assert.throws(() => s.beginRound(ctx(3)).finish(), RoundAborted);
+  assert.throws(() => s.beginRound(ctx(3)).finish().global, RoundAborted);
   assert.equal(s.privacy.spent().epsilon, ref);
   // The state (accountant and clip norm) survives a checkpoint.
   const restored = withDifferentialPrivacy(new FedAvg(), { noiseMultiplier: 1.1, clipNorm: 9, noiseSeed: 3 });
@@ -197,7 +197,7 @@ test('distributed noise: clients clip and add their share; too few contributions
     (e: unknown) => e instanceof UpdateRejected && /exceeds what a clipped/.test(e.reason),
   );
   assert.throws(
-    () => agg.finish(),
+    () => agg.finish().global,
     /only 3 clients contributed noise shares; the privacy guarantee needs at least 4/,
   );
 });
@@ -292,8 +292,7 @@ test('adaptive clipping under secure aggregation: the unclipped count comes out 
   });
   const agg = s.beginRound(c);
   for (const u of updates) agg.add(u);
-  agg.finish();
-  const survivors = new Set(secure.lastRound!.survivorIds);
+  const survivors = new Set(agg.finish().statistics.secureAggregation!.survivorIds);
   assert.equal(survivors.size, 8, 'two clients vanished after sharing keys');
   const count =
     updates.filter((u) => survivors.has(u.clientId)).reduce((a, u) => a + u.auxiliary![0], 0) / scale;
@@ -378,15 +377,15 @@ test('distributed DP composes with secure aggregation underneath (and only that 
   });
   const agg = s.beginRound(c);
   for (const u of updates) agg.add(u);
-  const next = agg.finish();
+  const { global: next, statistics } = agg.finish();
   // Equal weights (a client's influence is bounded, not weighted by its examples), over the
   // clients that took part, up to secure aggregation's quantization error.
-  const bound = secure.lastRound!.meanErrorBound;
+  const bound = statistics.secureAggregation!.meanErrorBound;
   for (let i = 0; i < d; i++) {
     const mean = updates.reduce((a, u) => a + u.delta[i], 0) / updates.length;
     assert.ok(Math.abs(next[i] - mean) <= bound + 1e-6, `coordinate ${i}: ${next[i]} vs ${mean}`);
   }
-  assert.equal(secure.lastRound!.survivors, 10);
+  assert.equal(statistics.secureAggregation!.survivors, 10);
   assert.ok(s.privacy.spent().epsilon > 0);
   assert.throws(
     () => withDifferentialPrivacy(withSecureAggregation(new FedAvg()), { noiseMultiplier: 1, clipNorm: 1 }),

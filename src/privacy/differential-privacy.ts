@@ -38,6 +38,7 @@ import type {
   PrivacyLedger,
   RoundAggregator,
   RoundContext,
+  RoundResult,
   Strategy,
   StrategyState,
 } from '../fl/strategy.js';
@@ -77,6 +78,13 @@ export interface DifferentialPrivacyOptions {
   noiseSeed?: number;
 }
 
+declare module '../fl/strategy.js' {
+  interface AggregationStatistics {
+    /** What differential privacy did this round. */
+    dp?: DpRoundStats;
+  }
+}
+
 /** What one released round did, for metrics. */
 export interface DpRoundStats {
   round: number;
@@ -96,9 +104,11 @@ class DifferentiallyPrivate implements Strategy {
   readonly aggregation = 'individual' as const;
   readonly clientSampling = 'poisson' as const;
   readonly privacy: PrivacyLedger;
+  get minUpdates(): number | undefined {
+    return this.inner.minUpdates;
+  }
   /** The current clip norm (moves each round under adaptive clipping). */
   clipNorm: number;
-  lastRound: DpRoundStats | undefined;
   private accountant = new RdpAccountant();
   private readonly delta: number;
   private readonly secureNoise: GaussianSource | undefined;
@@ -285,7 +295,7 @@ class DifferentiallyPrivate implements Strategy {
         const zUpdates = this.noiseMultiplierForUpdates(expected);
         const noiseStd = distributed ? shareStd : zUpdates * C;
         const noise = this.noiseFor(ctx.round);
-        let next: Float32Array;
+        let next: RoundResult;
         if (passOn) next = passOn.finish();
         else {
           noise.addNoise(sum!, noiseStd);
@@ -310,7 +320,7 @@ class DifferentiallyPrivate implements Strategy {
             : unclipped + this.countNoiseStd(expected) * noise.normal();
           this.clipNorm = nextClipNorm(C, noisyCount / expected, a);
         }
-        this.lastRound = {
+        const dp: DpRoundStats = {
           round: ctx.round,
           clients: count,
           clipped: distributed ? undefined : clipped,
@@ -319,7 +329,7 @@ class DifferentiallyPrivate implements Strategy {
           noiseStd,
           expectedClients: expected,
         };
-        return next;
+        return { global: next.global, statistics: { ...next.statistics, dp } };
       },
     };
   }
@@ -353,7 +363,6 @@ export function withDifferentialPrivacy(
   strategy: Strategy,
   options: DifferentialPrivacyOptions,
 ): Strategy & {
-  readonly lastRound: DpRoundStats | undefined;
   readonly clipNorm: number;
   readonly privacy: PrivacyLedger;
 } {

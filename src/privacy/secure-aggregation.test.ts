@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withSecureAggregation, type SecureAggregationStrategy } from './secure-aggregation.js';
+import {
+  withSecureAggregation,
+  SecureAggregationStrategy,
+  type SecureAggregationRoundStats,
+} from './secure-aggregation.js';
 import { nodeSecAggCrypto } from './secagg/crypto-node.js';
 import { maxBitsFor, sumErrorBound } from './secagg/quantize.js';
 import { FedAvg } from '../fl/strategies/fedavg.js';
@@ -49,7 +53,7 @@ function aggregate(
 ): Float32Array {
   const aggregator = strategy.beginRound({ round, global, rng: new Rng(1000 + round) });
   for (const u of updates) aggregator.add(u);
-  return aggregator.finish();
+  return aggregator.finish().global;
 }
 
 /**
@@ -74,9 +78,33 @@ function maxDifference(a: Float32Array, b: Float32Array): number {
   return worst;
 }
 
-function stats(s: SecureAggregationStrategy) {
-  assert.ok(s.lastRound, 'lastRound is set after a round');
-  return s.lastRound;
+/**
+ * Each strategy's last round's statistics: taken from the round's result, or for an aborted round
+ * from the aggregator, by observing every SecureAggregationStrategy this file creates.
+ */
+const lastStats = new WeakMap<SecureAggregationStrategy, SecureAggregationRoundStats>();
+const beginRound = SecureAggregationStrategy.prototype.beginRound;
+SecureAggregationStrategy.prototype.beginRound = function (this: SecureAggregationStrategy, ctx) {
+  const aggregator = beginRound.call(this, ctx);
+  const finish = aggregator.finish.bind(aggregator);
+  aggregator.finish = () => {
+    try {
+      const r = finish();
+      lastStats.set(this, r.statistics.secureAggregation!);
+      return r;
+    } catch (e) {
+      const aborted = (aggregator as { aborted?: SecureAggregationRoundStats }).aborted;
+      if (aborted) lastStats.set(this, aborted);
+      throw e;
+    }
+  };
+  return aggregator;
+};
+
+function stats(s: SecureAggregationStrategy): SecureAggregationRoundStats {
+  const r = lastStats.get(s);
+  assert.ok(r, 'a round has finished');
+  return r;
 }
 
 test('FedAvg under secure aggregation gives plain FedAvg (example-weighted) within the quantization bound', () => {
@@ -246,7 +274,7 @@ test('a NaN, wrong-length or repeated update is refused with its reason and does
   aggregator.add(updates[3]);
   aggregator.add(updates[4]);
   assert.equal(aggregator.count, 4);
-  const result = aggregator.finish();
+  const result = aggregator.finish().global;
   const good = [updates[0], updates[1], updates[3], updates[4]];
   assertClose(
     result,
@@ -256,7 +284,7 @@ test('a NaN, wrong-length or repeated update is refused with its reason and does
   );
   assert.deepEqual(stats(secure).survivorIds, ['c0', 'c1', 'c3', 'c4']);
   // A second finish returns the same model without running the protocol again; add is closed.
-  assert.deepEqual(aggregator.finish(), result);
+  assert.deepEqual(aggregator.finish().global, result);
   assert.throws(() => aggregator.add(updates[2]), /already finished/);
 });
 
@@ -364,11 +392,11 @@ test('too many dropouts, or a single client, abort the round with the protocolâ€
     return true;
   };
   assert.throws(
-    () => aggregator.finish(),
+    () => aggregator.finish().global,
     aborted(/only 5 clients sent masked inputs, fewer than the threshold 6/),
   );
   assert.throws(
-    () => aggregator.finish(),
+    () => aggregator.finish().global,
     aborted(/fewer than the threshold/),
     'a second finish fails the same way',
   );
@@ -470,7 +498,7 @@ test('auxiliary values ride in the secure sum, unweighted, and their sum is the 
   );
   agg.finish();
   const sum = agg.auxiliarySum!()!;
-  const bound = secure.lastRound!.errorBound;
+  const bound = stats(secure).errorBound;
   assert.ok(Math.abs(sum[0] - 1.5) <= bound + 1e-7, `${sum[0]} vs 1.5 (bound ${bound})`);
   assert.ok(Math.abs(sum[1] + 0.75) <= bound + 1e-7, `${sum[1]} vs -0.75`);
 
@@ -483,8 +511,8 @@ test('auxiliary values ride in the secure sum, unweighted, and their sum is the 
   const agg2 = lossy.beginRound({ round: 1, global: new Float32Array(d), rng: new Rng(2) });
   for (const u of updates) agg2.add(u);
   agg2.finish();
-  const alive = new Set(lossy.lastRound!.survivorIds);
+  const alive = new Set(stats(lossy).survivorIds);
   const exact = updates.filter((u) => alive.has(u.clientId)).reduce((a, u) => a + u.auxiliary[0], 0);
   assert.ok(alive.size < 6);
-  assert.ok(Math.abs(agg2.auxiliarySum!()![0] - exact) <= lossy.lastRound!.errorBound + 1e-7);
+  assert.ok(Math.abs(agg2.auxiliarySum!()![0] - exact) <= stats(lossy).errorBound + 1e-7);
 });

@@ -54,6 +54,7 @@ import type {
   ClientUpdate,
   FitConfig,
   RoundAggregator,
+  RoundResult,
   RoundContext,
   Strategy,
   StrategyState,
@@ -174,10 +175,12 @@ export class SecureAggregationStrategy implements Strategy {
   ) => { clients: ClientInfo[]; config: FitConfig };
   readonly getState?: () => StrategyState;
   readonly setState?: (state: StrategyState) => void;
+  /** The sum of one update is that update: the protocol needs two at least. */
+  get minUpdates(): number {
+    return Math.max(2, this.inner.minUpdates ?? 1);
+  }
   /** Resolves when the runtime's crypto suite has loaded (immediately when `crypto` was given). */
   readonly ready: Promise<void>;
-  /** The last round's statistics (also set when it aborted). */
-  lastRound: SecureAggregationRoundStats | undefined;
   private runtimeCrypto: SecAggCrypto | undefined;
   private portableCrypto: SecAggCrypto | undefined;
 
@@ -396,14 +399,23 @@ class InputBuilder {
   }
 }
 
+declare module '../fl/strategy.js' {
+  interface AggregationStatistics {
+    /** What secure aggregation did this round. */
+    secureAggregation?: SecureAggregationRoundStats;
+  }
+}
+
 class SecureAggregator implements RoundAggregator {
   private held: HeldUpdate[] = [];
   private readonly ids = new Set<string>();
-  private result: Float32Array | undefined;
+  private result: RoundResult | undefined;
   private failure: Error | undefined;
   private finished = false;
   private auxiliaryLength: number | undefined;
   private auxSum: number[] | undefined;
+  /** The statistics of a round the protocol aborted (for tests and diagnosis; the round has no result). */
+  aborted: SecureAggregationRoundStats | undefined;
 
   constructor(
     private readonly owner: SecureAggregationStrategy,
@@ -444,8 +456,8 @@ class SecureAggregator implements RoundAggregator {
     return this.auxSum;
   }
 
-  finish(): Float32Array {
-    if (this.result) return Float32Array.from(this.result);
+  finish(): RoundResult {
+    if (this.result) return { ...this.result, global: Float32Array.from(this.result.global) };
     if (this.failure) throw this.failure;
     this.finished = true;
     try {
@@ -456,10 +468,10 @@ class SecureAggregator implements RoundAggregator {
     } finally {
       this.held = []; // the copies are no longer needed either way
     }
-    return Float32Array.from(this.result);
+    return { ...this.result, global: Float32Array.from(this.result.global) };
   }
 
-  private run(): Float32Array {
+  private run(): RoundResult {
     const o = this.owner.options;
     const held = this.held;
     const n = held.length;
@@ -492,7 +504,7 @@ class SecureAggregator implements RoundAggregator {
       cryptoSuite: kind,
     };
     const abort = (reason: string): RoundAborted => {
-      this.owner.lastRound = {
+      this.aborted = {
         ...stats,
         survivors: 0,
         survivorIds: [],
@@ -559,7 +571,7 @@ class SecureAggregator implements RoundAggregator {
     const meanErrorBound = (E * (range + largest)) / (weight - E) + largest * 2 ** -24;
     const totalExamples = (weight / range) * inputs.maxExamples;
     this.auxSum = Array.from(sum.subarray(d + 1));
-    this.owner.lastRound = {
+    const statistics: SecureAggregationRoundStats = {
       ...stats,
       survivors: report.survivors.length,
       survivorIds: report.survivors.map((id) => held[id].clientId),
@@ -581,6 +593,7 @@ class SecureAggregator implements RoundAggregator {
       delta: mean,
       numExamples: totalExamples,
     });
-    return this.inner.finish();
+    const inner = this.inner.finish();
+    return { global: inner.global, statistics: { ...inner.statistics, secureAggregation: statistics } };
   }
 }

@@ -6,7 +6,7 @@ import { Rng } from '../../util/rng.js';
 function run(strategy: Bulyan, deltas: number[][]): number[] {
   const agg = strategy.beginRound({ round: 1, global: new Float32Array(deltas[0].length), rng: new Rng(1) });
   deltas.forEach((d, i) => agg.add({ clientId: `c${i}`, delta: Float32Array.from(d), numExamples: 1 }));
-  return [...agg.finish()];
+  return [...agg.finish().global];
 }
 
 test('Bulyan on a constructed set, by hand', () => {
@@ -40,5 +40,5 @@ test('Bulyan keeps every coordinate within the honest range under attack', () =>
 test('Bulyan needs n >= 4f + 3 updates', () => {
   const agg = new Bulyan({ f: 1 }).beginRound({ round: 1, global: new Float32Array(1), rng: new Rng(1) });
   for (let i = 0; i < 6; i++) agg.add({ clientId: `c${i}`, delta: Float32Array.from([i]), numExamples: 1 });
-  assert.throws(() => agg.finish(), /needs at least 4f \+ 3 = 7 updates, got 6/);
+  assert.throws(() => agg.finish().global, /needs at least 4f \+ 3 = 7 updates, got 6/);
 });

@@ -34,6 +34,10 @@ export class Bulyan implements Strategy {
   readonly name = 'bulyan';
   readonly aggregation = 'individual' as const;
   readonly f: number;
+  /** The fewest updates a round can aggregate (Bulyan needs n ≥ 4f + 3). */
+  get minUpdates(): number {
+    return 4 * this.f + 3;
+  }
   lastSelected: readonly string[] = [];
 
   constructor(options: BulyanOptions = {}) {

@@ -7,7 +7,7 @@ import type { Strategy } from '../strategy.js';
 function run(s: Strategy, global: Float32Array, deltas: Float32Array[]): Float32Array {
   const agg = s.beginRound({ round: 1, global, rng: new Rng(1) });
   deltas.forEach((delta, i) => agg.add({ clientId: `c${i}`, delta, numExamples: 1 }));
-  return agg.finish();
+  return agg.finish().global;
 }
 
 // Eight honest updates around μ = [1, −1] (offsets that cancel), their mean exactly μ.

@@ -23,7 +23,14 @@
  * arrive — O(model); with L > 1 every delta is kept — O(clients × model). Plus the center v and the
  * momentum u (float32, persisted through getState/setState).
  */
-import type { ClientUpdate, RoundAggregator, RoundContext, Strategy, StrategyState } from '../strategy.js';
+import type {
+  ClientUpdate,
+  RoundAggregator,
+  RoundContext,
+  Strategy,
+  StrategyState,
+  RoundResult,
+} from '../strategy.js';
 import { assertUpdate, RoundAborted } from '../update-check.js';
 import { UpdateStore } from './update-store.js';
 import { decay, integerAtLeast, positive } from './options.js';
@@ -157,13 +164,13 @@ class StreamingClipAggregator implements RoundAggregator {
     this.accepted++;
   }
 
-  finish(): Float32Array {
+  finish(): RoundResult {
     if (!this.result) {
       if (this.accepted === 0) throw new RoundAborted('no update was accepted');
       const v = this.center;
       for (let j = 0; j < v.length; j++) v[j] += this.step[j] / this.accepted;
       this.result = this.apply(v, this.global);
     }
-    return Float32Array.from(this.result);
+    return { global: Float32Array.from(this.result), statistics: {} };
   }
 }

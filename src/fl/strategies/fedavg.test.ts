@@ -14,7 +14,7 @@ function runRound(
   deltas.forEach((d, i) =>
     agg.add({ clientId: `c${i}`, delta: Float32Array.from(d), numExamples: examples[i] }),
   );
-  return agg.finish();
+  return agg.finish().global;
 }
 
 test('FedAvg: global plus the example-weighted mean delta', () => {
@@ -71,7 +71,7 @@ test('FedAvg: the result does not depend on arrival order and equals the float64
     const agg = strategy.beginRound({ round: 1, global, rng: new Rng(1) });
     for (const u of order) agg.add(u);
     assert.equal(agg.count, 60);
-    return agg.finish();
+    return agg.finish().global;
   });
   for (const r of results) {
     let maxUlps = 0;
@@ -86,10 +86,10 @@ test('FedAvg: the result does not depend on arrival order and equals the float64
 test('FedAvg: finish returns a new array, leaves global alone, and is repeatable', () => {
   const global = Float32Array.from([1, 2]);
   const agg = new FedAvg().beginRound({ round: 1, global, rng: new Rng(1) });
-  assert.throws(() => agg.finish(), /no update was accepted/);
+  assert.throws(() => agg.finish().global, /no update was accepted/);
   agg.add({ clientId: 'a', delta: Float32Array.from([1, 1]), numExamples: 1 });
-  const a = agg.finish();
-  const b = agg.finish();
+  const a = agg.finish().global;
+  const b = agg.finish().global;
   assert.deepEqual([...global], [1, 2]);
   assert.deepEqual([...a], [2, 3]);
   assert.notEqual(a, b);

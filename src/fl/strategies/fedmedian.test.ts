@@ -6,7 +6,7 @@ import { Rng } from '../../util/rng.js';
 function round(global: number[], deltas: number[][]): number[] {
   const agg = new FedMedian().beginRound({ round: 1, global: Float32Array.from(global), rng: new Rng(1) });
   deltas.forEach((d, i) => agg.add({ clientId: `c${i}`, delta: Float32Array.from(d), numExamples: 1 + i }));
-  return [...agg.finish()];
+  return [...agg.finish().global];
 }
 
 test('FedMedian: coordinate-wise median of an odd number of updates', () => {

@@ -9,7 +9,7 @@ import type { Strategy } from '../strategy.js';
 function step(s: Strategy, global: number[] | Float32Array, ...deltas: number[][]): Float32Array {
   const agg = s.beginRound({ round: 1, global: Float32Array.from(global), rng: new Rng(1) });
   deltas.forEach((d, i) => agg.add({ clientId: `c${i}`, delta: Float32Array.from(d), numExamples: 1 }));
-  return agg.finish();
+  return agg.finish().global;
 }
 
 const near = (actual: number, expected: number, tol = 1e-6): void =>

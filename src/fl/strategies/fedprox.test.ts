@@ -43,5 +43,5 @@ test('FedProx aggregates as FedAvg', () => {
   const agg = new FedProx().beginRound({ round: 1, global: Float32Array.from([1, 2]), rng: new Rng(1) });
   agg.add({ clientId: 'a', delta: Float32Array.from([1, 0]), numExamples: 1 });
   agg.add({ clientId: 'b', delta: Float32Array.from([0, 3]), numExamples: 3 });
-  assert.deepEqual([...agg.finish()], [1.25, 4.25]);
+  assert.deepEqual([...agg.finish().global], [1.25, 4.25]);
 });

@@ -7,7 +7,7 @@ function round(beta: number | undefined, deltas: number[][]): number[] {
   const s = new FedTrimmedAvg(beta === undefined ? {} : { beta });
   const agg = s.beginRound({ round: 1, global: new Float32Array(deltas[0].length), rng: new Rng(1) });
   deltas.forEach((d, i) => agg.add({ clientId: `c${i}`, delta: Float32Array.from(d), numExamples: 1 }));
-  return [...agg.finish()];
+  return [...agg.finish().global];
 }
 
 test('FedTrimmedAvg: drops floor(beta·n) from each end of every coordinate', () => {

@@ -21,7 +21,7 @@ const lineSet = [
 function run(strategy: Krum, deltas: number[][]): number[] {
   const agg = strategy.beginRound({ round: 1, global: Float32Array.from([1, 1]), rng: new Rng(1) });
   deltas.forEach((d, i) => agg.add({ clientId: `c${i}`, delta: Float32Array.from(d), numExamples: 1 }));
-  return [...agg.finish()];
+  return [...agg.finish().global];
 }
 
 test('Krum scores by hand', () => {
@@ -60,6 +60,6 @@ test('Krum needs n >= 2f + 3 updates', () => {
   const s = new Krum({ f: 2 });
   const agg = s.beginRound({ round: 1, global: new Float32Array(1), rng: new Rng(1) });
   for (let i = 0; i < 6; i++) agg.add({ clientId: `c${i}`, delta: Float32Array.from([i]), numExamples: 1 });
-  assert.throws(() => agg.finish(), /needs at least 2f \+ 3 = 7 updates, got 6/);
+  assert.throws(() => agg.finish().global, /needs at least 2f \+ 3 = 7 updates, got 6/);
   assert.throws(() => new Krum({ f: -1 }), /f must be an integer/);
 });

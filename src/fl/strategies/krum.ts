@@ -29,6 +29,10 @@ export class Krum implements Strategy {
   readonly name: string = 'krum';
   readonly aggregation = 'individual' as const;
   readonly f: number;
+  /** The fewest updates a round can aggregate (Krum scores each update by its n − f − 2 nearest neighbours). */
+  get minUpdates(): number {
+    return 2 * this.f + 3;
+  }
   /** Client ids chosen in the last finished round. */
   lastSelected: readonly string[] = [];
 

@@ -5,7 +5,7 @@
  * What differs between those strategies is only the server step applied to the mean delta at
  * `finish`, which the strategy passes in.
  */
-import type { ClientUpdate, RoundAggregator } from '../strategy.js';
+import type { ClientUpdate, RoundAggregator, RoundResult } from '../strategy.js';
 import { WeightedSum } from '../../tensor/vector.js';
 import { checkUpdateShape, nonFiniteReason, RoundAborted, UpdateRejected } from '../update-check.js';
 
@@ -48,11 +48,11 @@ export class MeanDeltaAggregator implements RoundAggregator {
    * The next global parameters. The server step runs once (stateful strategies advance their state
    * once per round); later calls return copies of the same result.
    */
-  finish(): Float32Array {
+  finish(): RoundResult {
     if (!this.result) {
       if (this.sum.count === 0) throw new RoundAborted('no update was accepted');
       this.result = this.step(this.sum, this.global);
     }
-    return Float32Array.from(this.result);
+    return { global: Float32Array.from(this.result), statistics: {} };
   }
 }

@@ -20,7 +20,7 @@ function run(strategy: MultiKrum, deltas: number[][]): number[] {
   deltas.forEach((d, i) =>
     agg.add({ clientId: `c${i}`, delta: Float32Array.from(d), numExamples: 100 * i + 1 }),
   );
-  return [...agg.finish()];
+  return [...agg.finish().global];
 }
 
 test('Multi-Krum averages the m best-scored updates (uniformly): scores 0.22, 0.30, 0.46 -> 0.3, 0.1, 0', () => {

@@ -27,6 +27,10 @@ export class MultiKrum implements Strategy {
   readonly name = 'multikrum';
   readonly aggregation = 'individual' as const;
   readonly f: number;
+  /** The fewest updates a round can aggregate (the Krum scores need n ≥ 2f + 3). */
+  get minUpdates(): number {
+    return 2 * this.f + 3;
+  }
   readonly m: number | undefined;
   lastSelected: readonly string[] = [];
 

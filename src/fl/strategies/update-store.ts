@@ -4,7 +4,7 @@
  * accepted delta — O(clients × model) memory, e.g. 100 clients × 1M parameters = 400 MB — and
  * hands them to the strategy's rule at `finish`, then lets them go.
  */
-import type { ClientUpdate, RoundAggregator } from '../strategy.js';
+import type { ClientUpdate, RoundAggregator, RoundResult } from '../strategy.js';
 import { assertUpdate, RoundAborted } from '../update-check.js';
 import { forEachSortedColumnTile } from '../../tensor/vector.js';
 
@@ -43,7 +43,7 @@ export class UpdateStore implements RoundAggregator {
   }
 
   /** The next global parameters; the rule runs once, later calls return copies of its result. */
-  finish(): Float32Array {
+  finish(): RoundResult {
     if (!this.result) {
       if (this.deltas.length === 0) throw new RoundAborted('no update was accepted');
       this.result = this.rule(
@@ -53,7 +53,7 @@ export class UpdateStore implements RoundAggregator {
       // The rule has what it needs: release the O(clients × model) copies now.
       this.deltas = [];
     }
-    return Float32Array.from(this.result);
+    return { global: Float32Array.from(this.result), statistics: {} };
   }
 }
 
