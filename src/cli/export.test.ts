@@ -3,26 +3,18 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import { registerExportCommand } from './export.js';
 import { builtInModel } from '../model/zoo.js';
 import { initialParameters } from '../model/build.js';
 import { encodeParameters } from '../tensor/wire.js';
+import { runCommand } from '../../test/helpers/cli.js';
 
-async function edgefl(args: string[]): Promise<string[]> {
-  const lines: string[] = [];
-  const program = new Command('edgefl');
-  program.exitOverride();
-  program.configureOutput({ writeOut: () => {}, writeErr: () => {} });
-  registerExportCommand(program, (l) => lines.push(l));
-  await program.parseAsync(args, { from: 'user' });
-  return lines;
-}
+const edgefl = (args: string[]) => runCommand(registerExportCommand, args);
+const spec = builtInModel('logreg', { inputShape: [1, 2, 2], classes: 3, seed: 1 });
 
 /** A run folder as `train` writes it, except that one parameter has diverged to `bad`. */
 function runFolderWith(bad: number, index: number): string {
   const dir = mkdtempSync(join(tmpdir(), 'edgefl-export-'));
-  const spec = builtInModel('logreg', { inputShape: [1, 2, 2], classes: 3, seed: 1 });
   const params = initialParameters(spec);
   params.values[index] = bad;
   writeFileSync(join(dir, 'parameters.eflp'), encodeParameters(params));
@@ -31,7 +23,6 @@ function runFolderWith(bad: number, index: number): string {
 }
 
 test('edgefl export refuses a model with a NaN or infinite parameter, naming it, and writes nothing', async () => {
-  const spec = builtInModel('logreg', { inputShape: [1, 2, 2], classes: 3, seed: 1 });
   const [weight, bias] = initialParameters(spec).entries;
   for (const [bad, index, named] of [
     [NaN, 5, `'${weight.name}'[5]`],

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Command } from 'commander';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerTrainCommand, runTrain, type TrainCommandOptions } from './train.js';
 import { epsilon } from '../privacy/dp/accountant.js';
+import { runCommand } from '../../test/helpers/cli.js';
 
 const base: TrainCommandOptions = {
   dataset: 'mnist',
@@ -52,13 +52,8 @@ test('edgefl train --dp-noise --dp-clip: DP-SGD reports the accountant epsilon a
   );
 });
 
-async function edgeflTrain(args: string[], lines: string[]): Promise<void> {
-  const program = new Command('edgefl');
-  program.exitOverride();
-  program.configureOutput({ writeOut: () => {}, writeErr: () => {} });
-  registerTrainCommand(program, (l) => lines.push(l));
-  await program.parseAsync(['train', '--model', 'logreg', '--limit', '200', ...args], { from: 'user' });
-}
+const edgeflTrain = (args: string[], lines: string[]) =>
+  runCommand(registerTrainCommand, ['train', '--model', 'logreg', '--limit', '200', ...args], lines);
 
 test('edgefl train refuses an --out under a file before training starts, naming the path', async () => {
   const file = join(mkdtempSync(join(tmpdir(), 'edgefl-train-out-')), 'notes.txt');

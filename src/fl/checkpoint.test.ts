@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint.js';
-import { damagedCopies, offsetOf } from '../../test/helpers/damage.js';
+import { damagedCopies, offsetOf, versionOneFile } from '../../test/helpers/bad-files.js';
 
 test('a checkpoint round-trips global parameters, strategy state, metrics and config', () => {
   const c = {
@@ -50,23 +50,18 @@ test('a checkpoint with a flipped byte or cut short is refused as corrupt, namin
 });
 
 test('a checkpoint of version 1 (before checksums) is refused, saying why', () => {
-  // Version 1 as edgefl wrote it: magic, version, header length, JSON header, pad, float32 arrays.
-  const header = new TextEncoder().encode(
-    JSON.stringify({
+  const v1 = versionOneFile(
+    'EFLC',
+    {
       round: 1,
       metrics: [],
       config: {},
       extra: {},
       strategyJson: null,
       arrays: [{ name: 'global', length: 2 }],
-    }),
+    },
+    new Float32Array(2),
   );
-  const start = (12 + header.length + 3) & ~3;
-  const v1 = new Uint8Array(start + 8);
-  v1.set([0x45, 0x46, 0x4c, 0x43], 0);
-  new DataView(v1.buffer).setUint32(4, 1, true);
-  new DataView(v1.buffer).setUint32(8, header.length, true);
-  v1.set(header, 12);
   assert.throws(
     () => decodeCheckpoint(v1, 'old/checkpoint.eflc'),
     /old\/checkpoint\.eflc: checkpoint version 1 was written by an edgefl release before checkpoints carried a checksum/,

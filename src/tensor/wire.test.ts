@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ParameterSet } from './parameters.js';
 import { decodeParameters, encodeParameters, WireFormatError } from './wire.js';
-import { damagedCopies, offsetOf } from '../../test/helpers/damage.js';
+import { damagedCopies, offsetOf, versionOneFile } from '../../test/helpers/bad-files.js';
 
 function sample(): ParameterSet {
   const layout = ParameterSet.layout([
@@ -37,14 +37,7 @@ test('a parameter file with a flipped byte or cut short is refused as corrupt, n
 });
 
 test('a parameter file of version 1 (before checksums) is refused, saying why', () => {
-  // Version 1 as edgefl wrote it: magic, version, header length, JSON header, pad, float32 values.
-  const header = new TextEncoder().encode(JSON.stringify({ entries: [{ name: 'w', shape: [2] }], count: 2 }));
-  const start = (12 + header.length + 3) & ~3;
-  const v1 = new Uint8Array(start + 8);
-  v1.set([0x45, 0x46, 0x4c, 0x50], 0);
-  new DataView(v1.buffer).setUint32(4, 1, true);
-  new DataView(v1.buffer).setUint32(8, header.length, true);
-  v1.set(header, 12);
+  const v1 = versionOneFile('EFLP', { entries: [{ name: 'w', shape: [2] }], count: 2 }, new Float32Array(2));
   assert.throws(
     () => decodeParameters(v1, 'old/parameters.eflp'),
     /old\/parameters\.eflp: parameter file version 1 was written by an edgefl release before parameter files carried a checksum/,
