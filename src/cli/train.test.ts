@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runTrain, type TrainCommandOptions } from './train.js';
+import { registerTrainCommand, runTrain, type TrainCommandOptions } from './train.js';
 import { epsilon } from '../privacy/dp/accountant.js';
+import { runCommand } from '../../test/helpers/cli.js';
 
 const base: TrainCommandOptions = {
   dataset: 'mnist',
@@ -49,4 +50,30 @@ test('edgefl train --dp-noise --dp-clip: DP-SGD reports the accountant epsilon a
     runTrain({ ...base, out: dir, dpNoise: 1.0 }, () => {}),
     /DP-SGD needs both --dp-noise and --dp-clip/,
   );
+});
+
+const edgeflTrain = (args: string[], lines: string[]) =>
+  runCommand(registerTrainCommand, ['train', '--model', 'logreg', '--limit', '200', ...args], lines);
+
+test('edgefl train refuses an --out under a file before training starts, naming the path', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'edgefl-train-out-')), 'notes.txt');
+  writeFileSync(file, 'mine');
+  const lines: string[] = [];
+  await assert.rejects(edgeflTrain(['--out', join(file, 'run')], lines), {
+    message: `cannot create the run folder ${join(file, 'run')}: ${file} is a file`,
+  });
+  assert.deepEqual(lines, [], 'nothing printed: no data loaded, no model built, no epoch run');
+  assert.equal(readFileSync(file, 'utf8'), 'mine');
+});
+
+test('edgefl train never overwrites a run folder that holds a run', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgefl-train-again-'));
+  writeFileSync(join(dir, 'model.json'), '{"an": "earlier run"}');
+  const lines: string[] = [];
+  await assert.rejects(edgeflTrain(['--out', dir], lines), {
+    message: `${dir}: this folder already holds a run (model.json): choose another --out`,
+  });
+  assert.deepEqual(lines, []);
+  assert.deepEqual(readdirSync(dir), ['model.json']);
+  assert.equal(readFileSync(join(dir, 'model.json'), 'utf8'), '{"an": "earlier run"}');
 });

@@ -12,6 +12,7 @@ import { DpSgdTrainer } from '../privacy/dp-sgd.js';
 import { useOnnxruntimeNode } from '../runtime/node.js';
 import { loadModelSpecFile, saveTrainedModel } from '../io/node/trained-model.js';
 import { writeFileAtomic } from '../io/node/files.js';
+import { claimRunFolder } from '../io/node/run-folder.js';
 import { loadNamedDataset } from './datasets.js';
 import { floatOption, intOption } from './options.js';
 import { progressLine } from './progress.js';
@@ -125,14 +126,18 @@ export async function runTrain(
   out: (line: string) => void,
 ): Promise<{ dir: string; testAccuracy: number | undefined }> {
   const started = performance.now();
+  if ((o.dpNoise === undefined) !== (o.dpClip === undefined))
+    throw new Error('DP-SGD needs both --dp-noise and --dp-clip');
+  // The run folder is claimed before anything slow: a bad --out, or one that holds an earlier run,
+  // is refused at once instead of after training, when the result would be thrown away.
+  if (o.out !== undefined) await claimRunFolder(o.out, { kind: 'train' });
   useOnnxruntimeNode({ intraOpNumThreads: o.threads });
   const data = await loadNamedDataset(o.dataset, { limit: o.limit });
   const spec = await resolveModel(o.model, data.train.featureShape, data.classes.length, o.seed);
+  const dir = o.out ?? (await claimDefaultRunFolder(spec));
   const loss: LossName = 'softmaxCrossEntropy';
   const optimizer = optimizerFor(o);
   const trainer = await Trainer.create(spec, { loss, optimizer });
-  if ((o.dpNoise === undefined) !== (o.dpClip === undefined))
-    throw new Error('DP-SGD needs both --dp-noise and --dp-clip');
   const dpSgd =
     o.dpNoise !== undefined && o.dpClip !== undefined
       ? await DpSgdTrainer.create(spec, {
@@ -144,9 +149,6 @@ export async function runTrain(
           noiseSeed: o.dpNoiseSeed,
         })
       : undefined;
-  const dir =
-    o.out ??
-    join('runs', `${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}-${spec.name ?? 'model'}`);
   out(
     `edgefl train: ${spec.name ?? o.model} (${trainer.getParameters().size.toLocaleString('en')} parameters) on ${o.dataset} (${data.train.length} train / ${data.test.length} test), ${optimizer.kind} lr ${optimizer.lr}, batch ${o.batchSize}`,
   );
@@ -235,6 +237,16 @@ export async function runTrain(
   );
   out(`export it:  npx edgefl export --model ${dir} --out model.onnx`);
   return { dir, testAccuracy: final.testAccuracy };
+}
+
+/** runs/<time>-<model>, claimed like --out (named by the model, so known only once it is built). */
+async function claimDefaultRunFolder(spec: ModelSpec): Promise<string> {
+  const dir = join(
+    'runs',
+    `${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}-${spec.name ?? 'model'}`,
+  );
+  await claimRunFolder(dir, { kind: 'train' });
+  return dir;
 }
 
 function pct(x: number | undefined): string {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint.js';
+import { damagedCopies, offsetOf, versionOneFile } from '../../test/helpers/bad-files.js';
 
 test('a checkpoint round-trips global parameters, strategy state, metrics and config', () => {
   const c = {
@@ -23,16 +24,46 @@ test('a checkpoint round-trips global parameters, strategy state, metrics and co
   assert.deepEqual(back.extra, c.extra);
 });
 
-test('a truncated, foreign or NaN-carrying checkpoint is refused with a reason', () => {
-  const bytes = encodeCheckpoint({ round: 1, global: new Float32Array(10), metrics: [], config: {} });
-  assert.throws(
-    () => decodeCheckpoint(bytes.subarray(0, bytes.length - 4), 'ckpt.bin'),
-    /ckpt\.bin: .* bytes, the header describes .* \(truncated or corrupt\)/,
-  );
+test('a foreign or NaN-carrying checkpoint is refused with a reason', () => {
   assert.throws(
     () => decodeCheckpoint(new TextEncoder().encode('{"round": 1}'), 'x.json'),
     /x\.json: not an edgefl checkpoint/,
   );
   const nan = encodeCheckpoint({ round: 1, global: Float32Array.of(0, NaN), metrics: [], config: {} });
   assert.throws(() => decodeCheckpoint(nan), /global parameter 1 is NaN/);
+});
+
+test('a checkpoint with a flipped byte or cut short is refused as corrupt, naming the file', () => {
+  const bytes = encodeCheckpoint({
+    round: 3,
+    global: Float32Array.from({ length: 100 }, (_, i) => i / 100),
+    metrics: [{ round: 1, accuracy: 0.5 }],
+    config: { clients: 10 },
+  });
+  // The round digit: 3 flipped to 2 still parses, so only the checksum can tell.
+  for (const [what, bad] of damagedCopies(bytes, offsetOf(bytes, '"round":3') + 8))
+    assert.throws(
+      () => decodeCheckpoint(bad, 'runs/a/checkpoint.eflc'),
+      /^CheckpointError: runs\/a\/checkpoint\.eflc: checksum mismatch: the file is corrupt/,
+      what,
+    );
+});
+
+test('a checkpoint of version 1 (before checksums) is refused, saying why', () => {
+  const v1 = versionOneFile(
+    'EFLC',
+    {
+      round: 1,
+      metrics: [],
+      config: {},
+      extra: {},
+      strategyJson: null,
+      arrays: [{ name: 'global', length: 2 }],
+    },
+    new Float32Array(2),
+  );
+  assert.throws(
+    () => decodeCheckpoint(v1, 'old/checkpoint.eflc'),
+    /old\/checkpoint\.eflc: checkpoint version 1 was written by an edgefl release before checkpoints carried a checksum/,
+  );
 });

@@ -28,6 +28,8 @@ export function exportInferenceModel(
   params: ParameterSet,
   o: ExportOptions = {},
 ): Uint8Array {
+  // A diverged model would deploy as one that answers NaN to everything: never write it.
+  params.assertFinite('export: refusing to write a model that cannot be right');
   const built = buildModel(spec, { mode: 'infer', bake: params, inputName: EXPORT_INPUT });
   const expected = built.layout;
   params.assertSameLayout({ entries: expected }, 'export parameters');

@@ -82,6 +82,18 @@ export class ParameterSet {
     );
   }
 
+  /** Throws an error naming the first value that is NaN or infinite, by parameter and index. */
+  assertFinite(what = 'parameters'): void {
+    const v = this.values;
+    for (let i = 0; i < v.length; i++)
+      if (!Number.isFinite(v[i])) {
+        const e = this.entries.find((p) => i < p.offset + p.size)!;
+        throw new Error(
+          `${what}: parameter '${e.name}'[${i - e.offset}] is ${v[i]} (value ${i} of ${v.length})`,
+        );
+      }
+  }
+
   /** Throws an error naming the first parameter that differs in layout. */
   assertSameLayout(
     other: { entries: readonly ParameterEntry[]; values?: Float32Array },

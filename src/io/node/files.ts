@@ -1,22 +1,32 @@
 /** File helpers for the Node adapters: atomic writes, so a crash never leaves a half-written file. */
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 
-/** Writes to a temporary file beside the target, flushes it, then renames it over the target. */
+let written = 0;
+
+/**
+ * Writes to a temporary file beside the target, flushes it, then renames it over the target. On any
+ * failure (write, flush, close or rename) the temporary file is removed and the target is untouched.
+ */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  const fh = await open(tmp, 'w');
+  // pid, time and a counter: concurrent writes, even of the same target, never share a temp file.
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.${written++}.tmp`);
+  let fh: FileHandle | undefined;
   try {
+    fh = await open(tmp, 'wx');
     await fh.writeFile(data);
     await fh.sync();
+    const closing = fh;
+    fh = undefined;
+    await closing.close();
+    await rename(tmp, path);
   } catch (e) {
-    await fh.close();
-    await rm(tmp, { force: true });
+    // The first failure is the one to report; cleaning up must not replace it.
+    await fh?.close().catch(() => {});
+    await rm(tmp, { force: true }).catch(() => {});
     throw e;
   }
-  await fh.close();
-  await rename(tmp, path);
 }
 
 export async function readBytes(path: string): Promise<Uint8Array> {

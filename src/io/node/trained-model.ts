@@ -29,6 +29,7 @@ export async function saveTrainedModel(
   info: TrainedModelInfo,
   params: ParameterSet,
 ): Promise<void> {
+  params.assertFinite(`${dir}: refusing to save a model that cannot be right`);
   await writeFileAtomic(join(dir, 'parameters.eflp'), encodeParameters(params));
   await writeFileAtomic(join(dir, 'model.json'), JSON.stringify(info, null, 2) + '\n');
 }
