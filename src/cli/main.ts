@@ -13,7 +13,7 @@ export function buildProgram(out?: (line: string) => void): Command {
       'Edge AI and federated learning in TypeScript: train (ONNX Runtime), protect, compress and deploy models as .onnx',
     )
     .version('0.1.0')
-    .showHelpAfterError();
+    .showHelpAfterError('(add --help to see every option)');
   registerSimulateCommand(program, out);
   registerTrainCommand(program, out);
   registerExportCommand(program, out);

@@ -8,7 +8,7 @@
  * schema (federation/settings.ts) before any data is loaded.
  */
 import type { Command } from 'commander';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { builtInModel, builtInModels } from '../model/zoo.js';
 import { loadNamedDataset, DATASETS } from './datasets.js';
@@ -16,6 +16,7 @@ import { runSimulation, type SimulationResult } from '../sim/simulate.js';
 import { ArrayDataset } from '../data/dataset.js';
 import { decodeCheckpoint } from '../fl/checkpoint.js';
 import { checkpointFile } from '../io/node/run-files.js';
+import { claimRunFolder } from '../io/node/run-folder.js';
 import {
   SettingsError,
   checkSimulationSettings,
@@ -106,10 +107,10 @@ function readConfigFile(path: string): Record<string, unknown> {
  * The settings of this invocation, validated, and the folder it runs in. Every refusal names the
  * setting, the flag and where the value came from; nothing is loaded before this succeeds.
  */
-export function resolveSimulation(
+export async function resolveSimulation(
   flags: RunFlags,
   cmd: Command,
-): { settings: SimulationSettings; dir: string; resume: boolean } {
+): Promise<{ settings: SimulationSettings; dir: string; resume: boolean }> {
   if (flags.resume !== undefined && flags.out !== undefined)
     throw new Error(
       `--out and --resume: a resumed run continues in its own folder (${flags.resume}); leave out --out`,
@@ -149,20 +150,8 @@ export function resolveSimulation(
     flags.resume ??
     flags.out ??
     join('runs', `${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}-sim`);
-  if (flags.resume === undefined) refuseExistingRun(dir);
+  await claimRunFolder(dir, { kind: 'simulate', resume: flags.resume !== undefined });
   return { settings, dir, resume: flags.resume !== undefined };
-}
-
-/** A folder that already holds a run is never overwritten by a new one. */
-function refuseExistingRun(dir: string): void {
-  if (!existsSync(dir)) return;
-  if (!statSync(dir).isDirectory()) throw new Error(`--out ${dir} is a file, not a folder`);
-  const marks = ['checkpoint.eflc', 'model.json', 'parameters.eflp', 'metrics.jsonl', 'model.onnx'];
-  const found = marks.filter((m) => existsSync(join(dir, m)));
-  if (found.length)
-    throw new Error(
-      `${dir} already holds a run (${found.join(', ')}): choose another --out, or continue it with --resume ${dir}`,
-    );
 }
 
 /**
@@ -197,7 +186,7 @@ export function registerSimulateCommand(
     .option('--out <dir>', 'run folder (default: runs/<time>-sim); never an existing run')
     .option('--resume <dir>', 'continue an interrupted run from its last checkpoint')
     .action(async (flags: RunFlags, cmd: Command) => {
-      const { settings, dir, resume } = resolveSimulation(flags, cmd);
+      const { settings, dir, resume } = await resolveSimulation(flags, cmd);
       const data = await loadNamedDataset(settings.dataset);
       if (!(data.train instanceof ArrayDataset)) throw new Error('simulate needs an in-memory dataset');
       const spec = builtInModel(settings.model, {

@@ -215,7 +215,7 @@ export function parseSettings<S extends z.ZodType>(
   source: string,
   describePath: (path: string) => string = (p) => p,
 ): z.output<S> {
-  const r = schema.safeParse(input);
+  const r = schema.safeParse(input, { reportInput: true });
   if (r.success) return r.data;
   const issues = r.error.issues.flatMap((i) => {
     if (i.code === 'unrecognized_keys')

@@ -26,6 +26,7 @@ import { nodeRuntime } from '../runtime/node.js';
 import { writeFileAtomic } from '../io/node/files.js';
 import { saveTrainedModel } from '../io/node/trained-model.js';
 import { checkpointFile, metricsFiles } from '../io/node/run-files.js';
+import { claimRunFolder } from '../io/node/run-folder.js';
 import { runCurves } from '../report/node/run-curves.js';
 import { Rng } from '../util/rng.js';
 import { WorkerPool } from './pool.js';
@@ -107,6 +108,8 @@ export async function runSimulation(
   });
   const { strategy } = strategyStack(settings, settings.clients);
   if (settings.localDp) compileDpSgdGraph(data.spec, { optimizer: sgd({ lr: settings.lr }) });
+  // A new run never overwrites an earlier one; a resumed run needs one to continue.
+  await claimRunFolder(dir, { kind: 'simulate', resume: o.resume });
   const checkpoints = checkpointFile(dir);
 
   const rng = new Rng(settings.seed);
