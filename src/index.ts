@@ -53,8 +53,26 @@ export {
 } from './fl/engine.js';
 export type { FitExecutor, FitOutcome, FitTask, EvaluateTask, EvaluateOutcome } from './fl/executor.js';
 export type { FederatedEvaluationOptions, FederatedEvaluationResult } from './fl/federated-evaluation.js';
-export { LocalExecutor } from './fl/local-executor.js';
-export { fitClient } from './fl/trainer-client.js';
+export { LocalExecutor } from './federation/local-executor.js';
+export {
+  fitClient,
+  evaluateClient,
+  type ClientState,
+  type ClientFitResult,
+} from './federation/client-pipeline.js';
+export type { Upload } from './fl/upload.js';
+export * from './fl/executors/index.js';
+export { runFederated, ResumeError } from './fl/run.js';
+export type {
+  CheckpointStore,
+  RoundSubscriber,
+  RunStartInfo,
+  FederatedRunOptions,
+  FederatedRunResult,
+} from './fl/run.js';
+export type { RoundRecord } from './fl/round-record.js';
+export * from './federation/settings.js';
+export { strategyStack, type StrategyStack } from './federation/strategy-stack.js';
 export { encodeCheckpoint, decodeCheckpoint, CheckpointError, type Checkpoint } from './fl/checkpoint.js';
 export * as secagg from './privacy/secagg/index.js';
 export * as attack from './privacy/attack/index.js';

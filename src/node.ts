@@ -9,7 +9,9 @@ export {
 } from './io/node/trained-model.js';
 export { writeFileAtomic } from './io/node/files.js';
 export { claimRunFolder, RUN_FILES, type ClaimOptions, type RunKind } from './io/node/run-folder.js';
-export { WorkerPool, type WorkerPoolOptions, type FailureModel } from './sim/pool.js';
+export { WorkerPool, type WorkerPoolOptions } from './sim/pool.js';
+export { checkpointFile, metricsFiles } from './io/node/run-files.js';
+export { runCurves } from './report/node/run-curves.js';
 export { useParallelAggregation, type ParallelAggregation } from './tensor/node/parallel-sum.js';
 export { joinRound, lateJoinAvailability, type LateJoiners } from './sim/availability.js';
 export {

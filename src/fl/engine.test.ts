@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RoundEngine } from './engine.js';
-import { LocalExecutor } from './local-executor.js';
+import { LocalExecutor } from '../federation/local-executor.js';
 import type { FitExecutor } from './executor.js';
 import { FedAvg } from './strategies/fedavg.js';
 import { Krum } from './strategies/krum.js';
@@ -82,7 +82,8 @@ test('bad updates, failures and too few results never touch the global model', a
   const ok = (id: string, v: number) => ({
     ok: true as const,
     clientId: id,
-    update: { clientId: id, delta: new Float32Array(75).fill(v), numExamples: 10 },
+    upload: { kind: 'delta' as const, delta: new Float32Array(75).fill(v) },
+    numExamples: 10,
     seconds: 0,
     bytesUp: 300,
     bytesDown: 300,
@@ -95,15 +96,21 @@ test('bad updates, failures and too few results never touch the global model', a
         else if (id === 'c1')
           onOutcome({
             ...ok(id, 0),
-            update: { clientId: id, delta: new Float32Array(75).fill(NaN), numExamples: 10 },
+            upload: { kind: 'delta', delta: new Float32Array(75).fill(NaN) },
+            numExamples: 10,
           });
         else if (id === 'c2')
-          onOutcome({ ...ok(id, 0), update: { clientId: id, delta: new Float32Array(74), numExamples: 10 } });
+          onOutcome({
+            ...ok(id, 0),
+            upload: { kind: 'delta', delta: new Float32Array(74) },
+            numExamples: 10,
+          });
         else if (id === 'c3') onOutcome({ ok: false, clientId: id, kind: 'failed', reason: 'out of memory' });
         else if (id === 'c4')
           onOutcome({
             ...ok(id, 0),
-            update: { clientId: 'c0', delta: new Float32Array(75), numExamples: 10 },
+            upload: { kind: 'delta', delta: new Float32Array(75) },
+            numExamples: 0,
           });
         else onOutcome({ ok: false, clientId: id, kind: 'dropped', reason: 'connection lost' });
       }

@@ -9,7 +9,7 @@
 import { Rng } from '../util/rng.js';
 import type { FitExecutor, FitOutcome, FitTask } from './executor.js';
 import { poissonSample, sampleClients } from './strategies/client-sampling.js';
-import type { AggregationStatistics, ClientInfo, FitConfig, Strategy } from './strategy.js';
+import type { AggregationStatistics, ClientInfo, ClientUpdate, FitConfig, Strategy } from './strategy.js';
 import { RoundAborted, UpdateRejected } from './update-check.js';
 import {
   checkFederatedEvaluation,
@@ -199,16 +199,24 @@ export class RoundEngine {
       report.bytesUp += r.bytesUp;
       report.bytesDown += r.bytesDown;
       report.clientSeconds += r.seconds;
-      if (r.update.clientId !== r.clientId) {
+      if (r.upload.kind !== 'delta') {
+        // Decoding is an executor layer (fl/executors/decode.ts); bytes reaching the engine were not decoded.
         report.problems.push({
           clientId: r.clientId,
-          kind: 'excluded',
-          reason: `update claims to come from '${r.update.clientId}'`,
+          kind: 'failed',
+          reason: `sent a ${r.upload.codec} update, and this federation decodes none`,
         });
         return;
       }
+      const update: ClientUpdate = {
+        clientId: r.clientId,
+        delta: r.upload.delta,
+        numExamples: r.numExamples,
+        metrics: r.metrics,
+        ...(r.upload.auxiliary ? { auxiliary: r.upload.auxiliary } : {}),
+      };
       try {
-        aggregator.add(r.update);
+        aggregator.add(update);
       } catch (e) {
         // Refused updates change nothing; anything else from the aggregator is a bug to surface.
         if (e instanceof UpdateRejected) {
@@ -218,14 +226,14 @@ export class RoundEngine {
         throw e;
       }
       report.aggregated++;
-      const m = r.update.metrics;
+      const m = r.metrics;
       if (m?.loss !== undefined && Number.isFinite(m.loss)) {
-        lossSum += m.loss * r.update.numExamples;
-        weightLoss += r.update.numExamples;
+        lossSum += m.loss * r.numExamples;
+        weightLoss += r.numExamples;
       }
       if (m?.accuracy !== undefined && Number.isFinite(m.accuracy)) {
-        accSum += m.accuracy * r.update.numExamples;
-        weightAcc += r.update.numExamples;
+        accSum += m.accuracy * r.numExamples;
+        weightAcc += r.numExamples;
       }
     };
     await o.executor.run(round, global, tasks, onOutcome);

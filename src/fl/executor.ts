@@ -4,7 +4,8 @@
  * engine hands over the global parameters and the clients' instructions and receives each outcome
  * as soon as it is known, in any order — which is what lets it aggregate while fits still run.
  */
-import type { ClientInfo, ClientUpdate, FitConfig } from './strategy.js';
+import type { ClientInfo, FitConfig } from './strategy.js';
+import type { Upload } from './upload.js';
 
 export interface FitTask {
   client: ClientInfo;
@@ -15,7 +16,11 @@ export type FitOutcome =
   | {
       ok: true;
       clientId: string;
-      update: ClientUpdate;
+      upload: Upload;
+      /** Examples the client trained on (the FedAvg weight). */
+      numExamples: number;
+      /** What the client reports of its training: loss, accuracy, steps... */
+      metrics?: Record<string, number>;
       /** Wall time of the client's work, seconds. */
       seconds: number;
       /** Bytes the client sent (its encoded update) and received (the global model). */

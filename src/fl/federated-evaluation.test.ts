@@ -19,7 +19,8 @@ function scripted(report: (clientId: string) => EvaluateOutcome): FitExecutor & 
         onOutcome({
           ok: true,
           clientId: t.client.id,
-          update: { clientId: t.client.id, delta: new Float32Array(global.length).fill(1), numExamples: 5 },
+          upload: { kind: 'delta', delta: new Float32Array(global.length).fill(1) },
+          numExamples: 5,
           seconds: 0,
           bytesUp: 0,
           bytesDown: 0,

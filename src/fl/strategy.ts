@@ -19,7 +19,12 @@ export interface ClientInfo {
   numExamples?: number;
 }
 
-/** Instructions for one client's local training in a round. */
+/**
+ * Instructions for one client's half of a round: how to train, then which update transforms to
+ * apply, in this order, before the update leaves the device (federation/client-pipeline.ts):
+ * local training (plain, or DP-SGD with `dpSgd`) → clip and noise (`dp`) → encode (`codec`).
+ * Plain data: it travels to workers, over the network and to browsers as it is.
+ */
 export interface FitConfig {
   /** Local epochs, or `localSteps` for a fixed number of steps. */
   localEpochs?: number;
@@ -28,8 +33,36 @@ export interface FitConfig {
   lr: number;
   /** FedProx proximal coefficient (0 or absent: plain local SGD). */
   proximalMu?: number;
+  /** Train with DP-SGD (example-level DP: per-example clipping and noise) instead of plain SGD. */
+  dpSgd?: DpSgdInstructions;
+  /** Clip the update and add this client's share of the noise (DP-FedAvg with distributed noise). */
+  dp?: ClientDpInstructions;
+  /** Encode the update with this codec (a codecByName spec: 'float16', 'qsgd8', 'topk:0.01'). */
+  codec?: string;
   /** Anything else a custom client understands. */
   extra?: Record<string, number | string | boolean>;
+}
+
+export interface DpSgdInstructions {
+  noiseMultiplier: number;
+  clipNorm: number;
+  /** Seeded noise and sampling, for reproducible simulations only; absent: cryptographic noise. */
+  seeded?: boolean;
+}
+
+export interface ClientDpInstructions {
+  /** Clip the update to this L2 norm. */
+  clipNorm: number;
+  /** Then add N(0, noiseStd²) to every value (this client's share of the round's noise). */
+  noiseStd: number;
+  /**
+   * Adaptive clipping: report s·(b + N(0, countNoiseStd²)) as the update's auxiliary value, b = 1
+   * when the update was within the clip norm (Andrew et al. 2021).
+   */
+  countScale?: number;
+  countNoiseStd?: number;
+  /** Seeded noise, for reproducible simulations only; absent: cryptographic noise. */
+  seeded?: boolean;
 }
 
 /** One client's result. */

@@ -15,7 +15,7 @@ import type { RoundContext } from '../fl/strategy.js';
 import { Rng } from '../util/rng.js';
 import { l2Norm } from '../tensor/vector.js';
 import { RoundEngine } from '../fl/engine.js';
-import { LocalExecutor } from '../fl/local-executor.js';
+import { LocalExecutor } from '../federation/local-executor.js';
 import { SubsetDataset } from '../data/dataset.js';
 import { dense, relu, sequential } from '../model/layers.js';
 import { sgd } from '../autodiff/optimizers.js';
@@ -178,17 +178,16 @@ test('distributed noise: clients clip and add their share; too few contributions
   });
   const c = ctx(1000, { available: 100, samplingRate: 0.1 });
   const plan = s.configureFit!(c, [{ id: 'a' }], { batchSize: 10, lr: 0.1 });
-  assert.equal(plan.config.extra?.dpClipNorm, 0.5);
+  assert.equal(plan.config.dp?.clipNorm, 0.5);
   // Ten expected clients, Binomial(100, 0.1): shares are sized for 10 − 2·√9 = 4 clients, std zC/√4.
   assert.equal(defaultNoiseClients(10, 0.1), 4);
-  assert.ok(Math.abs((plan.config.extra?.dpNoiseStd as number) - 0.5 / 2) < 1e-12);
+  assert.ok(Math.abs(plan.config.dp!.noiseStd - 0.5 / 2) < 1e-12);
 
   // The client side: clip to 0.5, then noise of that std.
   const delta = new Float32Array(1000).fill(1);
-  assert.deepEqual(privatizeOwnUpdate(delta, { ...plan.config, extra: { ...plan.config.extra } }, 9), {});
+  assert.deepEqual(privatizeOwnUpdate(delta, plan.config.dp!, 9), {});
   const expectedNorm = Math.sqrt(0.25 + 1000 * 0.25 ** 2);
   assert.ok(Math.abs(l2Norm(delta) - expectedNorm) / expectedNorm < 0.05);
-  assert.equal(privatizeOwnUpdate(new Float32Array(3), { batchSize: 1, lr: 1 }, 1), undefined);
 
   const agg = s.beginRound(c);
   for (let k = 0; k < 3; k++) agg.add({ clientId: `c${k}`, delta: delta.slice(), numExamples: 1 });
@@ -205,9 +204,10 @@ test('distributed noise: clients clip and add their share; too few contributions
 test('adaptive clipping with distributed noise: clients report noisy indicators, and C still converges to the quantile', () => {
   // The client side: b = 1 when the update fits, scaled by s, plus its share of the count noise.
   const config = (clip: number, countNoise: number) => ({
-    batchSize: 1,
-    lr: 1,
-    extra: { dpClipNorm: clip, dpNoiseStd: 0, dpCountScale: 0.25, dpCountNoiseStd: countNoise },
+    clipNorm: clip,
+    noiseStd: 0,
+    countScale: 0.25,
+    countNoiseStd: countNoise,
   });
   assert.deepEqual(privatizeOwnUpdate(Float32Array.of(3, 4), config(6, 0), 1), { auxiliary: [0.25] });
   const clipped = Float32Array.of(3, 4);
@@ -240,7 +240,7 @@ test('adaptive clipping with distributed noise: clients report noisy indicators,
       const agg = s.beginRound(c);
       for (let k = 0; k < 100; k++) {
         const delta = Float32Array.of(10 * rng.uniform(), 0);
-        const { auxiliary } = privatizeOwnUpdate(delta, plan.config, r * 1000 + k)!;
+        const { auxiliary } = privatizeOwnUpdate(delta, plan.config.dp!, r * 1000 + k)!;
         agg.add({ clientId: `c${k}`, delta, numExamples: 1, auxiliary });
       }
       agg.finish();
@@ -282,12 +282,12 @@ test('adaptive clipping under secure aggregation: the unclipped count comes out 
   });
   const c = ctx(d, { available: 40, samplingRate: 0.25 }); // 10 expected clients
   const plan = s.configureFit!(c, [{ id: 'a' }], { batchSize: 10, lr: 0.1 });
-  const scale = plan.config.extra!.dpCountScale as number;
+  const scale = plan.config.dp!.countScale!;
   const rng = new Rng(3);
   const updates = Array.from({ length: 10 }, (_, k) => {
     // Norms around 0.4·√20 ≈ 1.8 and spread: some within C = 1, most not.
     const delta = Float32Array.from({ length: d }, () => (k % 3 === 0 ? 0.1 : 0.4) * rng.normal());
-    const { auxiliary } = privatizeOwnUpdate(delta, plan.config, 100 + k)!;
+    const { auxiliary } = privatizeOwnUpdate(delta, plan.config.dp!, 100 + k)!;
     return { clientId: `c${k}`, delta, numExamples: 1, auxiliary };
   });
   const agg = s.beginRound(c);
@@ -372,7 +372,7 @@ test('distributed DP composes with secure aggregation underneath (and only that 
   const rng = new Rng(3);
   const updates = Array.from({ length: 10 }, (_, k) => {
     const delta = Float32Array.from({ length: d }, () => rng.normal());
-    privatizeOwnUpdate(delta, plan.config, 100 + k);
+    privatizeOwnUpdate(delta, plan.config.dp!, 100 + k);
     return { clientId: `c${k}`, delta, numExamples: 7 * k + 1 };
   });
   const agg = s.beginRound(c);

@@ -48,7 +48,6 @@ import { roundRng } from '../fl/engine.js';
 import { SecureAggregationStrategy } from './secure-aggregation.js';
 import { RdpAccountant } from './dp/accountant.js';
 import { clipFactor } from './dp/clip.js';
-import { DP_CLIENT_KEYS } from './dp/client.js';
 import { secureGaussian, seededGaussian, type GaussianSource } from './dp/noise.js';
 import {
   defaultCountNoiseStd,
@@ -215,14 +214,11 @@ class DifferentiallyPrivate implements Strategy {
       clients: plan.clients,
       config: {
         ...plan.config,
-        extra: {
-          ...plan.config.extra,
-          [DP_CLIENT_KEYS.clipNorm]: this.clipNorm,
-          [DP_CLIENT_KEYS.noiseStd]: share.update,
-          ...(share.scale !== undefined
-            ? { [DP_CLIENT_KEYS.countScale]: share.scale, [DP_CLIENT_KEYS.countNoiseStd]: share.count! }
-            : {}),
-          ...(this.options.noiseSeed !== undefined ? { [DP_CLIENT_KEYS.seeded]: true } : {}),
+        dp: {
+          clipNorm: this.clipNorm,
+          noiseStd: share.update,
+          ...(share.scale !== undefined ? { countScale: share.scale, countNoiseStd: share.count! } : {}),
+          ...(this.options.noiseSeed !== undefined ? { seeded: true } : {}),
         },
       },
     };

@@ -10,28 +10,8 @@ import type { FitConfig } from '../fl/strategy.js';
 import type { Trainer } from '../runtime/trainer.js';
 import { DpSgdTrainer } from './dp-sgd.js';
 
-export const DP_SGD_KEYS = {
-  noiseMultiplier: 'dpSgdNoise',
-  clipNorm: 'dpSgdClip',
-  /** Seeded noise and sampling, for reproducible simulations only. */
-  seeded: 'dpSgdSeeded',
-} as const;
-
+/** One compiled DP-SGD session per trainer and setting, reused by every client trained there. */
 const sessions = new WeakMap<Trainer, Map<string, Promise<DpSgdTrainer>>>();
-
-/** The DP-SGD settings in a round's instructions, if any. */
-export function dpSgdSettings(
-  config: FitConfig,
-): { noiseMultiplier: number; clipNorm: number; seeded: boolean } | undefined {
-  const z = config.extra?.[DP_SGD_KEYS.noiseMultiplier];
-  const c = config.extra?.[DP_SGD_KEYS.clipNorm];
-  if (z === undefined && c === undefined) return undefined;
-  if (typeof z !== 'number' || typeof c !== 'number')
-    throw new Error(
-      `DP-SGD instructions need a numeric noise multiplier and clip norm, got ${String(z)} and ${String(c)}`,
-    );
-  return { noiseMultiplier: z, clipNorm: c, seeded: config.extra?.[DP_SGD_KEYS.seeded] === true };
-}
 
 /** Local training with DP-SGD from `global`: the trained parameters and the fit's metrics. */
 export async function trainWithDpSgd(
@@ -41,9 +21,14 @@ export async function trainWithDpSgd(
   config: FitConfig,
   seed: number,
 ): Promise<{ local: Float32Array; metrics: Record<string, number> }> {
-  const dp = dpSgdSettings(config)!;
+  const dp = config.dpSgd;
+  if (!dp) throw new Error('trainWithDpSgd: the instructions have no dpSgd section');
+  if (!(dp.noiseMultiplier > 0 && dp.clipNorm > 0))
+    throw new Error(
+      `DP-SGD instructions need a positive noise multiplier and clip norm, got ${dp.noiseMultiplier} and ${dp.clipNorm}`,
+    );
   if (config.proximalMu) throw new Error('DP-SGD local training does not support the FedProx proximal term');
-  const key = JSON.stringify(dp);
+  const key = JSON.stringify([dp.noiseMultiplier, dp.clipNorm, dp.seeded === true]);
   let byKey = sessions.get(trainer);
   if (!byKey) sessions.set(trainer, (byKey = new Map()));
   let session = byKey.get(key);
@@ -54,7 +39,7 @@ export async function trainWithDpSgd(
       batchSize: config.batchSize,
       optimizer: trainer.options.optimizer,
       runtime: trainer.runtime,
-      noiseSeed: dp.seeded ? 0 : undefined,
+      noiseSeed: dp.seeded === true ? 0 : undefined,
     });
     byKey.set(key, session);
   }

@@ -18,7 +18,7 @@ import type { ClientUpdate, Strategy } from '../fl/strategy.js';
 import { RoundAborted, UpdateRejected } from '../fl/update-check.js';
 import { RoundEngine } from '../fl/engine.js';
 import type { FitExecutor } from '../fl/executor.js';
-import { LocalExecutor } from '../fl/local-executor.js';
+import { LocalExecutor } from '../federation/local-executor.js';
 import { SubsetDataset } from '../data/dataset.js';
 import { dense, relu, sequential } from '../model/layers.js';
 import { sgd } from '../autodiff/optimizers.js';
@@ -411,8 +411,16 @@ test('too many dropouts, or a single client, abort the round with the protocolâ€
   const scripted: FitExecutor = {
     async run(_round, _global, tasks, onOutcome) {
       for (const t of tasks) {
-        const update = updates[Number(t.client.id.slice(1))];
-        onOutcome({ ok: true, clientId: t.client.id, update, seconds: 0, bytesUp: 0, bytesDown: 0 });
+        const { delta, numExamples } = updates[Number(t.client.id.slice(1))];
+        onOutcome({
+          ok: true,
+          clientId: t.client.id,
+          upload: { kind: 'delta', delta },
+          numExamples,
+          seconds: 0,
+          bytesUp: 0,
+          bytesDown: 0,
+        });
       }
     },
   };

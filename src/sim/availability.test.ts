@@ -64,7 +64,8 @@ test('the engine asks only clients that have joined, and skips (records) a round
         onOutcome({
           clientId: t.client.id,
           ok: true,
-          update: { clientId: t.client.id, delta: new Float32Array(global.length).fill(1), numExamples: 1 },
+          upload: { kind: 'delta', delta: new Float32Array(global.length).fill(1) },
+          numExamples: 1,
           seconds: 0,
           bytesUp: 0,
           bytesDown: 0,

@@ -3,11 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WorkerPool, type FailureModel } from './pool.js';
-import { codecRng, decodeClientUpdate, encodeClientUpdate } from './client-codec.js';
+import { WorkerPool } from './pool.js';
+import { serverSide, type ClientFaults } from '../fl/executors/index.js';
+import { codecRng, decodeClientUpdate, encodeClientUpdate } from '../compress/client-codec.js';
 import { runSimulation, type SimulationConfig } from './simulate.js';
 import { RoundEngine, clientSeed } from '../fl/engine.js';
-import { LocalExecutor } from '../fl/local-executor.js';
+import { LocalExecutor } from '../federation/local-executor.js';
 import type { FitOutcome, FitTask } from '../fl/executor.js';
 import { FedAvg } from '../fl/strategies/fedavg.js';
 import { SubsetDataset } from '../data/dataset.js';
@@ -33,22 +34,41 @@ const fitConfig = { localEpochs: 1, batchSize: 10, lr: 0.1 };
 const tasks: FitTask[] = clients.map((client) => ({ client, config: fitConfig }));
 const SEED = 9;
 
-function pool(codec?: string, failures?: FailureModel): WorkerPool {
-  return new WorkerPool({
+/**
+ * A worker pool whose clients encode with `codec`, behind the server's decoding and `faults`: the
+ * executor a simulation with that codec runs. `raw` is the pool itself (for its kept client states).
+ */
+function pool(codec?: string, faults?: ClientFaults) {
+  const raw = new WorkerPool({
     spec,
     trainer: trainerOptions,
     dataset: data,
     indicesOf,
     workers: 2,
     seed: SEED,
-    codec,
-    failures,
   });
+  const parameters = initialParameters(spec).values.length;
+  const served = serverSide(raw, { codec, parameters, faults, seed: SEED });
+  return {
+    raw,
+    codecStateOf: (id: string) => raw.codecStateOf(id),
+    get codecStateBytes() {
+      return raw.codecStateBytes;
+    },
+    run: (round: number, global: Float32Array, t: readonly FitTask[], on: (o: FitOutcome) => void) =>
+      served.run(
+        round,
+        global,
+        t.map((x) => ({ ...x, config: { ...x.config, codec } })),
+        on,
+      ),
+    close: () => raw.close(),
+  };
 }
 
 /** Every client's outcome of one round, by client id. */
 async function runRound(
-  p: WorkerPool,
+  p: ReturnType<typeof pool>,
   round: number,
   global: Float32Array,
 ): Promise<Map<string, FitOutcome>> {
@@ -59,7 +79,8 @@ async function runRound(
 
 function deltaOf(o: FitOutcome | undefined): Float32Array {
   assert.ok(o?.ok, `expected an update, got ${JSON.stringify(o)}`);
-  return o.update.delta;
+  assert.equal(o.upload.kind, 'delta');
+  return o.upload.delta;
 }
 
 /** The raw deltas the same clients compute in this process (the pool's workers compute the same). */
@@ -200,7 +221,7 @@ test('an upload damaged in transit is refused with the decoder’s reason; the r
   const p = pool('float16', { corruptRate: 0.5 });
   const plain = pool(undefined, { corruptRate: 1 });
   try {
-    const engine = (executor: WorkerPool) =>
+    const engine = (executor: ReturnType<typeof pool>) =>
       new RoundEngine({ strategy: new FedAvg(), clients, executor, fitConfig, seed: 2 });
     const r = await engine(p).runRound(1, g0);
     const failed = r.report.problems.filter((x) => x.kind === 'failed');

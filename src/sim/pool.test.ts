@@ -1,8 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { WorkerPool, isByzantine } from './pool.js';
+import { WorkerPool } from './pool.js';
+import { byzantineClients, isByzantine, unreliableClients } from '../fl/executors/index.js';
 import { RoundEngine } from '../fl/engine.js';
-import { LocalExecutor } from '../fl/local-executor.js';
+import type { FitExecutor } from '../fl/executor.js';
+import { LocalExecutor } from '../federation/local-executor.js';
 import { FedAvg } from '../fl/strategies/fedavg.js';
 import { SubsetDataset } from '../data/dataset.js';
 import { dense, relu, sequential } from '../model/layers.js';
@@ -70,10 +72,11 @@ test('simulated dropouts and stragglers are reported per client, reproducibly', 
     indicesOf,
     workers: 2,
     seed: 1,
-    failures: { dropoutRate: 0.3, stragglerRate: 0.3, stragglerSigma: 1, deadlineSeconds: 0 },
   });
+  const failures = { dropoutRate: 0.3, stragglerRate: 0.3, stragglerSigma: 1, deadlineSeconds: 0 };
   try {
-    const engine = new RoundEngine({ strategy: new FedAvg(), clients, executor: pool, fitConfig, seed: 2 });
+    const executor = unreliableClients(pool, failures, 1);
+    const engine = new RoundEngine({ strategy: new FedAvg(), clients, executor, fitConfig, seed: 2 });
     const r1 = await engine.runRound(1, initialParameters(spec).values);
     const kinds = r1.report.problems.map((p) => p.kind);
     assert.equal(r1.report.selected, 8);
@@ -113,16 +116,18 @@ test('Byzantine clients send their honest update sign-flipped or scaled, the sam
     indicesOf,
     workers: 2,
     seed: 3,
-    failures: { byzantine: { fraction: 1, attack: 'signflip' } },
   });
   try {
     const g0 = initialParameters(spec).values;
-    const run = (pool: WorkerPool) =>
+    const run = (pool: FitExecutor) =>
       new RoundEngine({ strategy: new FedAvg(), clients, executor: pool, fitConfig, seed: 6 }).runRound(
         1,
         g0,
       );
-    const [a, b] = [await run(honest), await run(flipped)];
+    const [a, b] = [
+      await run(honest),
+      await run(byzantineClients(flipped, { fraction: 1, attack: 'signflip' }, 3)),
+    ];
     for (let i = 0; i < g0.length; i++)
       assert.ok(Math.abs(b.global[i] - g0[i] + (a.global[i] - g0[i])) < 1e-6, `parameter ${i}`);
   } finally {
@@ -161,7 +166,7 @@ test('tasks handed to a worker ahead of its results: any tasksPerWorker gives th
         clients.map((client) => ({ client, config: fitConfig })),
         (o) => {
           assert.ok(o.ok, `client ${o.clientId} failed`);
-          out.set(o.clientId, o.update.delta);
+          out.set(o.clientId, o.upload.kind === 'delta' ? o.upload.delta : new Float32Array(0));
         },
       );
       return out;

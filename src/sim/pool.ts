@@ -2,22 +2,16 @@
  * The simulation executor: runs a round's client fits in a pool of worker threads (one ONNX
  * Runtime session per worker, reused across clients) over one dataset shared through
  * SharedArrayBuffers. A client is an index list into that dataset, so memory grows with the number
- * of clients only by their index lists.
+ * of clients only by their index lists. Each worker runs the client pipeline
+ * (federation/client-pipeline.ts), so what comes back is what a real client would upload; decoding
+ * and simulated failures are layers around any executor (fl/executors/), not part of this one.
  *
- * Real federations are unreliable; the pool can make the simulation so, reproducibly (seeded by
- * round): clients that drop out mid-round, stragglers whose compute time is multiplied by a
- * slowdown drawn from a log-normal distribution and who miss a round deadline, uploads damaged in
- * transit. Each is reported to the engine as an outcome with its reason.
- *
- * With a codec (`codec: 'float16'`, 'qsgd8', 'topk:0.01'...), each client encodes its delta in its
- * worker, only the encoded bytes come back (transferred, not copied), and the main thread decodes
- * them into the delta the strategy aggregates; `bytesUp` is then the encoded size. A codec's
- * client-side state (top-k's error-feedback residual) belongs to the client, but a client runs on
- * whichever worker is free, so the pool keeps every client's state here, keyed by client id, and
- * hands it to the worker with the client's task. Memory: one model-sized Float32Array (4 bytes a
- * parameter) per client that has taken part at least once — for the 2NN (199,210 parameters) about
- * 0.8 MB a client, 80 MB for 100 clients, 8 GB for 10,000. Stateless codecs (float32, float16,
- * qsgd8) keep nothing.
+ * A client's state between its rounds (a codec's state: top-k's error-feedback residual) belongs
+ * to the client, but a client runs on whichever worker is free, so the pool keeps every client's
+ * state here, keyed by client id, and hands it to the worker with the client's task. Memory: one
+ * model-sized Float32Array (4 bytes a parameter) per client that has taken part at least once with
+ * top-k — for the 2NN (199,210 parameters) about 0.8 MB a client, 80 MB for 100 clients, 8 GB for
+ * 10,000. Stateless codecs (float32, float16, qsgd8) keep nothing.
  */
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
@@ -27,10 +21,10 @@ import type { ModelSpec } from '../model/layers.js';
 import { buildModel } from '../model/build.js';
 import type { TrainerOptions } from '../runtime/trainer.js';
 import type { EvaluateOutcome, EvaluateTask, FitExecutor, FitOutcome, FitTask } from '../fl/executor.js';
-import { clientSeed, roundRng } from '../fl/engine.js';
-import { codecByName } from '../compress/by-name.js';
-import type { CodecState, UpdateCodec } from '../compress/codec.js';
-import { decodeClientUpdate } from './client-codec.js';
+import { clientSeed } from '../fl/engine.js';
+import { uploadBytes } from '../fl/upload.js';
+import type { CodecState } from '../compress/codec.js';
+import type { ClientState } from '../federation/client-pipeline.js';
 import type {
   SharedDatasetInit,
   WorkerEvaluateTask,
@@ -39,32 +33,6 @@ import type {
   WorkerTask,
 } from './protocol.js';
 import { spawnModuleWorker } from '../util/node/spawn-worker.js';
-
-export interface FailureModel {
-  /** Probability that a selected client drops out during the round. */
-  dropoutRate?: number;
-  /** Fraction of clients that straggle, and the log-normal sigma of their slowdown factor (median 1 + 2σ). */
-  stragglerRate?: number;
-  stragglerSigma?: number;
-  /** Simulated round deadline in seconds of (slowed-down) client compute; later results are 'late'. */
-  deadlineSeconds?: number;
-  /**
-   * Byzantine clients: a fixed fraction of the clients (the same ones every round, chosen by the
-   * seed) send a corrupted update — the honest delta sign-flipped or scaled by `factor` (default 10).
-   */
-  byzantine?: { fraction: number; attack: 'signflip' | 'scale'; factor?: number };
-  /**
-   * Probability that a client's upload arrives truncated (cut at a random length). The server must
-   * refuse it: a codec's decoder does (the client is reported 'failed' with the decoder's reason),
-   * and without a codec the engine's length check does ('excluded').
-   */
-  corruptRate?: number;
-}
-
-/** Whether a client is one of the simulation's Byzantine clients (a fixed set under the seed). */
-export function isByzantine(seed: number, clientId: string, fraction: number): boolean {
-  return fraction > 0 && clientSeed(seed ^ 0xbad, 0, clientId) / 2 ** 32 < fraction;
-}
 
 export interface WorkerPoolOptions {
   spec: ModelSpec;
@@ -75,10 +43,7 @@ export interface WorkerPoolOptions {
   /** Each client's held-out samples, for federated evaluation (absent: the pool cannot evaluate). */
   testIndicesOf?: (clientId: string) => Uint32Array;
   workers?: number;
-  failures?: FailureModel;
   seed?: number;
-  /** A codecByName spec ('float32', 'float16', 'qsgd8', 'topk:0.01'); absent: raw float32 deltas. */
-  codec?: string;
   /**
    * Tasks handed to each worker ahead of its results (default 2). With two, a worker finishing a
    * client already holds the next one and never waits for the main thread — busy aggregating, or
@@ -92,31 +57,18 @@ interface Slot {
   worker: Worker;
 }
 
-/** One task of a round with the fate the failure model drew for it. */
-interface Plan {
-  task: FitTask;
-  seed: number;
-  drops: boolean;
-  slowdown: number;
-  /** When the upload is damaged: the fraction of its bytes that arrive, in [0, 1). */
-  keeps?: number;
-}
-
 export class WorkerPool implements FitExecutor {
   private readonly slots: Slot[] = [];
   private readonly global: Float32Array;
   private readonly globalSab: SharedArrayBuffer;
   private nextTask = 0;
   private ready: Promise<void>;
-  private readonly codec: UpdateCodec | undefined;
   /** See WorkerPoolOptions.tasksPerWorker; may be changed between rounds (bench:sim compares 1 and 2). */
   tasksPerWorker: number;
-  /** Each client's codec state between its rounds (see the top of this file for what it costs). */
-  private readonly codecStates = new Map<string, CodecState>();
+  /** Each client's state between its rounds (see the top of this file for what it costs). */
+  private readonly states = new Map<string, ClientState>();
 
   constructor(private readonly o: WorkerPoolOptions) {
-    // Checked before any worker starts, so a bad spec leaves nothing running.
-    this.codec = o.codec === undefined ? undefined : codecByName(o.codec);
     this.tasksPerWorker = o.tasksPerWorker ?? 2;
     checkTasksPerWorker(this.tasksPerWorker);
     const shared = shareDataset(o.dataset);
@@ -131,7 +83,6 @@ export class WorkerPool implements FitExecutor {
       dataset: shared,
       global: this.globalSab,
       intraOpThreads: 1,
-      codec: o.codec,
     };
     const starts: Promise<void>[] = [];
     for (let i = 0; i < n; i++) {
@@ -173,13 +124,13 @@ export class WorkerPool implements FitExecutor {
    * valid until the client's next task (which moves it to a worker): copy it to keep it.
    */
   codecStateOf(clientId: string): CodecState | undefined {
-    return this.codecStates.get(clientId);
+    return this.states.get(clientId)?.codec;
   }
 
   /** Bytes held in clients' codec states: 4 per parameter per client that has taken part. */
   get codecStateBytes(): number {
     let n = 0;
-    for (const s of this.codecStates.values()) n += s.residual.byteLength;
+    for (const s of this.states.values()) n += s.codec?.residual.byteLength ?? 0;
     return n;
   }
 
@@ -191,63 +142,45 @@ export class WorkerPool implements FitExecutor {
   ): Promise<void> {
     checkTasksPerWorker(this.tasksPerWorker);
     await this.publish(global);
-    const f = this.o.failures ?? {};
-    const rng = roundRng((this.o.seed ?? 0) ^ 0x5107, round);
-    // Damage has a stream of its own, so enabling it leaves the other fates of a seed unchanged.
-    const damage = roundRng((this.o.seed ?? 0) ^ 0xda3a6e, round);
-    // Fates are drawn up front, in task order, so they do not depend on completion order.
-    const plans = tasks.map((t): Plan => {
-      const plan: Plan = {
-        task: t,
-        seed: clientSeed(this.o.seed ?? 0, round, t.client.id),
-        drops: rng.uniform() < (f.dropoutRate ?? 0),
-        slowdown:
-          rng.uniform() < (f.stragglerRate ?? 0)
-            ? Math.exp((f.stragglerSigma ?? 1) * Math.abs(rng.normal())) * 3
-            : 1,
-      };
-      if (f.corruptRate && damage.uniform() < f.corruptRate) plan.keeps = damage.uniform();
-      return plan;
-    });
-    const queue = plans.filter((p) => {
-      if (!p.drops) return true;
-      onOutcome({
-        ok: false,
-        clientId: p.task.client.id,
-        kind: 'dropped',
-        reason: 'dropped out during the round (simulated)',
-      });
-      return false;
-    });
     const bytesDown = global.byteLength;
     await this.dispatch(
-      queue,
-      (p, taskId) => {
+      [...tasks],
+      (task, taskId) => {
         // The state moves to the worker (transferred) and comes back with the reply.
-        const codecState = this.codecStates.get(p.task.client.id);
-        this.codecStates.delete(p.task.client.id);
+        const id = task.client.id;
+        const state = this.states.get(id);
+        this.states.delete(id);
         const msg: WorkerTask = {
           kind: 'fit',
           taskId,
           round,
-          clientId: p.task.client.id,
-          indices: this.o.indicesOf(p.task.client.id),
-          config: p.task.config,
-          seed: p.seed,
-          codecState,
+          clientId: id,
+          indices: this.o.indicesOf(id),
+          config: task.config,
+          seed: clientSeed(this.o.seed ?? 0, round, id),
+          state,
         };
-        return { msg, transfer: codecState ? [codecState.residual.buffer as ArrayBuffer] : [] };
+        return { msg, transfer: state?.codec ? [state.codec.residual.buffer as ArrayBuffer] : [] };
       },
-      (p, m) => {
+      (task, m) => {
         if (m.kind !== 'fitted' && m.kind !== 'error')
           throw new Error(`unexpected '${m.kind}' reply to a fit`);
-        // The client keeps the state its encode produced even when the server then ignores the
+        // The client keeps the state its pipeline produced even when the server then ignores the
         // upload (late, undecodable): it cannot know. A failed fit hands back the old state.
-        if (m.codecState) this.codecStates.set(p.task.client.id, m.codecState);
+        if (m.state) this.states.set(task.client.id, m.state);
         onOutcome(
           m.kind === 'error'
             ? { ok: false, clientId: m.clientId, kind: 'failed', reason: m.message }
-            : this.outcomeOf(p, m, bytesDown),
+            : {
+                ok: true,
+                clientId: m.clientId,
+                upload: m.upload,
+                numExamples: m.numExamples,
+                metrics: m.metrics,
+                seconds: m.seconds,
+                bytesUp: uploadBytes(m.upload),
+                bytesDown,
+              },
         );
       },
     );
@@ -356,60 +289,6 @@ export class WorkerPool implements FitExecutor {
         for (let i = 0; i < this.tasksPerWorker; i++) send();
       }
     });
-  }
-
-  /**
-   * What the server makes of a fitted client's reply: late (the upload is ignored unread), damaged
-   * in transit, undecodable, or its update — decoded, and corrupted if the client is Byzantine.
-   */
-  private outcomeOf(p: Plan, m: Extract<WorkerReply, { kind: 'fitted' }>, bytesDown: number): FitOutcome {
-    const f = this.o.failures ?? {};
-    const clientId = m.clientId;
-    const simulated = m.seconds * p.slowdown;
-    if (f.deadlineSeconds !== undefined && simulated > f.deadlineSeconds)
-      return {
-        ok: false,
-        clientId,
-        kind: 'late',
-        reason: `finished after ${simulated.toFixed(2)} s (slowdown ×${p.slowdown.toFixed(1)}), deadline ${f.deadlineSeconds} s`,
-      };
-    let delta: Float32Array;
-    let bytesUp: number;
-    if ('delta' in m.payload) {
-      delta = m.payload.delta;
-      bytesUp = delta.byteLength;
-      // Without a codec, damage shortens the delta; the engine's length check refuses it.
-      if (p.keeps !== undefined) delta = delta.subarray(0, Math.floor(p.keeps * delta.length));
-    } else {
-      let bytes = m.payload.encoded;
-      bytesUp = bytes.length;
-      if (p.keeps !== undefined) bytes = bytes.subarray(0, Math.floor(p.keeps * bytes.length));
-      const decoded = this.codec
-        ? decodeClientUpdate(this.codec, bytes, this.global.length)
-        : { ok: false as const, reason: 'sent encoded bytes, but this simulation uses no codec' };
-      if (!decoded.ok) return { ok: false, clientId, kind: 'failed', reason: decoded.reason };
-      delta = decoded.delta;
-    }
-    const b = f.byzantine;
-    if (b && isByzantine(this.o.seed ?? 0, clientId, b.fraction)) {
-      // The attack acts on the update the server decodes.
-      const k = b.attack === 'signflip' ? -1 : (b.factor ?? 10);
-      for (let i = 0; i < delta.length; i++) delta[i] *= k;
-    }
-    return {
-      ok: true,
-      clientId,
-      update: {
-        clientId,
-        delta,
-        numExamples: m.numExamples,
-        metrics: m.metrics,
-        ...(m.auxiliary ? { auxiliary: m.auxiliary } : {}),
-      },
-      seconds: m.seconds,
-      bytesUp,
-      bytesDown,
-    };
   }
 
   async close(): Promise<void> {

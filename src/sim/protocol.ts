@@ -3,7 +3,8 @@ import type { TrainerOptions } from '../runtime/trainer.js';
 import type { ModelSpec } from '../model/layers.js';
 import type { ElementType, Normalization } from '../data/dataset.js';
 import type { FitConfig } from '../fl/strategy.js';
-import type { CodecState } from '../compress/codec.js';
+import type { ClientState } from '../federation/client-pipeline.js';
+import type { Upload } from '../fl/upload.js';
 
 /** One dataset, shared by every worker without copies: its arrays live in SharedArrayBuffers. */
 export interface SharedDatasetInit {
@@ -25,8 +26,6 @@ export interface WorkerInit {
   /** The global parameters of the current round, written by the main thread before tasks go out. */
   global: SharedArrayBuffer;
   intraOpThreads: number;
-  /** A codecByName spec: clients encode their delta with it before sending. Absent: the raw delta. */
-  codec?: string;
 }
 
 export interface WorkerTask {
@@ -39,10 +38,10 @@ export interface WorkerTask {
   config: FitConfig;
   seed: number;
   /**
-   * The client's codec state from its previous round (top-k's residual), kept by the pool because a
+   * The client's state from its previous round (top-k's residual), kept by the pool because a
    * client runs on any worker. Transferred, not copied; it comes back in the reply.
    */
-  codecState?: CodecState;
+  state?: ClientState;
 }
 
 /** Federated evaluation: the client evaluates the round's global model on its own held-out samples. */
@@ -54,22 +53,17 @@ export interface WorkerEvaluateTask {
   indices: Uint32Array;
 }
 
-/** A client's update as it travels to the server: the raw delta without a codec, else the codec's bytes. */
-export type UpdatePayload = { delta: Float32Array } | { encoded: Uint8Array };
-
 export type WorkerReply =
   | { kind: 'ready' }
   | {
       kind: 'fitted';
       taskId: number;
       clientId: string;
-      payload: UpdatePayload;
-      /** The codec state to keep for the client's next round (absent for stateless codecs). */
-      codecState?: CodecState;
+      upload: Upload;
+      /** The state to keep for the client's next round. */
+      state: ClientState;
       numExamples: number;
       metrics: Record<string, number>;
-      /** Values a privacy layer sums alongside the deltas (ClientUpdate.auxiliary). */
-      auxiliary?: readonly number[];
       seconds: number;
     }
   | {
@@ -86,7 +80,7 @@ export type WorkerReply =
       taskId: number;
       clientId: string;
       message: string;
-      /** The task's codec state, unchanged: a failed fit sent nothing, so the client keeps it. */
-      codecState?: CodecState;
+      /** The task's state, unchanged: a failed fit sent nothing, so the client keeps it. */
+      state?: ClientState;
     }
   | { kind: 'init-error'; message: string };

@@ -17,7 +17,6 @@ import type { ClientInfo } from '../fl/strategy.js';
 import { runFederated, type RoundSubscriber } from '../fl/run.js';
 import type { RoundRecord } from '../fl/round-record.js';
 import { localDpBound } from '../privacy/dp/local-bound.js';
-import { DP_SGD_KEYS } from '../privacy/dp-sgd-client.js';
 import { initialParameters } from '../model/build.js';
 import { exportInferenceModel } from '../model/export.js';
 import type { ModelSpec } from '../model/layers.js';
@@ -31,6 +30,7 @@ import { runCurves } from '../report/node/run-curves.js';
 import { Rng } from '../util/rng.js';
 import { WorkerPool } from './pool.js';
 import { lazyExecutor } from '../fl/executors/lazy.js';
+import { serverSide } from '../fl/executors/index.js';
 import { lateJoinAvailability } from './availability.js';
 import {
   DEFAULT_LOCAL_EPOCHS,
@@ -145,16 +145,20 @@ export async function runSimulation(
         indicesOf: (id) => parts[Number(id)],
         testIndicesOf: splits ? (id) => splits.test[Number(id)] : undefined,
         workers: settings.workers,
-        failures: settings.failures,
         seed: settings.seed,
-        codec: settings.codec,
       }),
     { evaluates: !!splits },
   );
+  const parameterCount = initialParameters(data.spec).values.length;
   const engine = new RoundEngine({
     strategy,
     clients,
-    executor,
+    executor: serverSide(executor, {
+      codec: settings.codec,
+      parameters: parameterCount,
+      faults: settings.failures,
+      seed: settings.seed,
+    }),
     fitConfig: (round) => ({
       localEpochs:
         settings.localSteps === undefined ? (settings.localEpochs ?? DEFAULT_LOCAL_EPOCHS) : undefined,
@@ -162,11 +166,13 @@ export async function runSimulation(
       batchSize: settings.batchSize,
       lr: settings.lr * settings.lrDecay ** (round - 1),
       proximalMu: settings.proximalMu,
-      extra: settings.localDp
+      codec: settings.codec,
+      // Seeded: a simulation repeats; a deployment's clients draw cryptographic noise.
+      dpSgd: settings.localDp
         ? {
-            [DP_SGD_KEYS.noiseMultiplier]: settings.localDp.noiseMultiplier,
-            [DP_SGD_KEYS.clipNorm]: settings.localDp.clipNorm,
-            [DP_SGD_KEYS.seeded]: true,
+            noiseMultiplier: settings.localDp.noiseMultiplier,
+            clipNorm: settings.localDp.clipNorm,
+            seeded: true,
           }
         : undefined,
     }),

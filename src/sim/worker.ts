@@ -1,24 +1,22 @@
 /**
  * A simulation worker: one Trainer (one ONNX Runtime session) reused for every client it is given,
- * over the shared dataset. With a codec, the client's delta is encoded here, as a real client would
- * before uploading, and only the encoded bytes travel back. Node adapter (worker_threads).
+ * over the shared dataset, running the client pipeline (federation/client-pipeline.ts) as a real
+ * client would — so with a codec only the encoded bytes travel back. Node adapter (worker_threads).
  */
 import { parentPort } from 'node:worker_threads';
 import { ArrayDataset, SubsetDataset } from '../data/dataset.js';
 import { Trainer } from '../runtime/trainer.js';
 import { nodeRuntime } from '../runtime/node.js';
-import { evaluateClient, fitClient } from '../fl/trainer-client.js';
-import { codecByName } from '../compress/by-name.js';
-import type { CodecState, UpdateCodec } from '../compress/codec.js';
-import { encodeClientUpdate, ownBuffer } from './client-codec.js';
-import type { UpdatePayload, WorkerEvaluateTask, WorkerInit, WorkerReply, WorkerTask } from './protocol.js';
+import { evaluateClient, fitClient, type ClientState } from '../federation/client-pipeline.js';
+import { ownBuffer } from '../compress/client-codec.js';
+import type { Upload } from '../fl/upload.js';
+import type { WorkerEvaluateTask, WorkerInit, WorkerReply, WorkerTask } from './protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('sim/worker.ts must run in a worker thread');
 let trainer: Trainer | undefined;
 let dataset: ArrayDataset | undefined;
 let global: Float32Array | undefined;
-let codec: UpdateCodec | undefined;
 const send = (m: WorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 const bufferOf = (a: Float32Array | Uint8Array) => a.buffer as ArrayBuffer;
 
@@ -42,7 +40,6 @@ async function handle(m: WorkerInit | WorkerTask | WorkerEvaluateTask): Promise<
         normalization: d.normalization,
       });
       global = new Float32Array(m.global);
-      codec = m.codec === undefined ? undefined : codecByName(m.codec);
       trainer = await Trainer.create(m.spec, {
         ...m.trainer,
         runtime: nodeRuntime({ intraOpNumThreads: m.intraOpThreads }),
@@ -58,41 +55,44 @@ async function handle(m: WorkerInit | WorkerTask | WorkerEvaluateTask): Promise<
   try {
     if (!trainer || !dataset || !global) throw new Error('worker used before init');
     const data = new SubsetDataset(dataset, m.indices);
-    const u = await fitClient(trainer, m.clientId, data, global, m.config, m.seed);
-    let payload: UpdatePayload = { delta: u.delta };
-    let codecState: CodecState | undefined;
-    const transfer = [bufferOf(u.delta)];
-    if (codec) {
-      const e = encodeClientUpdate(codec, u.delta, m.seed, m.codecState);
-      const bytes = ownBuffer(e.bytes);
-      payload = { encoded: bytes };
-      codecState = e.state;
-      transfer[0] = bufferOf(bytes);
-      if (codecState) transfer.push(bufferOf(codecState.residual));
-    }
+    const r = await fitClient(trainer, data, global, m.config, m.seed, m.state);
+    const upload = transferable(r.upload);
     send(
       {
         kind: 'fitted',
         taskId: m.taskId,
         clientId: m.clientId,
-        payload,
-        codecState,
-        numExamples: u.numExamples,
-        metrics: u.metrics ?? {},
-        ...(u.auxiliary ? { auxiliary: u.auxiliary } : {}),
-        // Includes the encoding: it is the client's work too.
+        upload,
+        state: r.state,
+        numExamples: r.numExamples,
+        metrics: r.metrics,
+        // Includes the update transforms (clipping, encoding): they are the client's work too.
         seconds: (performance.now() - started) / 1000,
       },
-      transfer,
+      [bufferOf(upload.kind === 'delta' ? upload.delta : upload.bytes), ...stateBuffers(r.state)],
     );
   } catch (e) {
-    // The state goes back untouched (encode does not modify it), so the client keeps its residual.
-    const codecState = m.codecState;
+    // The state goes back untouched (the pipeline does not modify it), so the client keeps it.
     send(
-      { kind: 'error', taskId: m.taskId, clientId: m.clientId, message: (e as Error).message, codecState },
-      codecState ? [bufferOf(codecState.residual)] : [],
+      {
+        kind: 'error',
+        taskId: m.taskId,
+        clientId: m.clientId,
+        message: (e as Error).message,
+        state: m.state,
+      },
+      stateBuffers(m.state),
     );
   }
+}
+
+/** The upload with its payload in a buffer of its own, so it can be transferred whole. */
+function transferable(u: Upload): Upload {
+  return u.kind === 'delta' ? u : { ...u, bytes: ownBuffer(u.bytes) };
+}
+
+function stateBuffers(state: ClientState | undefined): ArrayBuffer[] {
+  return state?.codec ? [bufferOf(state.codec.residual)] : [];
 }
 
 async function evaluate(m: WorkerEvaluateTask): Promise<void> {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { strategyByName, strategyNames, type StrategyName } from './index.js';
 import { RoundEngine } from '../engine.js';
-import { LocalExecutor } from '../local-executor.js';
+import { LocalExecutor } from '../../federation/local-executor.js';
 import { SubsetDataset } from '../../data/dataset.js';
 import { dense, relu, sequential } from '../../model/layers.js';
 import { sgd } from '../../autodiff/optimizers.js';

@@ -3,7 +3,7 @@
  * without workers: the client encodes its delta right after local training (in its worker), the
  * server decodes the bytes (on the main thread) into the delta its strategy aggregates. Isomorphic.
  */
-import type { CodecState, Encoded, UpdateCodec } from '../compress/codec.js';
+import type { CodecState, Encoded, UpdateCodec } from './codec.js';
 import { Rng } from '../util/rng.js';
 
 /**

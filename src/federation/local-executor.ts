@@ -1,15 +1,19 @@
 /**
- * Runs a round's fits in this process, one after the other, on one shared Trainer. The reference
- * executor (and what a browser tab simulating a few clients uses); the worker-thread pool runs the
- * same `fitClient` in parallel.
+ * Runs a round's fits in this process, one after the other, on one shared Trainer: the reference
+ * executor (and what a browser tab simulating a few clients uses). The worker-thread pool runs the
+ * same client pipeline in parallel; both keep each client's state between its rounds.
  */
 import type { Dataset } from '../data/dataset.js';
 import type { Trainer } from '../runtime/trainer.js';
-import type { EvaluateOutcome, EvaluateTask, FitExecutor, FitOutcome, FitTask } from './executor.js';
-import { evaluateClient, fitClient } from './trainer-client.js';
-import { clientSeed } from './engine.js';
+import type { EvaluateOutcome, EvaluateTask, FitExecutor, FitOutcome, FitTask } from '../fl/executor.js';
+import { clientSeed } from '../fl/engine.js';
+import { uploadBytes } from '../fl/upload.js';
+import { evaluateClient, fitClient, type ClientState } from './client-pipeline.js';
 
 export class LocalExecutor implements FitExecutor {
+  /** Each client's state between its rounds (top-k's residual), by client id. */
+  private readonly states = new Map<string, ClientState>();
+
   constructor(
     private readonly trainer: Trainer,
     /** Each client's data (e.g. a SubsetDataset of index lists into one shared dataset). */
@@ -32,28 +36,33 @@ export class LocalExecutor implements FitExecutor {
     onOutcome: (o: FitOutcome) => void,
   ): Promise<void> {
     for (const t of tasks) {
-      const seed = clientSeed(this.seed, round, t.client.id);
+      const id = t.client.id;
       const started = performance.now();
+      let outcome: FitOutcome;
       try {
-        const update = await fitClient(
+        const r = await fitClient(
           this.trainer,
-          t.client.id,
-          this.dataOf(t.client.id),
+          this.dataOf(id),
           global,
           t.config,
-          seed,
+          clientSeed(this.seed, round, id),
+          this.states.get(id),
         );
-        onOutcome({
+        this.states.set(id, r.state);
+        outcome = {
           ok: true,
-          clientId: t.client.id,
-          update,
+          clientId: id,
+          upload: r.upload,
+          numExamples: r.numExamples,
+          metrics: r.metrics,
           seconds: (performance.now() - started) / 1000,
-          bytesUp: update.delta.byteLength,
+          bytesUp: uploadBytes(r.upload),
           bytesDown: global.byteLength,
-        });
+        };
       } catch (e) {
-        onOutcome({ ok: false, clientId: t.client.id, kind: 'failed', reason: (e as Error).message });
+        outcome = { ok: false, clientId: id, kind: 'failed', reason: (e as Error).message };
       }
+      onOutcome(outcome);
     }
   }
 
