@@ -9,7 +9,7 @@ export {
 } from './io/node/trained-model.js';
 export { writeFileAtomic } from './io/node/files.js';
 export { WorkerPool, type WorkerPoolOptions, type FailureModel } from './sim/pool.js';
-export { useParallelAggregation, type ParallelAggregation } from './tensor/node/parallel-sum.js';
+export { parallelSumBackend, type ParallelSumBackend } from './tensor/node/parallel-sum.js';
 export { joinRound, lateJoinAvailability, type LateJoiners } from './sim/availability.js';
 export {
   runSimulation,
