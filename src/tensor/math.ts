@@ -14,6 +14,14 @@ function assertSameLength(a: FloatArray, b: FloatArray, what: string): void {
   if (a.length !== b.length) throw new RangeError(`${what}: lengths differ (${a.length} vs ${b.length})`);
 }
 
+/** The length every one of `rows` has (0 for no rows); a RangeError naming `what` when they differ. */
+export function commonLength(rows: readonly FloatArray[], what: string): number {
+  const d = rows.length > 0 ? rows[0].length : 0;
+  for (const r of rows)
+    if (r.length !== d) throw new RangeError(`${what}: rows of ${r.length} and ${d} values`);
+  return d;
+}
+
 /** y += a * x. */
 export function axpy(y: FloatArray, a: number, x: FloatArray): void {
   assertSameLength(y, x, 'axpy');

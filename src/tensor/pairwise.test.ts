@@ -26,3 +26,12 @@ test('pairwise squared distances: SIMD and plain agree with the direct formula',
     assert.ok(Number.isFinite(a[2 * 6 + 3]));
   }
 });
+
+test('pairwise squared distances refuse rows of different lengths, and take no rows', () => {
+  assert.throws(
+    () => pairwiseSquaredDistances([new Float32Array(3), new Float32Array(4)]),
+    /pairwiseSquaredDistances: rows of 4 and 3 values/,
+  );
+  assert.deepEqual(pairwiseSquaredDistances([]), new Float64Array(0));
+  assert.deepEqual(pairwiseSquaredDistances([new Float32Array([1, 2])]), new Float64Array(1));
+});

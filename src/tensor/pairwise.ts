@@ -1,7 +1,7 @@
 /**
  * Pairwise distances between the round's updates (Krum, Multi-Krum, Bulyan).
  */
-import { squaredDistanceRange } from './math.js';
+import { commonLength, squaredDistanceRange } from './math.js';
 import { roundUp, simdInstance } from './wasm/simd-kernels.js';
 
 /**
@@ -16,9 +16,7 @@ export function pairwiseSquaredDistances(
   options: { simd?: boolean } = {},
 ): Float64Array {
   const n = rows.length;
-  const d = n > 0 ? rows[0].length : 0;
-  for (const r of rows)
-    if (r.length !== d) throw new RangeError(`pairwiseSquaredDistances: rows of ${r.length} and ${d} values`);
+  const d = commonLength(rows, 'pairwiseSquaredDistances');
   const out = new Float64Array(n * n);
   // 2^18 float32 = 1 MB for all n rows of a tile; at least 1024 columns so calls stay cheap.
   const tile = Math.max(1024, Math.floor(2 ** 18 / Math.max(n, 1) / 8) * 8);

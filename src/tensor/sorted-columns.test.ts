@@ -54,3 +54,10 @@ test('forEachSortedColumnTile sorts every column (SIMD), and declines with simd:
     false,
   );
 });
+
+test('forEachSortedColumnTile refuses rows of different lengths', () => {
+  assert.throws(
+    () => forEachSortedColumnTile([new Float32Array(8), new Float32Array(7)], () => {}),
+    /forEachSortedColumnTile: rows of 7 and 8 values/,
+  );
+});

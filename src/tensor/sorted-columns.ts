@@ -2,6 +2,7 @@
  * Columns sorted in bulk, for the per-coordinate robust rules (coordinate-wise median, trimmed
  * mean, Bulyan): a sorting network run as WebAssembly SIMD over tiles of columns.
  */
+import { commonLength } from './math.js';
 import { simdInstance } from './wasm/simd-kernels.js';
 
 /**
@@ -38,9 +39,7 @@ export function forEachSortedColumnTile(
   options: { simd?: boolean } = {},
 ): boolean {
   const n = rows.length;
-  const d = n > 0 ? rows[0].length : 0;
-  for (const r of rows)
-    if (r.length !== d) throw new RangeError(`forEachSortedColumnTile: rows of ${r.length} and ${d} values`);
+  const d = commonLength(rows, 'forEachSortedColumnTile');
   // ~256 KB of tile, so it stays in L2 across the ~n log² n passes; a multiple of 8 columns.
   const width = Math.max(8, Math.min(4096, Math.floor(65536 / Math.max(n, 1) / 8) * 8));
   const network = sortingNetwork(n);
