@@ -12,7 +12,7 @@ export { claimRunFolder, RUN_FILES, type ClaimOptions, type RunKind } from './io
 export { WorkerPool, type WorkerPoolOptions } from './sim/pool.js';
 export { checkpointFile, metricsFiles } from './io/node/run-files.js';
 export { runCurves } from './report/node/run-curves.js';
-export { useParallelAggregation, type ParallelAggregation } from './tensor/node/parallel-sum.js';
+export { parallelSumBackend, type ParallelSumBackend } from './tensor/node/parallel-sum.js';
 export { joinRound, lateJoinAvailability, type LateJoiners } from './sim/availability.js';
 export {
   runSimulation,

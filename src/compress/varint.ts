@@ -1,9 +1,11 @@
 /**
  * Unsigned LEB128 variable-length integers (7 bits a byte, high bit = more follows), as in
  * protobuf: small numbers — the gaps between sorted sparse indices — take one or two bytes
- * instead of four.
+ * instead of four. Writing is the shared LEB128 encoder; reading is here, bounds-checked, because
+ * its input comes off the wire.
  */
 import { CodecError } from './codec.js';
+import { writeUnsignedLeb128 } from '../util/leb128.js';
 
 export function varintLength(value: number): number {
   let length = 1;
@@ -14,14 +16,9 @@ export function varintLength(value: number): number {
   return length;
 }
 
-/** Writes a uint32 at bytes[offset]; returns the offset after it. */
+/** Writes a uint32 at bytes[offset] (varintLength(value) bytes of room); returns the offset after it. */
 export function writeVarint(bytes: Uint8Array, offset: number, value: number): number {
-  while (value >= 0x80) {
-    bytes[offset++] = (value & 0x7f) | 0x80;
-    value >>>= 7;
-  }
-  bytes[offset++] = value;
-  return offset;
+  return writeUnsignedLeb128(bytes, offset, value);
 }
 
 /**

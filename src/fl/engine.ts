@@ -10,6 +10,7 @@ import { Rng } from '../util/rng.js';
 import type { FitExecutor, FitOutcome, FitTask } from './executor.js';
 import { poissonSample, sampleClients } from './strategies/client-sampling.js';
 import type { AggregationStatistics, ClientInfo, ClientUpdate, FitConfig, Strategy } from './strategy.js';
+import type { SumBackendFactory } from '../tensor/weighted-sum.js';
 import { RoundAborted, UpdateRejected } from './update-check.js';
 import {
   checkFederatedEvaluation,
@@ -56,6 +57,8 @@ export interface RoundEngineOptions {
    * says so (`stopped`). Ignored by strategies without a ledger.
    */
   privacyBudget?: number;
+  /** The back-end of the rounds' weighted sums (e.g. edgefl/node's parallelSumBackend); default: SIMD where available. */
+  sumBackend?: SumBackendFactory;
 }
 
 export interface ClientProblem {
@@ -180,7 +183,7 @@ export class RoundEngine {
         return { global, report };
       }
     }
-    const ctx = { round, global, rng, available: available.length, samplingRate };
+    const ctx = { round, global, rng, available: available.length, samplingRate, sumBackend: o.sumBackend };
     const plan = o.strategy.configureFit
       ? o.strategy.configureFit(ctx, sampled, base)
       : { clients: sampled, config: base };

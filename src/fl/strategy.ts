@@ -11,6 +11,7 @@
  * masking act on the delta.
  */
 import type { Rng } from '../util/rng.js';
+import type { SumBackendFactory } from '../tensor/weighted-sum.js';
 
 /** What the server knows of a registered client. */
 export interface ClientInfo {
@@ -128,6 +129,17 @@ export interface RoundContext {
    * by the engine.
    */
   samplingRate?: number;
+  /**
+   * The back-end of the round's weighted sums (the 'sum' strategies); the engine sets it from the
+   * platform (RoundEngineOptions.sumBackend). Default: WebAssembly SIMD where available.
+   */
+  sumBackend?: SumBackendFactory;
+  /**
+   * false: the robust strategies' pairwise and per-coordinate kernels run as plain loops, as on
+   * runtimes without WebAssembly SIMD (same results; for tests and benchmarks). Default: SIMD where
+   * available.
+   */
+  simd?: boolean;
 }
 
 /**

@@ -7,7 +7,7 @@
  * changed nothing, so the engine can record why the client was excluded and carry on.
  */
 import type { ClientUpdate } from './strategy.js';
-import { firstNonFinite } from '../tensor/vector.js';
+import { firstNonFinite } from '../tensor/math.js';
 
 /** Thrown by `RoundAggregator.add` for an update it refuses; the aggregator is unchanged. */
 export class UpdateRejected extends Error {

@@ -13,7 +13,7 @@ import { Krum } from '../fl/strategies/krum.js';
 import { RoundAborted, UpdateRejected } from '../fl/update-check.js';
 import type { RoundContext } from '../fl/strategy.js';
 import { Rng } from '../util/rng.js';
-import { l2Norm } from '../tensor/vector.js';
+import { l2Norm } from '../tensor/math.js';
 import { RoundEngine } from '../fl/engine.js';
 import { LocalExecutor } from '../federation/local-executor.js';
 import { SubsetDataset } from '../data/dataset.js';

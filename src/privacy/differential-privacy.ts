@@ -43,7 +43,7 @@ import type {
   StrategyState,
 } from '../fl/strategy.js';
 import { assertUpdate, RoundAborted, UpdateRejected } from '../fl/update-check.js';
-import { l2Norm } from '../tensor/vector.js';
+import { l2Norm } from '../tensor/math.js';
 import { roundRng } from '../fl/engine.js';
 import { SecureAggregationStrategy } from './secure-aggregation.js';
 import { RdpAccountant } from './dp/accountant.js';

@@ -18,10 +18,10 @@
  * quickselect over one scratch column.
  */
 import type { RoundAggregator, RoundContext, Strategy } from '../strategy.js';
-import { meanClosestToMedianInPlace } from '../../tensor/vector.js';
+import { meanClosestToMedianInPlace } from '../../tensor/select.js';
 import { columnwise, UpdateStore } from './update-store.js';
 import { integerAtLeast } from './options.js';
-import { pairwiseSquaredDistances } from '../../tensor/vector.js';
+import { pairwiseSquaredDistances } from '../../tensor/pairwise.js';
 import { allIndices, argmin, krumScores } from './krum.js';
 import { RoundAborted } from '../update-check.js';
 
@@ -52,15 +52,20 @@ export class Bulyan implements Strategy {
         throw new RoundAborted(`bulyan with f = ${f} needs at least 4f + 3 = ${4 * f + 3} updates, got ${n}`);
       const theta = n - 2 * f;
       const beta = theta - 2 * f;
-      const selected = bulyanSelection(pairwiseSquaredDistances(deltas), n, theta, f);
+      const selected = bulyanSelection(pairwiseSquaredDistances(deltas, { simd: ctx.simd }), n, theta, f);
       this.lastSelected = selected.map((i) => clientIds[i]);
 
       const rows = selected.map((i) => deltas[i]);
       const keys = new Float64Array(theta);
-      return columnwise(rows, global, {
-        sorted: (tile, width, c) => meanClosestToMedianSorted(tile, width, c, theta, beta),
-        unsorted: (column) => meanClosestToMedianInPlace(column, theta, beta, keys),
-      });
+      return columnwise(
+        rows,
+        global,
+        {
+          sorted: (tile, width, c) => meanClosestToMedianSorted(tile, width, c, theta, beta),
+          unsorted: (column) => meanClosestToMedianInPlace(column, theta, beta, keys),
+        },
+        { simd: ctx.simd },
+      );
     });
   }
 }

@@ -29,10 +29,14 @@ export class FedAvg implements Strategy {
 
   beginRound(ctx: RoundContext): RoundAggregator {
     const eta = this.serverLearningRate;
-    return new MeanDeltaAggregator(ctx.global, (sum, global) => {
-      const next = new Float32Array(global.length);
-      sum.meanInto(next, { base: global, scale: eta });
-      return next;
-    });
+    return new MeanDeltaAggregator(
+      ctx.global,
+      (sum, global) => {
+        const next = new Float32Array(global.length);
+        sum.meanInto(next, { base: global, scale: eta });
+        return next;
+      },
+      { backend: ctx.sumBackend },
+    );
   }
 }

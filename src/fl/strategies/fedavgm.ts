@@ -40,22 +40,26 @@ export class FedAvgM implements Strategy {
 
   beginRound(ctx: RoundContext): RoundAggregator {
     assertStateFits('FedAvgM momentum', this.momentum, ctx.global.length);
-    return new MeanDeltaAggregator(ctx.global, (sum, global) => {
-      const n = global.length;
-      const first = !this.momentum;
-      const v = this.momentum ?? new Float32Array(n);
-      const s = sum.sumView();
-      const inv = 1 / sum.totalWeight;
-      const beta = first ? 0 : this.serverMomentum;
-      const eta = this.serverLearningRate;
-      const next = new Float32Array(n);
-      for (let i = 0; i < n; i++) {
-        const vi = (v[i] = beta * v[i] + s[i] * inv);
-        next[i] = global[i] + eta * vi;
-      }
-      this.momentum = v;
-      return next;
-    });
+    return new MeanDeltaAggregator(
+      ctx.global,
+      (sum, global) => {
+        const n = global.length;
+        const first = !this.momentum;
+        const v = this.momentum ?? new Float32Array(n);
+        const s = sum.sumView();
+        const inv = 1 / sum.totalWeight;
+        const beta = first ? 0 : this.serverMomentum;
+        const eta = this.serverLearningRate;
+        const next = new Float32Array(n);
+        for (let i = 0; i < n; i++) {
+          const vi = (v[i] = beta * v[i] + s[i] * inv);
+          next[i] = global[i] + eta * vi;
+        }
+        this.momentum = v;
+        return next;
+      },
+      { backend: ctx.sumBackend },
+    );
   }
 
   getState(): StrategyState {

@@ -13,7 +13,7 @@
  * its median found by quickselect (O(clients) per coordinate).
  */
 import type { RoundAggregator, RoundContext, Strategy } from '../strategy.js';
-import { medianInPlace } from '../../tensor/vector.js';
+import { medianInPlace } from '../../tensor/select.js';
 import { columnwise, UpdateStore, type ColumnStatistic } from './update-store.js';
 
 export class FedMedian implements Strategy {
@@ -21,7 +21,9 @@ export class FedMedian implements Strategy {
   readonly aggregation = 'individual' as const;
 
   beginRound(ctx: RoundContext): RoundAggregator {
-    return new UpdateStore(ctx.global, ({ deltas }, global) => columnwise(deltas, global, median));
+    return new UpdateStore(ctx.global, ({ deltas }, global) =>
+      columnwise(deltas, global, median, { simd: ctx.simd }),
+    );
   }
 }
 

@@ -92,15 +92,19 @@ export abstract class FedOpt implements Strategy {
   beginRound(ctx: RoundContext): RoundAggregator {
     assertStateFits(`${this.name} first moment m`, this.m, ctx.global.length);
     assertStateFits(`${this.name} second moment v`, this.v, ctx.global.length);
-    return new MeanDeltaAggregator(ctx.global, (sum, global) => {
-      const n = global.length;
-      this.m ??= new Float32Array(n);
-      this.v ??= new Float32Array(n);
-      this.steps++;
-      const next = new Float32Array(n);
-      this.step(sum.sumView(), 1 / sum.totalWeight, global, this.m, this.v, next);
-      return next;
-    });
+    return new MeanDeltaAggregator(
+      ctx.global,
+      (sum, global) => {
+        const n = global.length;
+        this.m ??= new Float32Array(n);
+        this.v ??= new Float32Array(n);
+        this.steps++;
+        const next = new Float32Array(n);
+        this.step(sum.sumView(), 1 / sum.totalWeight, global, this.m, this.v, next);
+        return next;
+      },
+      { backend: ctx.sumBackend },
+    );
   }
 
   /**

@@ -12,7 +12,7 @@
  * quickselects over one scratch column bracket the kept values.
  */
 import type { RoundAggregator, RoundContext, Strategy } from '../strategy.js';
-import { trimmedMeanInPlace } from '../../tensor/vector.js';
+import { trimmedMeanInPlace } from '../../tensor/select.js';
 import { columnwise, UpdateStore } from './update-store.js';
 
 export interface FedTrimmedAvgOptions {
@@ -36,14 +36,19 @@ export class FedTrimmedAvg implements Strategy {
     return new UpdateStore(ctx.global, ({ deltas }, global) => {
       const n = deltas.length;
       const trim = Math.floor(this.beta * n);
-      return columnwise(deltas, global, {
-        sorted(tile, width, c) {
-          let sum = 0;
-          for (let r = trim; r < n - trim; r++) sum += tile[r * width + c];
-          return sum / (n - 2 * trim);
+      return columnwise(
+        deltas,
+        global,
+        {
+          sorted(tile, width, c) {
+            let sum = 0;
+            for (let r = trim; r < n - trim; r++) sum += tile[r * width + c];
+            return sum / (n - 2 * trim);
+          },
+          unsorted: (column) => trimmedMeanInPlace(column, n, trim),
         },
-        unsorted: (column) => trimmedMeanInPlace(column, n, trim),
-      });
+        { simd: ctx.simd },
+      );
     });
   }
 }

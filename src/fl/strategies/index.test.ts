@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { strategyByName, strategyNames, strategyOptionNames, FedAdam, Krum, FedTrimmedAvg } from './index.js';
-import { setSimdEnabled } from '../../tensor/vector.js';
+import { plainSumBackend } from '../../tensor/weighted-sum.js';
 import { Rng } from '../../util/rng.js';
 
 test('every CLI name builds its strategy, named the same', () => {
@@ -59,20 +59,26 @@ test('every strategy gives the same results with and without the SIMD kernels', 
     delta: Float32Array.from({ length: d }, () => 0.1 * rng.normal()),
     numExamples: 1 + i,
   }));
-  const run = (name: string): Float32Array => {
-    const agg = strategyByName(name).beginRound({ round: 1, global, rng: new Rng(1) });
+  let plainSums = 0;
+  const countedPlainSums = (length: number) => {
+    plainSums++;
+    return plainSumBackend(length);
+  };
+  const run = (name: string, plain: boolean): Float32Array => {
+    const agg = strategyByName(name).beginRound(
+      plain
+        ? { round: 1, global, rng: new Rng(1), sumBackend: countedPlainSums, simd: false }
+        : { round: 1, global, rng: new Rng(1) },
+    );
     for (const u of updates) agg.add(u);
     return agg.finish().global;
   };
   for (const name of strategyNames) {
-    const withSimd = run(name);
-    setSimdEnabled(false);
-    let plain: Float32Array;
-    try {
-      plain = run(name);
-    } finally {
-      setSimdEnabled(true);
-    }
+    const withSimd = run(name, false);
+    const sumsBefore = plainSums;
+    const plain = run(name, true);
+    const sum = strategyByName(name).aggregation === 'sum';
+    assert.equal(plainSums - sumsBefore, sum ? 1 : 0, `${name}: its weighted sum comes from ctx.sumBackend`);
     if (name === 'fedtrimmedavg' || name === 'bulyan') {
       // These sum the kept values in sorted order on one path and in quickselect's order on the
       // other: equal up to float64 rounding, so at most one float32 ulp apart.

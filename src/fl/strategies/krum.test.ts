@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Krum, krumScores } from './krum.js';
-import { pairwiseSquaredDistances } from '../../tensor/vector.js';
+import { pairwiseSquaredDistances } from '../../tensor/pairwise.js';
 import { Rng } from '../../util/rng.js';
 
 // Honest updates on a line at 0, 0.1, 0.3, 0.6, 1.0 (second coordinate 0), outliers far away.

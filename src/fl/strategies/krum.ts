@@ -15,7 +15,8 @@
  * tiles, with SIMD where available).
  */
 import type { RoundAggregator, RoundContext, Strategy } from '../strategy.js';
-import { pairwiseSquaredDistances, selectInPlace } from '../../tensor/vector.js';
+import { pairwiseSquaredDistances } from '../../tensor/pairwise.js';
+import { selectInPlace } from '../../tensor/select.js';
 import { UpdateStore } from './update-store.js';
 import { integerAtLeast } from './options.js';
 import { RoundAborted } from '../update-check.js';
@@ -43,7 +44,7 @@ export class Krum implements Strategy {
   beginRound(ctx: RoundContext): RoundAggregator {
     return new UpdateStore(ctx.global, ({ deltas, clientIds }, global) => {
       requireKrumQuorum(this.name, deltas.length, this.f);
-      const distances = pairwiseSquaredDistances(deltas);
+      const distances = pairwiseSquaredDistances(deltas, { simd: ctx.simd });
       const scores = krumScores(distances, deltas.length, allIndices(deltas.length), this.f);
       const best = argmin(scores);
       this.lastSelected = [clientIds[best]];

@@ -6,7 +6,7 @@
  * `finish`, which the strategy passes in.
  */
 import type { ClientUpdate, RoundAggregator, RoundResult } from '../strategy.js';
-import { WeightedSum } from '../../tensor/vector.js';
+import { WeightedSum, type SumBackendFactory } from '../../tensor/weighted-sum.js';
 import { checkUpdateShape, nonFiniteReason, RoundAborted, UpdateRejected } from '../update-check.js';
 
 /**
@@ -19,11 +19,13 @@ export class MeanDeltaAggregator implements RoundAggregator {
   private readonly sum: WeightedSum;
   private result: Float32Array | undefined;
 
+  /** `backend`: the back-end of the round's sum (RoundContext.sumBackend); default SIMD where available. */
   constructor(
     private readonly global: Float32Array,
     private readonly step: ServerStep,
+    options: { backend?: SumBackendFactory } = {},
   ) {
-    this.sum = new WeightedSum(global.length);
+    this.sum = new WeightedSum(global.length, { backend: options.backend });
   }
 
   get count(): number {

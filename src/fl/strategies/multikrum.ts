@@ -13,7 +13,7 @@
 import type { RoundAggregator, RoundContext, Strategy } from '../strategy.js';
 import { UpdateStore } from './update-store.js';
 import { integerAtLeast } from './options.js';
-import { pairwiseSquaredDistances } from '../../tensor/vector.js';
+import { pairwiseSquaredDistances } from '../../tensor/pairwise.js';
 import { allIndices, krumScores, requireKrumQuorum } from './krum.js';
 
 export interface MultiKrumOptions {
@@ -43,7 +43,12 @@ export class MultiKrum implements Strategy {
     return new UpdateStore(ctx.global, ({ deltas, clientIds }, global) => {
       const n = deltas.length;
       requireKrumQuorum(this.name, n, this.f);
-      const scores = krumScores(pairwiseSquaredDistances(deltas), n, allIndices(n), this.f);
+      const scores = krumScores(
+        pairwiseSquaredDistances(deltas, { simd: ctx.simd }),
+        n,
+        allIndices(n),
+        this.f,
+      );
       const m = Math.min(n, this.m ?? n - this.f);
       // Stable order: lowest score first, ties by arrival.
       const chosen = allIndices(n)

@@ -6,7 +6,7 @@
  */
 import type { ClientUpdate, RoundAggregator, RoundResult } from '../strategy.js';
 import { assertUpdate, RoundAborted } from '../update-check.js';
-import { forEachSortedColumnTile } from '../../tensor/vector.js';
+import { forEachSortedColumnTile } from '../../tensor/sorted-columns.js';
 
 /** The accepted updates of a round, in arrival order. */
 export interface StoredUpdates {
@@ -68,8 +68,8 @@ export interface ColumnStatistic {
 /**
  * out[j] = global[j] + stat(column j), where column j holds deltas[i][j] for every client i.
  *
- * With WebAssembly SIMD, tiles of columns are sorted in bulk by a branch-free sorting network (see
- * forEachSortedColumnTile) and the statistic reads the sorted values. Otherwise each column is
+ * With WebAssembly SIMD (unless `simd` is false), tiles of columns are sorted in bulk by a branch-free
+ * sorting network (see forEachSortedColumnTile) and the statistic reads the sorted values. Otherwise each column is
  * gathered into one preallocated float64 scratch and the statistic uses quickselect on it, so
  * neither path allocates per coordinate. (Measured at 100 clients × 100k: quickselect is dominated
  * by mispredicted branches, ~3x the cost of the gather; the network avoids both.)
@@ -78,14 +78,19 @@ export function columnwise(
   deltas: readonly Float32Array[],
   global: Float32Array,
   stat: ColumnStatistic,
+  options: { simd?: boolean } = {},
 ): Float32Array {
   const n = deltas.length;
   const d = global.length;
   const out = new Float32Array(d);
-  const sorted = forEachSortedColumnTile(deltas, (tile, width, first) => {
-    const cols = Math.min(width, d - first);
-    for (let c = 0; c < cols; c++) out[first + c] = global[first + c] + stat.sorted(tile, width, c, n);
-  });
+  const sorted = forEachSortedColumnTile(
+    deltas,
+    (tile, width, first) => {
+      const cols = Math.min(width, d - first);
+      for (let c = 0; c < cols; c++) out[first + c] = global[first + c] + stat.sorted(tile, width, c, n);
+    },
+    options,
+  );
   if (sorted) return out;
   const column = new Float64Array(n);
   for (let j = 0; j < d; j++) {

@@ -2,7 +2,7 @@
  * L2 clipping, the step that bounds one client's (or one example's) influence so that Gaussian
  * noise of a known scale hides it.
  */
-import { l2Norm } from '../../tensor/vector.js';
+import { l2Norm } from '../../tensor/math.js';
 
 export interface ClipResult {
   /** The L2 norm before clipping. */

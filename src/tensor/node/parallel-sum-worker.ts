@@ -6,7 +6,7 @@
  * CPU.
  */
 import { parentPort, receiveMessageOnPort } from 'node:worker_threads';
-import type { SimdKernels } from '../vector.js';
+import type { SimdKernels } from '../wasm/simd-kernels.js';
 import {
   CTRL,
   OP,

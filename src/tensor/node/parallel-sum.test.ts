@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useParallelAggregation } from './parallel-sum.js';
-import { WeightedSum } from '../vector.js';
+import { parallelSumBackend } from './parallel-sum.js';
+import { plainSumBackend, WeightedSum } from '../weighted-sum.js';
 import { FedAvg } from '../../fl/strategies/fedavg.js';
 import { UpdateRejected } from '../../fl/update-check.js';
 import { Rng } from '../../util/rng.js';
@@ -17,12 +17,15 @@ test('two-thread sums are bit-identical to one-thread sums, and refuse a NaN or 
   const one: WeightedSum[] = [];
   const lengths = [1, 15, 16, 17, 1000, 100_003];
   for (const n of lengths) one.push(new WeightedSum(n));
-  const parallel = await useParallelAggregation({ minLength: 1 });
+  const parallel = await parallelSumBackend({ minLength: 1 });
   assert.ok(parallel, 'this Node has shared WebAssembly memories and SIMD');
+  const { backend } = parallel;
   try {
-    const two = lengths.map((n) => new WeightedSum(n));
+    const two = lengths.map((n) => new WeightedSum(n, { backend }));
     two.forEach((s) => assert.equal(s.threads, 2));
     one.forEach((s) => assert.equal(s.threads, 1));
+    // The back-end is what a sum is given, not a switch: sums made meanwhile without it use one thread.
+    assert.equal(new WeightedSum(100).threads, 1);
     for (let k = 0; k < 6; k++)
       lengths.forEach((n, j) => {
         const x = randomVector(n, rng);
@@ -59,37 +62,67 @@ test('two-thread sums are bit-identical to one-thread sums, and refuse a NaN or 
     // Through a strategy: FedAvg over two threads gives the one-thread model, and still refuses NaN.
     const global = randomVector(100_003, rng);
     const deltas = [0, 1, 2].map(() => randomVector(100_003, rng));
-    const round = (strategy: FedAvg) => {
-      const agg = strategy.beginRound({ round: 1, global, rng: new Rng(1) });
+    const round = (strategy: FedAvg, sumBackend?: typeof backend) => {
+      const agg = strategy.beginRound({ round: 1, global, rng: new Rng(1), sumBackend });
       deltas.forEach((delta, i) => agg.add({ clientId: `c${i}`, delta, numExamples: 10 + i }));
       const bad = randomVector(100_003, rng);
       bad[99_999] = NaN;
       assert.throws(() => agg.add({ clientId: 'bad', delta: bad, numExamples: 5 }), UpdateRejected);
       return agg.finish();
     };
-    const viaTwo = round(new FedAvg());
-    await parallel.dispose();
-    assert.equal(new WeightedSum(100_003).threads, 1, 'after dispose, one thread again');
+    const viaTwo = round(new FedAvg(), backend);
     assert.deepEqual(round(new FedAvg()), viaTwo);
+    await parallel.close();
+    assert.equal(new WeightedSum(100_003, { backend }).threads, 1, 'after close, one thread again');
+    assert.deepEqual(round(new FedAvg(), backend), viaTwo);
   } finally {
-    await parallel.dispose();
+    await parallel.close();
   }
 });
 
-test('useParallelAggregation: only long vectors use the helper, and a bad minLength is refused', async () => {
-  await assert.rejects(useParallelAggregation({ minLength: 0 }), /minLength must be a positive integer/);
-  const parallel = await useParallelAggregation({ minLength: 1000 });
+test('parallelSumBackend: only long vectors use the helper, and a bad minLength is refused', async () => {
+  await assert.rejects(parallelSumBackend({ minLength: 0 }), /minLength must be a positive integer/);
+  const parallel = await parallelSumBackend({ minLength: 1000 });
+  assert.ok(parallel, 'this Node has shared WebAssembly memories and SIMD');
+  const { backend } = parallel;
   try {
-    assert.equal(new WeightedSum(999).threads, 1);
-    assert.equal(new WeightedSum(1000).threads, 2);
-    assert.equal(new WeightedSum(1000, { simd: false }).threads, 1, 'simd: false still means plain loops');
+    assert.equal(new WeightedSum(999, { backend }).threads, 1);
+    assert.equal(new WeightedSum(1000, { backend }).threads, 2);
+    assert.equal(new WeightedSum(1000, { backend: plainSumBackend }).threads, 1);
+    assert.equal(new WeightedSum(1000, { backend: plainSumBackend }).simd, false);
     // A sum whose helper is gone refuses to go on rather than add half of an update.
-    const orphan = new WeightedSum(1000);
+    const orphan = new WeightedSum(1000, { backend });
     assert.equal(orphan.add(new Float32Array(1000).fill(1), 1), -1);
-    await parallel?.dispose();
+    await parallel.close();
     assert.throws(() => orphan.add(new Float32Array(1000).fill(1), 1), /lost its helper thread/);
     assert.equal(orphan.sumView()[999], 1, 'what was added before is intact');
   } finally {
-    await parallel?.dispose();
+    await parallel.close();
+  }
+});
+
+test('two parallel back-ends run side by side, each with its own helper', async () => {
+  const [a, b] = await Promise.all([
+    parallelSumBackend({ minLength: 1 }),
+    parallelSumBackend({ minLength: 1 }),
+  ]);
+  assert.ok(a && b);
+  try {
+    const rng = new Rng(5);
+    const x = randomVector(50_001, rng);
+    const sa = new WeightedSum(x.length, { backend: a.backend });
+    const sb = new WeightedSum(x.length, { backend: b.backend });
+    assert.equal(sa.add(x, 3), -1);
+    assert.equal(sb.add(x, 3), -1);
+    await a.close();
+    // Closing one leaves the other working.
+    assert.throws(() => sa.add(x, 1), /lost its helper thread/);
+    assert.equal(sb.add(x, 4), -1);
+    const one = new WeightedSum(x.length);
+    one.add(x, 3);
+    one.add(x, 4);
+    assert.deepEqual(sb.sumView(), one.sumView());
+  } finally {
+    await Promise.all([a?.close(), b?.close()]);
   }
 });

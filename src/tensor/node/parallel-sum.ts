@@ -9,20 +9,15 @@
  * added (a refused update changes nothing), and every element sees the same float64 operations in
  * the same order, so the sums are bit-identical.
  *
- * Opt-in (`useParallelAggregation`): it is for a server process whose second core is otherwise
- * idle while it aggregates. A simulation whose worker threads already keep the cores busy gains
- * nothing from it.
+ * Opt-in (`parallelSumBackend`, whose `backend` goes to the sums: WeightedSum's `backend` option, or
+ * the round engine's `sumBackend`): it is for a server process whose second core is otherwise idle
+ * while it aggregates. A simulation whose worker threads already keep the cores busy gains nothing
+ * from it.
  */
 import { MessageChannel, type Worker } from 'node:worker_threads';
-import {
-  firstNonFinite,
-  overflowIndex,
-  roundUp,
-  setExternalSumFactory,
-  sharedSimdModule,
-  type ExternalSumBackend,
-  type SimdKernels,
-} from '../vector.js';
+import { firstNonFinite } from '../math.js';
+import { overflowIndex, type SumBackend, type SumBackendFactory } from '../weighted-sum.js';
+import { roundUp, sharedSimdModule, type SimdKernels } from '../wasm/simd-kernels.js';
 import { spawnModuleWorker } from '../../util/node/spawn-worker.js';
 import {
   CTRL,
@@ -114,7 +109,8 @@ class Helper {
   }
 }
 
-class ParallelSumBackend implements ExternalSumBackend {
+/** A sum split between this thread (the first half of every vector) and the helper (the second). */
+class TwoThreadSum implements SumBackend {
   readonly threads = 2;
   private readonly acc: Float64Array;
   private readonly stage: Float32Array;
@@ -171,66 +167,64 @@ class ParallelSumBackend implements ExternalSumBackend {
   }
 }
 
-export interface ParallelAggregation {
+export interface ParallelSumBackend {
   /** Vectors at least this long are summed on two threads. */
   readonly minLength: number;
-  /** Stops the helper; sums created afterwards use one thread again. */
-  dispose(): Promise<void>;
+  /**
+   * For WeightedSum's `backend` option (or the round's `sumBackend`): a two-thread sum for lengths
+   * of at least minLength; undefined, leaving the sum to the default one-thread back-end, for
+   * shorter ones and once the helper is gone.
+   */
+  readonly backend: SumBackendFactory;
+  /**
+   * Stops the helper thread. Sums made afterwards use one thread; sums it already runs refuse
+   * further adds (what they hold stays readable).
+   */
+  close(): Promise<void>;
 }
 
-let active: { helper: Helper; minLength: number } | undefined;
-
 /**
- * From now on, WeightedSums (FedAvg and the other sum strategies) over at least `minLength`
- * parameters (default 2^18) run on two threads: this one and a helper. Resolves once the helper
- * is ready; resolves to undefined, changing nothing, where shared WebAssembly memories or SIMD are
- * unavailable.
+ * A back-end that sums vectors of at least `minLength` parameters (default 2^18) on two threads:
+ * the caller's and a helper thread of its own, started here. Resolves once the helper is ready;
+ * resolves to undefined where shared WebAssembly memories or SIMD are unavailable.
  */
-export async function useParallelAggregation(
+export async function parallelSumBackend(
   options: { minLength?: number } = {},
-): Promise<ParallelAggregation | undefined> {
+): Promise<ParallelSumBackend | undefined> {
   const minLength = options.minLength ?? DEFAULT_MIN_LENGTH;
   if (!(Number.isInteger(minLength) && minLength >= 1))
-    throw new RangeError(`useParallelAggregation: minLength must be a positive integer, got ${minLength}`);
+    throw new RangeError(`parallelSumBackend: minLength must be a positive integer, got ${minLength}`);
   const module = sharedSimdModule();
   if (!module) return undefined;
-  if (active) await disposeActive();
   const helper = new Helper(spawnModuleWorker(import.meta.url, 'parallel-sum-worker'), module);
   await helper.start();
-  active = { helper, minLength };
-  setExternalSumFactory((length) => {
-    if (!active || length < active.minLength || !active.helper.alive) return undefined;
-    const pages = Math.ceil((roundUp(length, 16) * 12) / 65536);
-    if (pages > 65536) return undefined;
-    let memory: WebAssembly.Memory;
-    try {
-      memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
-    } catch {
-      return undefined; // the memory could not be reserved: one thread, as without this
-    }
-    const kernels = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as SimdKernels;
-    try {
-      return new ParallelSumBackend(length, active.helper, memory, kernels);
-    } catch {
-      // The helper did not take the memory (it is then marked dead). Nothing has been added yet, so
-      // this sum, and every later one, simply runs on one thread.
-      return undefined;
-    }
-  });
   return {
     minLength,
-    dispose: async () => {
-      if (active?.helper === helper) await disposeActive();
+    backend: (length) =>
+      length >= minLength && helper.alive ? twoThreadSum(length, helper, module) : undefined,
+    close: async () => {
+      helper.alive = false;
+      await helper.worker.terminate();
     },
   };
 }
 
-async function disposeActive(): Promise<void> {
-  const a = active;
-  active = undefined;
-  setExternalSumFactory(undefined);
-  if (a) {
-    a.helper.alive = false;
-    await a.helper.worker.terminate();
+/** A two-thread sum over a new shared memory, or undefined if that memory or the helper's instance fails. */
+function twoThreadSum(length: number, helper: Helper, module: WebAssembly.Module): SumBackend | undefined {
+  const pages = Math.ceil((roundUp(length, 16) * 12) / 65536);
+  if (pages > 65536) return undefined;
+  let memory: WebAssembly.Memory;
+  try {
+    memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+  } catch {
+    return undefined; // the memory could not be reserved: one thread, as without this
+  }
+  const kernels = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as SimdKernels;
+  try {
+    return new TwoThreadSum(length, helper, memory, kernels);
+  } catch {
+    // The helper did not take the memory (it is then marked dead). Nothing has been added yet, so
+    // this sum, and every later one, simply runs on one thread.
+    return undefined;
   }
 }
