@@ -104,6 +104,22 @@ test('a diverging fit is reported and leaves the parameters as they were', async
   assert.deepEqual(t.getParameters().values, before);
 });
 
+test('an update that overflows is reported even when the loss before it was finite', async () => {
+  const t = await create();
+  const before = t.getParameters().values;
+  const state = t.getOptimizerState();
+  // 1e39 is beyond float32: the one step's loss (of the parameters before it) is finite, the
+  // parameters after it are not.
+  await assert.rejects(
+    t.fit(train, { batchSize: 16, steps: 1, lr: 1e39 }),
+    (e: Error) =>
+      e instanceof TrainingDivergedError &&
+      /after step 1 parameter dense_\d\.\w+\[\d+\] is (-?Infinity|NaN)/.test(e.message),
+  );
+  assert.deepEqual(t.getParameters().values, before);
+  assert.deepEqual(t.getOptimizerState(), state);
+});
+
 test('trains from any source of typed-array batches, identically to the same batches from a Dataset', async () => {
   const a = await create();
   const b = await create();

@@ -11,7 +11,7 @@ import { Rng } from '../util/rng.js';
 import { DpSgdTrainer } from './dp-sgd.js';
 import { epsilon } from './dp/accountant.js';
 import { blobs, blobsTrainTest } from '../../test/helpers/synthetic.js';
-import { Trainer } from '../runtime/trainer.js';
+import { Trainer, TrainingDivergedError } from '../runtime/trainer.js';
 import { checkOnnxModel } from '../../test/helpers/onnx-checker.js';
 
 useOnnxruntimeNode();
@@ -115,6 +115,28 @@ test('DP-SGD training: learns a separable task, reports the accountant epsilon, 
   assert.notDeepEqual(t.getParameters(), before);
   await t.dispose();
   await evaluator.dispose();
+});
+
+test('a diverging DP-SGD fit is reported and leaves the parameters as they were', async () => {
+  const { train } = blobsTrainTest(200, 10, 4, 3, 2, 0.3);
+  const t = await DpSgdTrainer.create(spec, {
+    noiseMultiplier: 1.0,
+    clipNorm: 1,
+    batchSize: 20,
+    optimizer: sgd({ lr: 0.5 }),
+    noiseSeed: 4,
+  });
+  await t.fit(train, { steps: 3, seed: 1 });
+  const before = t.getParameters();
+  await assert.rejects(
+    t.fit(train, { steps: 5, seed: 2, lr: 1e39 }),
+    (e: Error) => e instanceof TrainingDivergedError && /lower the learning rate/.test(e.message),
+  );
+  assert.deepEqual(t.getParameters(), before);
+  // And it trains on from there as if the failed fit had not happened.
+  const again = await t.fit(train, { steps: 2, seed: 3 });
+  assert.ok(Number.isFinite(again.loss));
+  await t.dispose();
 });
 
 test('DP-SGD refuses layers it cannot clip per example, naming the parameter', () => {
