@@ -144,3 +144,39 @@ test('trains from any source of typed-array batches, identically to the same bat
   await assert.rejects(b.fit(badLabel, {}), /label 4 of sample 0 is not a class index in \[0, 4\)/);
   assert.deepEqual(b.getParameters().values, a.getParameters().values, 'refused batches change nothing');
 });
+
+/** A copy of `values` in a SharedArrayBuffer, as worker threads hold the global model and datasets. */
+function inSharedMemory<A extends Float32Array | Int32Array>(values: A): A {
+  const copy = new (values.constructor as new (b: SharedArrayBuffer) => A)(
+    new SharedArrayBuffer(values.byteLength),
+  );
+  copy.set(values);
+  return copy;
+}
+
+test('FedProx with its reference in shared memory trains exactly as with an ordinary one', async () => {
+  const [a, b, plain] = [await create(), await create(), await create()];
+  const reference = a.getParameters().values.map((v) => v * 0.5);
+  const fit = { batchSize: 16, epochs: 1, seed: 3 };
+  await a.fit(train, { ...fit, proximal: { mu: 0.5, reference } });
+  await b.fit(train, { ...fit, proximal: { mu: 0.5, reference: inSharedMemory(reference) } });
+  await plain.fit(train, fit);
+  assert.deepEqual(b.getParameters().values, a.getParameters().values);
+  assert.notDeepEqual(a.getParameters().values, plain.getParameters().values, 'the proximal term acted');
+});
+
+test('trains on streamed batches that lie in shared memory', async () => {
+  const [a, b] = [await create(), await create()];
+  const batches = (share: boolean) =>
+    [0, 100, 200, 300].map((start) => {
+      const features = (train.features as Float32Array).slice(start * 5, (start + 100) * 5);
+      const labels = (train.labels as Int32Array).slice(start, start + 100);
+      return share
+        ? { size: 100, features: inSharedMemory(features), labels: inSharedMemory(labels) }
+        : { size: 100, features, labels };
+    });
+  await a.fit(batches(false), {});
+  const r = await b.fit(batches(true), {});
+  assert.equal(r.steps, 4);
+  assert.deepEqual(b.getParameters().values, a.getParameters().values);
+});

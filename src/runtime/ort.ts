@@ -38,3 +38,14 @@ export function getDefaultRuntime(): OrtRuntime {
     );
   return defaultRuntime;
 }
+
+/**
+ * `values` itself, or a copy of it when it lies in shared memory: onnxruntime-node refuses a tensor
+ * over a SharedArrayBuffer ("Invalid argument"), and worker threads hold models and datasets in
+ * them. Whatever a caller hands in to be fed passes through here where its tensor is made.
+ */
+export function unshared<A extends Float32Array | Int32Array>(values: A): A {
+  return typeof SharedArrayBuffer !== 'undefined' && values.buffer instanceof SharedArrayBuffer
+    ? (values.slice() as A)
+    : values;
+}

@@ -21,7 +21,7 @@ import type { Dataset, ElementType } from '../data/dataset.js';
 import { BatchBuffer, batchCount, batchIndices, type Batch } from '../data/loader.js';
 import type { ParameterEntry } from '../tensor/parameters.js';
 import type { Rng } from '../util/rng.js';
-import type { OrtRuntime } from './ort.js';
+import { unshared, type OrtRuntime } from './ort.js';
 
 /**
  * The graph names a training step must have. The training graph's (`CompiledGraph`) and the DP-SGD
@@ -82,7 +82,8 @@ export interface StepExtras {
   scalars?: Readonly<Record<string, number>>;
   /**
    * Inputs with one tensor per parameter (same shapes), read from a flat array in the parameter
-   * layout. The array may be refilled in place between steps (by `beforeStep`).
+   * layout. The array may be refilled in place between steps (by `beforeStep`) — unless it lies in
+   * shared memory: then it is copied once, at the start of the run (ONNX Runtime refuses it).
    */
   parameterInputs?: readonly { names: readonly string[]; values: Float32Array }[];
   /** Called before each step with the number of the update it makes (1, 2, ... over the loop's life). */
@@ -239,7 +240,7 @@ export class TrainingLoop {
     for (const [name, value] of Object.entries(o.scalars ?? {}))
       fixedFeeds[name] = new T('float32', Float32Array.of(value), []);
     for (const input of o.parameterInputs ?? []) {
-      const views = tensorViews(T, input.values, this.layout);
+      const views = tensorViews(T, unshared(input.values), this.layout);
       input.names.forEach((name, i) => (fixedFeeds[name] = views[i]));
     }
     const hyperTensors = n.hyper.map(() => new T('float32', new Float32Array(1), []));
@@ -300,8 +301,9 @@ export class TrainingLoop {
         }
         const batch = next.value;
         if (o.signal?.aborted) throw new Error('fit: aborted');
-        const features = batch.features;
-        const labelValues = batch.labels;
+        // A Dataset's batches are gathered into the loop's own buffer; a stream's may be shared.
+        const features = unshared(batch.features);
+        const labelValues = unshared(batch.labels);
         if (inputOf?.features !== features || inputOf.labels !== labelValues || inputOf.size !== batch.size) {
           input = new T(step.featureType, features, [batch.size, ...step.featureShape]);
           labels = new T(step.labelType, labelValues, [batch.size, ...step.labelShape]);

@@ -67,6 +67,22 @@ test('a gradient over two examples gives a mixture, not either image', async () 
   await client.release();
 });
 
+test('the client gradient takes parameters and batch from shared memory as well', async () => {
+  const spec = builtInModel('logreg', { inputShape: [1, 28, 28], classes: 10, seed: 3 });
+  const params = initialParameters(spec).values;
+  const client = await ClientGradient.create(spec, { runtime });
+  const x = syntheticDigit(7);
+  const shared = <A extends Float32Array | Int32Array>(a: A): A => {
+    const copy = new (a.constructor as new (b: SharedArrayBuffer) => A)(new SharedArrayBuffer(a.byteLength));
+    copy.set(a);
+    return copy;
+  };
+  const label = Int32Array.of(3);
+  const g = await client.compute(shared(params), shared(x), shared(label));
+  assert.deepEqual(g, await client.compute(params, x, label));
+  await client.release();
+});
+
 test('models without a dense first layer are refused, naming what they start with', () => {
   const cnn = builtInModel('cnn', { inputShape: [1, 28, 28], classes: 10 });
   assert.throws(
