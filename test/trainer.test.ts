@@ -4,17 +4,17 @@ import assert from 'node:assert/strict';
 import { sgd } from '../src/autodiff/optimizers.js';
 import { ArrayDataset } from '../src/data/dataset.js';
 import { dense, relu, sequential } from '../src/model/layers.js';
-import { Trainer, TrainingDivergedError } from '../src/runtime/trainer.js';
-import { useOnnxruntimeNode } from '../src/runtime/node.js';
+import { Trainer, TrainingDivergedError, type TrainerOptions } from '../src/runtime/trainer.js';
+import { nodeRuntime } from '../src/runtime/node.js';
 import { ParameterSet } from '../src/tensor/parameters.js';
 import { blobs } from './helpers/synthetic.js';
 
-useOnnxruntimeNode();
+const runtime = nodeRuntime();
 const spec = sequential([dense(16), relu(), dense(4)], { inputShape: [5], seed: 7 });
 const train = blobs(400, 5, 4, 1);
 const test_ = blobs(200, 5, 4, 1); // same centers (same seed), fresh noise order
 const create = () =>
-  Trainer.create(spec, { loss: 'softmaxCrossEntropy', optimizer: sgd({ lr: 0.1, momentum: 0.9 }) });
+  Trainer.create(spec, { loss: 'softmaxCrossEntropy', optimizer: sgd({ lr: 0.1, momentum: 0.9 }), runtime });
 
 test('learns a separable problem: loss falls and held-out accuracy exceeds 95%', async () => {
   const t = await create();
@@ -50,6 +50,17 @@ test('same seed, same result; a fixed number of steps; partial last batches', as
   const c = await create();
   await c.fit(train, { batchSize: 30, epochs: 1, seed: 43 });
   assert.notDeepEqual(a.getParameters().values, c.getParameters().values);
+});
+
+test('a Trainer without a runtime is refused, naming what to pass', async () => {
+  const withoutRuntime = {
+    loss: 'softmaxCrossEntropy',
+    optimizer: sgd({ lr: 0.1 }),
+  } as unknown as TrainerOptions;
+  await assert.rejects(
+    Trainer.create(spec, withoutRuntime),
+    /^Error: Trainer\.create: no ONNX Runtime given: pass \{ runtime: nodeRuntime\(\) \} from 'edgefl\/node', or webRuntime\(ort\) from 'edgefl\/web'$/,
+  );
 });
 
 test('getParameters / setParameters: one flat Float32Array with a name/shape table', async () => {
@@ -95,7 +106,11 @@ test('refuses bad data with a message naming the problem', async () => {
 });
 
 test('a diverging fit is reported and leaves the parameters as they were', async () => {
-  const t = await Trainer.create(spec, { loss: 'softmaxCrossEntropy', optimizer: sgd({ lr: 1e30 }) });
+  const t = await Trainer.create(spec, {
+    loss: 'softmaxCrossEntropy',
+    optimizer: sgd({ lr: 1e30 }),
+    runtime,
+  });
   const before = t.getParameters().values;
   await assert.rejects(
     t.fit(train, { batchSize: 16, epochs: 1 }),

@@ -11,7 +11,6 @@ import { loadNamedDataset } from './datasets.js';
 import { floatOption, intOption } from './options.js';
 import { runSimulation, storedConfig, type SimulationConfig } from '../sim/simulate.js';
 import type { LateJoiners } from '../sim/availability.js';
-import { useOnnxruntimeNode } from '../runtime/node.js';
 import { ArrayDataset } from '../data/dataset.js';
 import { strategyNames } from '../fl/strategies/index.js';
 import { codecByName } from '../compress/by-name.js';
@@ -238,7 +237,6 @@ export function registerSimulateCommand(
           .map((k) => [k, flags[k as keyof SimulateFlags]]),
       );
       const f = { ...flags, ...fromFile, ...explicit } as SimulateFlags;
-      useOnnxruntimeNode();
       const data = await loadNamedDataset(f.dataset);
       if (!(data.train instanceof ArrayDataset)) throw new Error('simulate needs an in-memory dataset');
       const spec = builtInModel(f.model, {

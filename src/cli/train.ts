@@ -9,7 +9,7 @@ import type { ModelSpec } from '../model/layers.js';
 import { exportInferenceModel } from '../model/export.js';
 import { Trainer } from '../runtime/trainer.js';
 import { DpSgdTrainer } from '../privacy/dp-sgd.js';
-import { useOnnxruntimeNode } from '../runtime/node.js';
+import { nodeRuntime } from '../runtime/node.js';
 import { loadModelSpecFile, saveTrainedModel } from '../io/node/trained-model.js';
 import { writeFileAtomic } from '../io/node/files.js';
 import { loadNamedDataset } from './datasets.js';
@@ -125,12 +125,12 @@ export async function runTrain(
   out: (line: string) => void,
 ): Promise<{ dir: string; testAccuracy: number | undefined }> {
   const started = performance.now();
-  useOnnxruntimeNode({ intraOpNumThreads: o.threads });
+  const runtime = nodeRuntime({ intraOpNumThreads: o.threads });
   const data = await loadNamedDataset(o.dataset, { limit: o.limit });
   const spec = await resolveModel(o.model, data.train.featureShape, data.classes.length, o.seed);
   const loss: LossName = 'softmaxCrossEntropy';
   const optimizer = optimizerFor(o);
-  const trainer = await Trainer.create(spec, { loss, optimizer });
+  const trainer = await Trainer.create(spec, { loss, optimizer, runtime });
   if ((o.dpNoise === undefined) !== (o.dpClip === undefined))
     throw new Error('DP-SGD needs both --dp-noise and --dp-clip');
   const dpSgd =
@@ -142,6 +142,7 @@ export async function runTrain(
           optimizer,
           delta: o.dpDelta,
           noiseSeed: o.dpNoiseSeed,
+          runtime,
         })
       : undefined;
   const dir =

@@ -20,7 +20,7 @@ import { compileDpSgdGraph, type DpSgdGraph } from '../autodiff/dp-sgd-graph.js'
 import type { OptimizerConfig } from '../autodiff/optimizers.js';
 import { initialParameters } from '../model/build.js';
 import type { ModelSpec } from '../model/layers.js';
-import { getDefaultRuntime, type OrtRuntime, type OrtSession } from '../runtime/ort.js';
+import { requireRuntime, type OrtRuntime, type OrtSession } from '../runtime/ort.js';
 import { TrainingLoop, type TrainingStep } from '../runtime/training-loop.js';
 import { Rng } from '../util/rng.js';
 import { RdpAccountant } from './dp/accountant.js';
@@ -39,7 +39,8 @@ export interface DpSgdOptions {
   delta?: number;
   /** Reproducible noise and sampling for experiments; omit for cryptographic noise. */
   noiseSeed?: number;
-  runtime?: OrtRuntime;
+  /** The ONNX Runtime to train on: nodeRuntime() from 'edgefl/node', or webRuntime(ort) from 'edgefl/web'. */
+  runtime: OrtRuntime;
 }
 
 export interface DpSgdFitResult {
@@ -82,13 +83,13 @@ export class DpSgdTrainer {
   }
 
   static async create(spec: ModelSpec, options: DpSgdOptions): Promise<DpSgdTrainer> {
+    const runtime = requireRuntime(options?.runtime, 'DpSgdTrainer.create');
     const { noiseMultiplier: z, clipNorm: C, batchSize } = options;
     if (!(z > 0 && Number.isFinite(z)))
       throw new RangeError(`DP-SGD: noiseMultiplier must be positive, got ${z}`);
     if (!(C > 0 && Number.isFinite(C))) throw new RangeError(`DP-SGD: clipNorm must be positive, got ${C}`);
     if (!(Number.isInteger(batchSize) && batchSize >= 1))
       throw new RangeError(`DP-SGD: batchSize must be an integer >= 1, got ${batchSize}`);
-    const runtime = options.runtime ?? getDefaultRuntime();
     const graph = compileDpSgdGraph(spec, { optimizer: options.optimizer });
     const session = await runtime.InferenceSession.create(graph.bytes, runtime.defaultSessionOptions);
     return new DpSgdTrainer(spec, options, runtime, graph, session);

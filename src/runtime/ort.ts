@@ -24,19 +24,17 @@ export interface OrtRuntime {
   readonly defaultSessionOptions: InferenceSession.SessionOptions;
 }
 
-let defaultRuntime: OrtRuntime | undefined;
-
-/** Sets the runtime used when none is passed explicitly (the Node entry point sets onnxruntime-node). */
-export function setDefaultRuntime(rt: OrtRuntime): void {
-  defaultRuntime = rt;
-}
-
-export function getDefaultRuntime(): OrtRuntime {
-  if (!defaultRuntime)
+/**
+ * The runtime a caller passed, or an error that says what to pass. There is no process-wide
+ * default: two trainings in one process (two simulations, a library beside an application) must
+ * not share a runtime by accident, so whatever opens a session is handed one.
+ */
+export function requireRuntime(runtime: OrtRuntime | undefined, where: string): OrtRuntime {
+  if (typeof runtime?.InferenceSession?.create !== 'function' || typeof runtime.Tensor !== 'function')
     throw new Error(
-      "no ONNX Runtime registered: import 'edgefl/node' (onnxruntime-node) or call useOnnxruntimeWeb(ort) in a browser before creating a Trainer",
+      `${where}: no ONNX Runtime given: pass { runtime: nodeRuntime() } from 'edgefl/node', or webRuntime(ort) from 'edgefl/web'`,
     );
-  return defaultRuntime;
+  return runtime;
 }
 
 /**

@@ -20,7 +20,7 @@ import type { ModelSpec } from '../model/layers.js';
 import { initialParameters } from '../model/build.js';
 import { ParameterSet, type ParameterEntry } from '../tensor/parameters.js';
 import { Rng } from '../util/rng.js';
-import { getDefaultRuntime, type OrtRuntime } from './ort.js';
+import { requireRuntime, type OrtRuntime } from './ort.js';
 import { TrainingLoop, tensorViews, type FitProgress, type TrainingStep } from './training-loop.js';
 
 export { TrainingDivergedError, type FitProgress } from './training-loop.js';
@@ -31,7 +31,8 @@ export interface TrainerOptions {
   classWeights?: readonly number[];
   /** Starting parameters; default: the model's seeded initialization. */
   parameters?: ParameterSet;
-  runtime?: OrtRuntime;
+  /** The ONNX Runtime to train on: nodeRuntime() from 'edgefl/node', or webRuntime(ort) from 'edgefl/web'. */
+  runtime: OrtRuntime;
   sessionOptions?: InferenceSession.SessionOptions;
 }
 
@@ -97,8 +98,8 @@ export class Trainer {
   }
 
   static async create(model: ModelSpec, options: TrainerOptions): Promise<Trainer> {
+    const runtime = requireRuntime(options?.runtime, 'Trainer.create');
     validateOptimizer(options.optimizer);
-    const runtime = options.runtime ?? getDefaultRuntime();
     const init = initialParameters(model);
     if (options.parameters) init.assertSameLayout(options.parameters, 'Trainer.create parameters');
     const trainer = new Trainer(model, options, runtime, options.parameters ?? init, 0);

@@ -8,10 +8,10 @@ import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import { compileTrainingGraph, type CompiledGraph } from '../../autodiff/training-graph.js';
 import type { ModelSpec } from '../../model/layers.js';
 import type { ParameterEntry } from '../../tensor/parameters.js';
-import { getDefaultRuntime, unshared, type OrtRuntime } from '../../runtime/ort.js';
+import { requireRuntime, unshared, type OrtRuntime } from '../../runtime/ort.js';
 
 export interface ClientGradientOptions {
-  runtime?: OrtRuntime;
+  runtime: OrtRuntime;
   sessionOptions?: InferenceSession.SessionOptions;
 }
 
@@ -23,8 +23,8 @@ export class ClientGradient {
     private readonly runtime: OrtRuntime,
   ) {}
 
-  static async create(spec: ModelSpec, o: ClientGradientOptions = {}): Promise<ClientGradient> {
-    const runtime = o.runtime ?? getDefaultRuntime();
+  static async create(spec: ModelSpec, o: ClientGradientOptions): Promise<ClientGradient> {
+    const runtime = requireRuntime(o?.runtime, 'ClientGradient.create');
     const compiled = compileTrainingGraph(spec, { loss: 'softmaxCrossEntropy' });
     const session = await runtime.InferenceSession.create(compiled.bytes, {
       ...runtime.defaultSessionOptions,

@@ -14,7 +14,7 @@
  */
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import type { ModelSpec } from '../../model/layers.js';
-import { getDefaultRuntime, unshared, type OrtRuntime } from '../../runtime/ort.js';
+import { requireRuntime, unshared, type OrtRuntime } from '../../runtime/ort.js';
 import { Rng } from '../../util/rng.js';
 import { buildInversionGraph, type InversionGraph, type MatchDistance } from './objective.js';
 
@@ -62,11 +62,11 @@ export class GradientInverter {
     spec: ModelSpec,
     o: {
       distance?: MatchDistance;
-      runtime?: OrtRuntime;
+      runtime: OrtRuntime;
       sessionOptions?: InferenceSession.SessionOptions;
-    } = {},
+    },
   ): Promise<GradientInverter> {
-    const runtime = o.runtime ?? getDefaultRuntime();
+    const runtime = requireRuntime(o?.runtime, 'GradientInverter.create');
     const graph = buildInversionGraph(spec, { distance: o.distance });
     const session = await runtime.InferenceSession.create(graph.bytes, {
       ...runtime.defaultSessionOptions,
