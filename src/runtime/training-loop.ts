@@ -322,12 +322,14 @@ export class TrainingLoop {
           await step.session.run(feeds, fetches);
           loss = (lossOut.data as Float32Array)[0];
           if (n.correct) correct = (correctOut.data as Float32Array)[0];
-          if (batch.size > 0) sumOuts.forEach((t, k) => (sums[k] += (t.data as Float32Array)[0]));
+          if (batch.size > 0)
+            for (let k = 0; k < sums.length; k++) sums[k] += (sumOuts[k].data as Float32Array)[0];
         } else {
           const out = await step.session.run(feeds, fetchNames);
           loss = (out[n.loss].data as Float32Array)[0];
           if (n.correct) correct = (out[n.correct].data as Float32Array)[0];
-          if (batch.size > 0) sumNames.forEach((name, k) => (sums[k] += (out[name].data as Float32Array)[0]));
+          if (batch.size > 0)
+            for (let k = 0; k < sums.length; k++) sums[k] += (out[sumNames[k]].data as Float32Array)[0];
           n.paramsOut.forEach((name, i) =>
             nxt.params.set(out[name].data as Float32Array, this.layout[i].offset),
           );
