@@ -8,6 +8,7 @@ import { Trainer, TrainingDivergedError, type TrainerOptions } from '../src/runt
 import { nodeRuntime } from '../src/runtime/node.js';
 import { ParameterSet } from '../src/tensor/parameters.js';
 import { blobs } from './helpers/synthetic.js';
+import { inSharedMemory } from './helpers/shared-memory.js';
 
 const runtime = nodeRuntime();
 const spec = sequential([dense(16), relu(), dense(4)], { inputShape: [5], seed: 7 });
@@ -159,15 +160,6 @@ test('trains from any source of typed-array batches, identically to the same bat
   await assert.rejects(b.fit(badLabel, {}), /label 4 of sample 0 is not a class index in \[0, 4\)/);
   assert.deepEqual(b.getParameters().values, a.getParameters().values, 'refused batches change nothing');
 });
-
-/** A copy of `values` in a SharedArrayBuffer, as worker threads hold the global model and datasets. */
-function inSharedMemory<A extends Float32Array | Int32Array>(values: A): A {
-  const copy = new (values.constructor as new (b: SharedArrayBuffer) => A)(
-    new SharedArrayBuffer(values.byteLength),
-  );
-  copy.set(values);
-  return copy;
-}
 
 test('FedProx with its reference in shared memory trains exactly as with an ordinary one', async () => {
   const [a, b, plain] = [await create(), await create(), await create()];

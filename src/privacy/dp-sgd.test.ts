@@ -16,6 +16,16 @@ import { checkOnnxModel } from '../../test/helpers/onnx-checker.js';
 
 const runtime = nodeRuntime();
 const spec = sequential([dense(6), relu(), dense(3)], { inputShape: [4], seed: 3 });
+/** z = 1, C = 1, SGD lr 0.5, seeded noise and sampling. */
+const seededDpSgd = (batchSize: number) =>
+  DpSgdTrainer.create(spec, {
+    noiseMultiplier: 1.0,
+    clipNorm: 1,
+    batchSize,
+    optimizer: sgd({ lr: 0.5 }),
+    noiseSeed: 4,
+    runtime,
+  });
 
 test('the DP-SGD graph: per-example norms and the clipped sum match per-example gradients run one by one', async () => {
   const params = initialParameters(spec);
@@ -92,14 +102,7 @@ test('the DP-SGD graph: per-example norms and the clipped sum match per-example 
 
 test('DP-SGD training: learns a separable task, reports the accountant epsilon, survives empty batches', async () => {
   const { train, test } = blobsTrainTest(600, 300, 4, 3, 2, 0.3);
-  const t = await DpSgdTrainer.create(spec, {
-    noiseMultiplier: 1.0,
-    clipNorm: 1,
-    batchSize: 30,
-    optimizer: sgd({ lr: 0.5 }),
-    noiseSeed: 4,
-    runtime,
-  });
+  const t = await seededDpSgd(30);
   const r = await t.fit(train, { epochs: 5, seed: 1 });
   assert.equal(r.steps, 100);
   const ref = epsilon({ samplingRate: 30 / 600, noiseMultiplier: 1.0, steps: 100, delta: 1e-5 }).epsilon;
@@ -124,14 +127,7 @@ test('DP-SGD training: learns a separable task, reports the accountant epsilon, 
 
 test('a diverging DP-SGD fit is reported and leaves the parameters as they were', async () => {
   const { train } = blobsTrainTest(200, 10, 4, 3, 2, 0.3);
-  const t = await DpSgdTrainer.create(spec, {
-    noiseMultiplier: 1.0,
-    clipNorm: 1,
-    batchSize: 20,
-    optimizer: sgd({ lr: 0.5 }),
-    noiseSeed: 4,
-    runtime,
-  });
+  const t = await seededDpSgd(20);
   await t.fit(train, { steps: 3, seed: 1 });
   const before = t.getParameters();
   await assert.rejects(

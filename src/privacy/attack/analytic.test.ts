@@ -11,6 +11,7 @@ import { Rng } from '../../util/rng.js';
 import { analyticReconstruction, firstDenseLayer, rowReconstructions } from './analytic.js';
 import { ClientGradient } from './client-gradient.js';
 import { inferLabels, lastBiasGradient } from './labels.js';
+import { inSharedMemory } from '../../../test/helpers/shared-memory.js';
 
 const runtime = nodeRuntime();
 
@@ -72,13 +73,8 @@ test('the client gradient takes parameters and batch from shared memory as well'
   const params = initialParameters(spec).values;
   const client = await ClientGradient.create(spec, { runtime });
   const x = syntheticDigit(7);
-  const shared = <A extends Float32Array | Int32Array>(a: A): A => {
-    const copy = new (a.constructor as new (b: SharedArrayBuffer) => A)(new SharedArrayBuffer(a.byteLength));
-    copy.set(a);
-    return copy;
-  };
   const label = Int32Array.of(3);
-  const g = await client.compute(shared(params), shared(x), shared(label));
+  const g = await client.compute(inSharedMemory(params), inSharedMemory(x), inSharedMemory(label));
   assert.deepEqual(g, await client.compute(params, x, label));
   await client.release();
 });
