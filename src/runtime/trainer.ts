@@ -48,7 +48,10 @@ export interface FitOptions {
   seed?: number;
   /** Learning rate for this fit (default: the optimizer's). */
   lr?: number;
-  /** FedProx: adds mu/2 ||w - reference||^2 to the loss for this fit. */
+  /**
+   * FedProx: adds mu/2 ||w - reference||^2 to the loss for this fit. The reference must not change
+   * during the fit; one in shared memory (a worker's global model) is copied at its start.
+   */
   proximal?: { mu: number; reference: Float32Array };
   onProgress?: (p: FitProgress) => void;
   /** How often onProgress is called, in steps (default: about 100 times per fit). */
