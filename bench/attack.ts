@@ -16,7 +16,7 @@ import { sgd } from '../src/autodiff/optimizers.js';
 import { initialParameters } from '../src/model/build.js';
 import { builtInModel } from '../src/model/zoo.js';
 import type { ModelSpec } from '../src/model/layers.js';
-import { useOnnxruntimeNode } from '../src/runtime/node.js';
+import { nodeRuntime } from '../src/runtime/node.js';
 import { Trainer } from '../src/runtime/trainer.js';
 import { psnr, ssim } from '../src/privacy/attack/metrics.js';
 import {
@@ -42,7 +42,7 @@ const seed = Number(args.seed);
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const TRAIN_STEPS = 300;
 
-useOnnxruntimeNode();
+const runtime = nodeRuntime();
 const data = await loadNamedDataset('mnist');
 const classes = data.classes.length;
 const fresh = (name: string): { spec: ModelSpec; parameters: Float32Array; model: string } => {
@@ -51,7 +51,11 @@ const fresh = (name: string): { spec: ModelSpec; parameters: Float32Array; model
 };
 async function trained(name: string) {
   const m = fresh(name);
-  const trainer = await Trainer.create(m.spec, { loss: 'softmaxCrossEntropy', optimizer: sgd({ lr: 0.05 }) });
+  const trainer = await Trainer.create(m.spec, {
+    loss: 'softmaxCrossEntropy',
+    optimizer: sgd({ lr: 0.05 }),
+    runtime,
+  });
   await trainer.fit(data.train, { batchSize: 32, steps: TRAIN_STEPS, seed });
   const parameters = trainer.getParameters().values;
   await trainer.dispose();
@@ -187,6 +191,7 @@ for (const c of cases) {
       images,
       iterations,
       seed,
+      runtime,
       ...c.options,
     });
     process.stderr.write(
@@ -227,6 +232,7 @@ const targets = await runAttack({
   method: 'analytic',
   images,
   seed,
+  runtime,
 });
 const meanImage = new Float32Array(784);
 {

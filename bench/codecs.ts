@@ -16,7 +16,6 @@ import { loadNamedDataset } from '../src/cli/datasets.js';
 import { builtInModel } from '../src/model/zoo.js';
 import { initialParameters } from '../src/model/build.js';
 import { runSimulation, type SimulationConfig } from '../src/sim/simulate.js';
-import { useOnnxruntimeNode } from '../src/runtime/node.js';
 import { ArrayDataset } from '../src/data/dataset.js';
 import { machineLine, updateBenchmarksSection, writeResultJson } from './report.js';
 
@@ -28,7 +27,6 @@ const { values: args } = parseArgs({
 });
 const codecs = args.codecs.split(',').map((c) => c.trim());
 if (codecs[0] !== 'float32') throw new Error('--codecs must start with float32, the baseline of the ratios');
-useOnnxruntimeNode();
 const data = await loadNamedDataset('mnist');
 if (!(data.train instanceof ArrayDataset)) throw new Error('expected an in-memory dataset');
 const spec = builtInModel('mlp', { inputShape: data.train.featureShape, classes: 10, seed: 1 });

@@ -18,7 +18,6 @@ import { fileURLToPath } from 'node:url';
 import { loadNamedDataset } from '../src/cli/datasets.js';
 import { builtInModel } from '../src/model/zoo.js';
 import { runSimulation, type SimulationConfig } from '../src/sim/simulate.js';
-import { useOnnxruntimeNode } from '../src/runtime/node.js';
 import { ArrayDataset } from '../src/data/dataset.js';
 import { writeCurves, type CurvePoint } from '../src/report/node/curves.js';
 import { machineLine, median, updateBenchmarksSection, writeResultJson } from './report.js';
@@ -112,7 +111,6 @@ const only = args.only ? new Set(args.only.split(',')) : undefined;
 for (const n of only ?? [])
   if (!RUNS.some((r) => r.name === n)) throw new Error(`--only: no run named '${n}'`);
 
-useOnnxruntimeNode();
 const data = await loadNamedDataset('mnist');
 if (!(data.train instanceof ArrayDataset)) throw new Error('expected an in-memory dataset');
 const ROOT = fileURLToPath(new URL('../', import.meta.url));

@@ -14,12 +14,10 @@ import { join } from 'node:path';
 import { loadNamedDataset } from '../src/cli/datasets.js';
 import { builtInModel } from '../src/model/zoo.js';
 import { runSimulation, type SimulationConfig } from '../src/sim/simulate.js';
-import { useOnnxruntimeNode } from '../src/runtime/node.js';
 import { ArrayDataset } from '../src/data/dataset.js';
 import { machineLine, updateBenchmarksSection, writeResultJson } from './report.js';
 
 const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '30' } } });
-useOnnxruntimeNode();
 const data = await loadNamedDataset('mnist');
 if (!(data.train instanceof ArrayDataset)) throw new Error('expected an in-memory dataset');
 const spec = builtInModel('mlp', { inputShape: data.train.featureShape, classes: 10, seed: 1 });

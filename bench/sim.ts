@@ -26,7 +26,6 @@ import { ArrayDataset } from '../src/data/dataset.js';
 import { RoundEngine } from '../src/fl/engine.js';
 import { FedAvg } from '../src/fl/strategies/fedavg.js';
 import { WorkerPool } from '../src/sim/pool.js';
-import { useOnnxruntimeNode } from '../src/runtime/node.js';
 import { Rng } from '../src/util/rng.js';
 import { machineLine, mean, median, updateBenchmarksSection, writeResultJson } from './report.js';
 
@@ -117,7 +116,6 @@ async function collect(): Promise<void> {
 }
 
 async function measure(numClients: number, rounds: number): Promise<ConfigResult> {
-  useOnnxruntimeNode();
   const data = await loadNamedDataset('mnist');
   if (!(data.train instanceof ArrayDataset)) throw new Error('expected an in-memory dataset');
   const spec = builtInModel('mlp', { inputShape: data.train.featureShape, classes: 10, seed: 1 });

@@ -25,8 +25,21 @@ const { values: args } = parseArgs({
     'no-peers': { type: 'boolean', default: false },
     windows: { type: 'string' },
     passes: { type: 'string' },
+    help: { type: 'boolean', default: false },
   },
 });
+if (args.help) {
+  process.stdout.write(`npm run bench:train [-- options]
+
+  --quick       3 windows and 1 pass per setting (default 5 and 2); tfjs-cpu skips the CNN
+  --no-peers    edgefl only: no PyTorch, no tfjs
+  --windows N   timed windows of about a second per setting and pass
+  --passes N    rounds in which edgefl and the peers take turns
+
+Writes bench/results/train.json and the "Training throughput" section of BENCHMARKS.md.
+`);
+  process.exit(0);
+}
 const CONFIGS: { model: PeerModel; batch: number }[] = [
   { model: 'mlp', batch: 10 },
   { model: 'mlp', batch: 32 },

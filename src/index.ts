@@ -1,6 +1,7 @@
 /**
  * edgefl — the isomorphic core (runs in Node and in browsers). Node-only adapters are in
- * 'edgefl/node'; the browser adapter for onnxruntime-web is useOnnxruntimeWeb from 'edgefl/web'.
+ * 'edgefl/node' (nodeRuntime: onnxruntime-node); the browser adapter for onnxruntime-web is
+ * webRuntime from 'edgefl/web'. Whatever opens an ONNX Runtime session is given one of them.
  */
 export * from './model/layers.js';
 export { buildModel, initialParameters, validateSpec } from './model/build.js';
@@ -31,7 +32,7 @@ export {
   type FitProgress,
   type EvaluateResult,
 } from './runtime/trainer.js';
-export { setDefaultRuntime, getDefaultRuntime, type OrtRuntime } from './runtime/ort.js';
+export type { OrtRuntime } from './runtime/ort.js';
 export { ParameterSet, type ParameterEntry } from './tensor/parameters.js';
 export { encodeParameters, decodeParameters, WireFormatError } from './tensor/wire.js';
 export { Graph, Value, GraphError } from './onnx/graph.js';

@@ -1,5 +1,5 @@
 /** edgefl's Node adapters: onnxruntime-node, file-system datasets and run folders. */
-export { useOnnxruntimeNode, nodeRuntime } from './runtime/node.js';
+export { nodeRuntime, type NodeRuntimeOptions } from './runtime/node.js';
 export * from './data/node/index.js';
 export {
   saveTrainedModel,

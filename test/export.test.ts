@@ -8,11 +8,11 @@ import { exportInferenceModel } from '../src/model/export.js';
 import { decodeModel, OnnxFormatError } from '../src/onnx/proto.js';
 import { ArrayDataset } from '../src/data/dataset.js';
 import { Trainer } from '../src/runtime/trainer.js';
-import { useOnnxruntimeNode } from '../src/runtime/node.js';
+import { nodeRuntime } from '../src/runtime/node.js';
 import { checkOnnxModel } from './helpers/onnx-checker.js';
 import { Rng } from '../src/util/rng.js';
 
-useOnnxruntimeNode();
+const runtime = nodeRuntime();
 
 test('a trained CNN exports to an .onnx whose predictions equal the trainer accuracy, with metadata', async () => {
   const rng = new Rng(3);
@@ -34,6 +34,7 @@ test('a trained CNN exports to an .onnx whose predictions equal the trainer accu
   const t = await Trainer.create(spec, {
     loss: 'softmaxCrossEntropy',
     optimizer: sgd({ lr: 0.05, momentum: 0.9 }),
+    runtime,
   });
   await t.fit(data, { batchSize: 8, epochs: 10, seed: 1 });
   const { accuracy } = await t.evaluate(data);
@@ -84,7 +85,7 @@ test('the exported .onnx gives the same predictions in onnxruntime-web (WebAssem
     inputShape: [2, 6, 6],
     seed: 4,
   });
-  const t = await Trainer.create(spec, { loss: 'softmaxCrossEntropy', optimizer: sgd({ lr: 0.1 }) });
+  const t = await Trainer.create(spec, { loss: 'softmaxCrossEntropy', optimizer: sgd({ lr: 0.1 }), runtime });
   const bytes = exportInferenceModel(spec, t.getParameters(), { labels: ['w', 'x', 'y', 'z'] });
   const rng = new Rng(8);
   const x = Float32Array.from({ length: 5 * 72 }, () => rng.normal());

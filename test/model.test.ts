@@ -32,11 +32,11 @@ import {
 import { builtInModel } from '../src/model/zoo.js';
 import { exportInferenceModel } from '../src/model/export.js';
 import { Trainer } from '../src/runtime/trainer.js';
-import { useOnnxruntimeNode } from '../src/runtime/node.js';
+import { nodeRuntime } from '../src/runtime/node.js';
 import { Rng } from '../src/util/rng.js';
 import { checkOnnxModel } from './helpers/onnx-checker.js';
 
-useOnnxruntimeNode();
+const runtime = nodeRuntime();
 
 const tinyTransformer = (seqLen: number, vocab: number): ModelSpec =>
   sequential(
@@ -187,6 +187,7 @@ test('a tiny causal transformer learns a next-token pattern', async () => {
   const t = await Trainer.create(tinyTransformer(seq, 7), {
     loss: 'softmaxCrossEntropy',
     optimizer: adam({ lr: 1e-2 }),
+    runtime,
   });
   const before = await t.evaluate(data);
   await t.fit(data, { batchSize: 16, epochs: 30, seed: 1 });

@@ -10,10 +10,10 @@ import { adam, adamw, sgd, type OptimizerConfig } from '../src/autodiff/optimize
 import { dense, relu, sequential } from '../src/model/layers.js';
 import { initialParameters } from '../src/model/build.js';
 import { Trainer } from '../src/runtime/trainer.js';
-import { useOnnxruntimeNode } from '../src/runtime/node.js';
+import { nodeRuntime } from '../src/runtime/node.js';
 import { blobs } from './helpers/synthetic.js';
 
-useOnnxruntimeNode();
+const runtime = nodeRuntime();
 const spec = sequential([dense(6), relu(), dense(3)], { inputShape: [4], seed: 3 });
 const data = blobs(8, 4, 3, 5);
 
@@ -66,7 +66,7 @@ function referenceStep(
 }
 
 async function checkOptimizer(o: OptimizerConfig, prox?: { mu: number }) {
-  const trainer = await Trainer.create(spec, { loss: 'softmaxCrossEntropy', optimizer: o });
+  const trainer = await Trainer.create(spec, { loss: 'softmaxCrossEntropy', optimizer: o, runtime });
   const w0 = initialParameters(spec).values;
   const ref = prox ? Float32Array.from(w0, (v, i) => v + 0.05 * Math.sin(i)) : undefined;
   const w = Float64Array.from(w0);

@@ -4,17 +4,18 @@ import assert from 'node:assert/strict';
 import { sgd } from '../src/autodiff/optimizers.js';
 import { ArrayDataset } from '../src/data/dataset.js';
 import { dense, relu, sequential } from '../src/model/layers.js';
-import { Trainer, TrainingDivergedError } from '../src/runtime/trainer.js';
-import { useOnnxruntimeNode } from '../src/runtime/node.js';
+import { Trainer, TrainingDivergedError, type TrainerOptions } from '../src/runtime/trainer.js';
+import { nodeRuntime } from '../src/runtime/node.js';
 import { ParameterSet } from '../src/tensor/parameters.js';
 import { blobs } from './helpers/synthetic.js';
+import { inSharedMemory } from './helpers/shared-memory.js';
 
-useOnnxruntimeNode();
+const runtime = nodeRuntime();
 const spec = sequential([dense(16), relu(), dense(4)], { inputShape: [5], seed: 7 });
 const train = blobs(400, 5, 4, 1);
 const test_ = blobs(200, 5, 4, 1); // same centers (same seed), fresh noise order
 const create = () =>
-  Trainer.create(spec, { loss: 'softmaxCrossEntropy', optimizer: sgd({ lr: 0.1, momentum: 0.9 }) });
+  Trainer.create(spec, { loss: 'softmaxCrossEntropy', optimizer: sgd({ lr: 0.1, momentum: 0.9 }), runtime });
 
 test('learns a separable problem: loss falls and held-out accuracy exceeds 95%', async () => {
   const t = await create();
@@ -50,6 +51,17 @@ test('same seed, same result; a fixed number of steps; partial last batches', as
   const c = await create();
   await c.fit(train, { batchSize: 30, epochs: 1, seed: 43 });
   assert.notDeepEqual(a.getParameters().values, c.getParameters().values);
+});
+
+test('a Trainer without a runtime is refused, naming what to pass', async () => {
+  const withoutRuntime = {
+    loss: 'softmaxCrossEntropy',
+    optimizer: sgd({ lr: 0.1 }),
+  } as unknown as TrainerOptions;
+  await assert.rejects(
+    Trainer.create(spec, withoutRuntime),
+    /^Error: Trainer\.create: no ONNX Runtime given: pass \{ runtime: nodeRuntime\(\) \} from 'edgefl\/node', or webRuntime\(ort\) from 'edgefl\/web'$/,
+  );
 });
 
 test('getParameters / setParameters: one flat Float32Array with a name/shape table', async () => {
@@ -95,13 +107,33 @@ test('refuses bad data with a message naming the problem', async () => {
 });
 
 test('a diverging fit is reported and leaves the parameters as they were', async () => {
-  const t = await Trainer.create(spec, { loss: 'softmaxCrossEntropy', optimizer: sgd({ lr: 1e30 }) });
+  const t = await Trainer.create(spec, {
+    loss: 'softmaxCrossEntropy',
+    optimizer: sgd({ lr: 1e30 }),
+    runtime,
+  });
   const before = t.getParameters().values;
   await assert.rejects(
     t.fit(train, { batchSize: 16, epochs: 1 }),
     (e: Error) => e instanceof TrainingDivergedError && /lower the learning rate/.test(e.message),
   );
   assert.deepEqual(t.getParameters().values, before);
+});
+
+test('an update that overflows is reported even when the loss before it was finite', async () => {
+  const t = await create();
+  const before = t.getParameters().values;
+  const state = t.getOptimizerState();
+  // 1e39 is beyond float32: the one step's loss (of the parameters before it) is finite, the
+  // parameters after it are not.
+  await assert.rejects(
+    t.fit(train, { batchSize: 16, steps: 1, lr: 1e39 }),
+    (e: Error) =>
+      e instanceof TrainingDivergedError &&
+      /after step 1 parameter dense_\d\.\w+\[\d+\] is (-?Infinity|NaN)/.test(e.message),
+  );
+  assert.deepEqual(t.getParameters().values, before);
+  assert.deepEqual(t.getOptimizerState(), state);
 });
 
 test('trains from any source of typed-array batches, identically to the same batches from a Dataset', async () => {
@@ -127,4 +159,31 @@ test('trains from any source of typed-array batches, identically to the same bat
   const badLabel = [{ size: 1, features: new Float32Array(5), labels: Int32Array.of(4) }];
   await assert.rejects(b.fit(badLabel, {}), /label 4 of sample 0 is not a class index in \[0, 4\)/);
   assert.deepEqual(b.getParameters().values, a.getParameters().values, 'refused batches change nothing');
+});
+
+test('FedProx with its reference in shared memory trains exactly as with an ordinary one', async () => {
+  const [a, b, plain] = [await create(), await create(), await create()];
+  const reference = a.getParameters().values.map((v) => v * 0.5);
+  const fit = { batchSize: 16, epochs: 1, seed: 3 };
+  await a.fit(train, { ...fit, proximal: { mu: 0.5, reference } });
+  await b.fit(train, { ...fit, proximal: { mu: 0.5, reference: inSharedMemory(reference) } });
+  await plain.fit(train, fit);
+  assert.deepEqual(b.getParameters().values, a.getParameters().values);
+  assert.notDeepEqual(a.getParameters().values, plain.getParameters().values, 'the proximal term acted');
+});
+
+test('trains on streamed batches that lie in shared memory', async () => {
+  const [a, b] = [await create(), await create()];
+  const batches = (share: boolean) =>
+    [0, 100, 200, 300].map((start) => {
+      const features = (train.features as Float32Array).slice(start * 5, (start + 100) * 5);
+      const labels = (train.labels as Int32Array).slice(start, start + 100);
+      return share
+        ? { size: 100, features: inSharedMemory(features), labels: inSharedMemory(labels) }
+        : { size: 100, features, labels };
+    });
+  await a.fit(batches(false), {});
+  const r = await b.fit(batches(true), {});
+  assert.equal(r.steps, 4);
+  assert.deepEqual(b.getParameters().values, a.getParameters().values);
 });

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { sgd } from '../autodiff/optimizers.js';
 import { initialParameters } from '../model/build.js';
 import { builtInModel } from '../model/zoo.js';
-import { useOnnxruntimeNode } from '../runtime/node.js';
+import { nodeRuntime } from '../runtime/node.js';
 import { Trainer } from '../runtime/trainer.js';
 import { writeFileAtomic } from '../io/node/files.js';
 import { DEFENSES, isDefense, type DefenseName } from '../privacy/attack/defenses.js';
@@ -161,7 +161,7 @@ export async function runAttackCommand(
   out: (line: string) => void,
 ): Promise<{ report: AttackReport; dir: string }> {
   checkFlags(o);
-  useOnnxruntimeNode({ intraOpNumThreads: o.threads });
+  const runtime = nodeRuntime({ intraOpNumThreads: o.threads });
   const data = await loadNamedDataset('mnist');
   const spec = builtInModel(o.model, {
     inputShape: data.train.featureShape,
@@ -171,7 +171,11 @@ export async function runAttackCommand(
   let parameters = initialParameters(spec).values;
   let modelState = 'freshly initialised';
   if (o.trainSteps > 0) {
-    const trainer = await Trainer.create(spec, { loss: 'softmaxCrossEntropy', optimizer: sgd({ lr: 0.05 }) });
+    const trainer = await Trainer.create(spec, {
+      loss: 'softmaxCrossEntropy',
+      optimizer: sgd({ lr: 0.05 }),
+      runtime,
+    });
     const fit = await trainer.fit(data.train, { batchSize: 32, steps: o.trainSteps, seed: o.seed });
     parameters = trainer.getParameters().values;
     modelState = `trained ${o.trainSteps} SGD steps (batch 32, lr 0.05; train loss ${fit.loss.toFixed(3)})`;
@@ -197,6 +201,7 @@ export async function runAttackCommand(
     knownLabels: o.knownLabels,
     iterations: o.iterations,
     seed: o.seed,
+    runtime,
     onProgress: (done, total, objective) => {
       bar ??= progressLine('inverting', total);
       bar.update(done, { objective });

@@ -9,7 +9,7 @@ import type { ModelSpec } from '../model/layers.js';
 import { exportInferenceModel } from '../model/export.js';
 import { Trainer } from '../runtime/trainer.js';
 import { DpSgdTrainer } from '../privacy/dp-sgd.js';
-import { useOnnxruntimeNode } from '../runtime/node.js';
+import { nodeRuntime } from '../runtime/node.js';
 import { loadModelSpecFile, saveTrainedModel } from '../io/node/trained-model.js';
 import { writeFileAtomic } from '../io/node/files.js';
 import { claimRunFolder } from '../io/node/run-folder.js';
@@ -131,13 +131,13 @@ export async function runTrain(
   // The run folder is claimed before anything slow: a bad --out, or one that holds an earlier run,
   // is refused at once instead of after training, when the result would be thrown away.
   if (o.out !== undefined) await claimRunFolder(o.out, { kind: 'train' });
-  useOnnxruntimeNode({ intraOpNumThreads: o.threads });
+  const runtime = nodeRuntime({ intraOpNumThreads: o.threads });
   const data = await loadNamedDataset(o.dataset, { limit: o.limit });
   const spec = await resolveModel(o.model, data.train.featureShape, data.classes.length, o.seed);
   const dir = o.out ?? (await claimDefaultRunFolder(spec));
   const loss: LossName = 'softmaxCrossEntropy';
   const optimizer = optimizerFor(o);
-  const trainer = await Trainer.create(spec, { loss, optimizer });
+  const trainer = await Trainer.create(spec, { loss, optimizer, runtime });
   const dpSgd =
     o.dpNoise !== undefined && o.dpClip !== undefined
       ? await DpSgdTrainer.create(spec, {
@@ -147,6 +147,7 @@ export async function runTrain(
           optimizer,
           delta: o.dpDelta,
           noiseSeed: o.dpNoiseSeed,
+          runtime,
         })
       : undefined;
   out(

@@ -9,10 +9,10 @@ import { SubsetDataset } from '../data/dataset.js';
 import { dense, relu, sequential } from '../model/layers.js';
 import { sgd } from '../autodiff/optimizers.js';
 import { Trainer } from '../runtime/trainer.js';
-import { useOnnxruntimeNode } from '../runtime/node.js';
+import { nodeRuntime } from '../runtime/node.js';
 import { blobsTrainTest } from '../../test/helpers/synthetic.js';
 
-useOnnxruntimeNode();
+const runtime = nodeRuntime();
 const spec = sequential([dense(12), relu(), dense(3)], { inputShape: [4], seed: 1 });
 const { train: data, test: heldOut } = blobsTrainTest(300, 150, 4, 3, 2, 0.3);
 // Six clients of 50 samples each (the blobs are generated class after class in turn, so IID).
@@ -20,10 +20,15 @@ const parts = Array.from({ length: 6 }, (_, k) => Uint32Array.from({ length: 50 
 const clients = parts.map((p, k) => ({ id: `c${k}`, numExamples: p.length }));
 
 async function setup() {
-  const trainer = await Trainer.create(spec, { loss: 'softmaxCrossEntropy', optimizer: sgd({ lr: 0.1 }) });
+  const trainer = await Trainer.create(spec, {
+    loss: 'softmaxCrossEntropy',
+    optimizer: sgd({ lr: 0.1 }),
+    runtime,
+  });
   const evalTrainer = await Trainer.create(spec, {
     loss: 'softmaxCrossEntropy',
     optimizer: sgd({ lr: 0.1 }),
+    runtime,
   });
   const dataOf = (id: string) => new SubsetDataset(data, parts[Number(id.slice(1))]);
   const evaluate = async (g: Float32Array) => {
@@ -71,7 +76,7 @@ test('FedAvg rounds raise held-out accuracy; reports count every client; a seede
     seed: 3,
   });
   let g2 = (
-    await Trainer.create(spec, { loss: 'softmaxCrossEntropy', optimizer: sgd({ lr: 0.1 }) })
+    await Trainer.create(spec, { loss: 'softmaxCrossEntropy', optimizer: sgd({ lr: 0.1 }), runtime })
   ).getParameters().values;
   for (let round = 1; round <= 8; round++) g2 = (await again.runRound(round, g2)).global;
   assert.deepEqual(g2, global);

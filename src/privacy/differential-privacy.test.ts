@@ -20,7 +20,7 @@ import { SubsetDataset } from '../data/dataset.js';
 import { dense, relu, sequential } from '../model/layers.js';
 import { sgd } from '../autodiff/optimizers.js';
 import { Trainer } from '../runtime/trainer.js';
-import { useOnnxruntimeNode } from '../runtime/node.js';
+import { nodeRuntime } from '../runtime/node.js';
 import { blobs } from '../../test/helpers/synthetic.js';
 
 const ctx = (d: number, o: Partial<RoundContext> = {}): RoundContext => ({
@@ -316,12 +316,16 @@ test('refuses strategies that need individual updates, and bad settings', () => 
 });
 
 test('the engine reports epsilon every round and stops before the round that would exceed the budget', async () => {
-  useOnnxruntimeNode();
+  const runtime = nodeRuntime();
   const spec = sequential([dense(12), relu(), dense(3)], { inputShape: [4], seed: 1 });
   const data = blobs(300, 4, 3, 2, 0.3);
   const parts = Array.from({ length: 30 }, (_, k) => Uint32Array.from({ length: 10 }, (_, i) => k * 10 + i));
   const clients = parts.map((p, k) => ({ id: `c${k}`, numExamples: p.length }));
-  const trainer = await Trainer.create(spec, { loss: 'softmaxCrossEntropy', optimizer: sgd({ lr: 0.1 }) });
+  const trainer = await Trainer.create(spec, {
+    loss: 'softmaxCrossEntropy',
+    optimizer: sgd({ lr: 0.1 }),
+    runtime,
+  });
   const strategy = withDifferentialPrivacy(new FedAvg(), {
     noiseMultiplier: 1.0,
     clipNorm: 0.5,

@@ -6,16 +6,26 @@ import { compileTrainingGraph } from '../autodiff/training-graph.js';
 import { sgd } from '../autodiff/optimizers.js';
 import { dense, relu, sequential, conv2d, flatten } from '../model/layers.js';
 import { initialParameters } from '../model/build.js';
-import { useOnnxruntimeNode } from '../runtime/node.js';
+import { nodeRuntime } from '../runtime/node.js';
 import { Rng } from '../util/rng.js';
-import { DpSgdTrainer } from './dp-sgd.js';
+import { DpSgdTrainer, type DpSgdOptions } from './dp-sgd.js';
 import { epsilon } from './dp/accountant.js';
 import { blobs, blobsTrainTest } from '../../test/helpers/synthetic.js';
-import { Trainer } from '../runtime/trainer.js';
+import { Trainer, TrainingDivergedError } from '../runtime/trainer.js';
 import { checkOnnxModel } from '../../test/helpers/onnx-checker.js';
 
-useOnnxruntimeNode();
+const runtime = nodeRuntime();
 const spec = sequential([dense(6), relu(), dense(3)], { inputShape: [4], seed: 3 });
+/** z = 1, C = 1, SGD lr 0.5, seeded noise and sampling. */
+const seededDpSgd = (batchSize: number) =>
+  DpSgdTrainer.create(spec, {
+    noiseMultiplier: 1.0,
+    clipNorm: 1,
+    batchSize,
+    optimizer: sgd({ lr: 0.5 }),
+    noiseSeed: 4,
+    runtime,
+  });
 
 test('the DP-SGD graph: per-example norms and the clipped sum match per-example gradients run one by one', async () => {
   const params = initialParameters(spec);
@@ -92,18 +102,16 @@ test('the DP-SGD graph: per-example norms and the clipped sum match per-example 
 
 test('DP-SGD training: learns a separable task, reports the accountant epsilon, survives empty batches', async () => {
   const { train, test } = blobsTrainTest(600, 300, 4, 3, 2, 0.3);
-  const t = await DpSgdTrainer.create(spec, {
-    noiseMultiplier: 1.0,
-    clipNorm: 1,
-    batchSize: 30,
-    optimizer: sgd({ lr: 0.5 }),
-    noiseSeed: 4,
-  });
+  const t = await seededDpSgd(30);
   const r = await t.fit(train, { epochs: 5, seed: 1 });
   assert.equal(r.steps, 100);
   const ref = epsilon({ samplingRate: 30 / 600, noiseMultiplier: 1.0, steps: 100, delta: 1e-5 }).epsilon;
   assert.equal(r.epsilon, ref);
-  const evaluator = await Trainer.create(spec, { loss: 'softmaxCrossEntropy', optimizer: sgd({ lr: 0.1 }) });
+  const evaluator = await Trainer.create(spec, {
+    loss: 'softmaxCrossEntropy',
+    optimizer: sgd({ lr: 0.1 }),
+    runtime,
+  });
   evaluator.setParameters(t.getParameters());
   const { accuracy } = await evaluator.evaluate(test);
   assert.ok(accuracy! > 0.85, `held-out accuracy ${accuracy}`);
@@ -115,6 +123,30 @@ test('DP-SGD training: learns a separable task, reports the accountant epsilon, 
   assert.notDeepEqual(t.getParameters(), before);
   await t.dispose();
   await evaluator.dispose();
+});
+
+test('a diverging DP-SGD fit is reported and leaves the parameters as they were', async () => {
+  const { train } = blobsTrainTest(200, 10, 4, 3, 2, 0.3);
+  const t = await seededDpSgd(20);
+  await t.fit(train, { steps: 3, seed: 1 });
+  const before = t.getParameters();
+  await assert.rejects(
+    t.fit(train, { steps: 5, seed: 2, lr: 1e39 }),
+    (e: Error) => e instanceof TrainingDivergedError && /lower the learning rate/.test(e.message),
+  );
+  assert.deepEqual(t.getParameters(), before);
+  // And it trains on from there as if the failed fit had not happened.
+  const again = await t.fit(train, { steps: 2, seed: 3 });
+  assert.ok(Number.isFinite(again.loss));
+  await t.dispose();
+});
+
+test('DP-SGD without a runtime is refused, naming what to pass', async () => {
+  const withoutRuntime = { noiseMultiplier: 1, clipNorm: 1, batchSize: 10, optimizer: sgd({ lr: 0.1 }) };
+  await assert.rejects(
+    DpSgdTrainer.create(spec, withoutRuntime as unknown as DpSgdOptions),
+    /DpSgdTrainer\.create: no ONNX Runtime given: pass \{ runtime: nodeRuntime\(\) \}/,
+  );
 });
 
 test('DP-SGD refuses layers it cannot clip per example, naming the parameter', () => {

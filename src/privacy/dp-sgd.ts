@@ -8,17 +8,20 @@
  * The step runs as one ONNX graph (`compileDpSgdGraph`): per-example norms from one backward pass,
  * the clipped sum from a second one seeded with the clip factors; the noise is drawn here — from
  * the platform's cryptographic generator unless a seed is given for an experiment — and fed in.
+ * The steps run on the TrainingLoop, like the Trainer's; DP-SGD brings its batches (Poisson
+ * samples), the noise, the clip norm and the accountant.
  *
  * Covers models made of dense layers (the zoo's MLP and logistic regression); the compiler names
  * the parameter of any other layer it cannot clip per example.
  */
 import type { Dataset } from '../data/dataset.js';
-import { sizeOf } from '../data/dataset.js';
+import { BatchBuffer, type Batch } from '../data/loader.js';
 import { compileDpSgdGraph, type DpSgdGraph } from '../autodiff/dp-sgd-graph.js';
-import { hyperParameterValues, stateSlots, type OptimizerConfig } from '../autodiff/optimizers.js';
+import type { OptimizerConfig } from '../autodiff/optimizers.js';
 import { initialParameters } from '../model/build.js';
 import type { ModelSpec } from '../model/layers.js';
-import { getDefaultRuntime, type OrtRuntime, type OrtSession, type OrtTensor } from '../runtime/ort.js';
+import { requireRuntime, type OrtRuntime, type OrtSession } from '../runtime/ort.js';
+import { TrainingLoop, type TrainingStep } from '../runtime/training-loop.js';
 import { Rng } from '../util/rng.js';
 import { RdpAccountant } from './dp/accountant.js';
 import { secureGaussian, secureUniform, seededGaussian, type GaussianSource } from './dp/noise.js';
@@ -36,7 +39,8 @@ export interface DpSgdOptions {
   delta?: number;
   /** Reproducible noise and sampling for experiments; omit for cryptographic noise. */
   noiseSeed?: number;
-  runtime?: OrtRuntime;
+  /** The ONNX Runtime to train on: nodeRuntime() from 'edgefl/node', or webRuntime(ort) from 'edgefl/web'. */
+  runtime: OrtRuntime;
 }
 
 export interface DpSgdFitResult {
@@ -56,48 +60,52 @@ export interface DpSgdFitResult {
 
 export class DpSgdTrainer {
   private readonly accountant = new RdpAccountant();
-  private params: Float32Array;
-  private states: Float32Array[];
-  private updates = 0;
+  private readonly loop: TrainingLoop;
+  private readonly step: TrainingStep;
 
   private constructor(
     readonly spec: ModelSpec,
     readonly options: DpSgdOptions,
-    private readonly runtime: OrtRuntime,
+    runtime: OrtRuntime,
     private readonly graph: DpSgdGraph,
     private readonly session: OrtSession,
   ) {
-    this.params = initialParameters(spec).values.slice();
-    this.states = stateSlots(options.optimizer).map(() => new Float32Array(this.params.length));
+    this.loop = new TrainingLoop(runtime, graph.layout, options.optimizer, initialParameters(spec).values);
+    this.step = {
+      session,
+      names: graph.names,
+      featureShape: spec.inputShape,
+      featureType: 'float32',
+      labelShape: [],
+      labelType: 'int32',
+      predictionsPerSample: 1,
+    };
   }
 
   static async create(spec: ModelSpec, options: DpSgdOptions): Promise<DpSgdTrainer> {
+    const runtime = requireRuntime(options?.runtime, 'DpSgdTrainer.create');
     const { noiseMultiplier: z, clipNorm: C, batchSize } = options;
     if (!(z > 0 && Number.isFinite(z)))
       throw new RangeError(`DP-SGD: noiseMultiplier must be positive, got ${z}`);
     if (!(C > 0 && Number.isFinite(C))) throw new RangeError(`DP-SGD: clipNorm must be positive, got ${C}`);
     if (!(Number.isInteger(batchSize) && batchSize >= 1))
       throw new RangeError(`DP-SGD: batchSize must be an integer >= 1, got ${batchSize}`);
-    const runtime = options.runtime ?? getDefaultRuntime();
     const graph = compileDpSgdGraph(spec, { optimizer: options.optimizer });
     const session = await runtime.InferenceSession.create(graph.bytes, runtime.defaultSessionOptions);
     return new DpSgdTrainer(spec, options, runtime, graph, session);
   }
 
   getParameters(): Float32Array {
-    return this.params.slice();
+    return this.loop.parameters.slice();
   }
 
   setParameters(values: Float32Array): void {
-    if (values.length !== this.params.length)
-      throw new Error(`DP-SGD: ${values.length} parameters given, the model has ${this.params.length}`);
-    this.params = values.slice();
+    this.loop.setParameters(values, 'DP-SGD setParameters');
   }
 
   /** Fresh optimizer state (momentum, Adam moments), as a federated client starts each round. */
   resetOptimizerState(): void {
-    for (const s of this.states) s.fill(0);
-    this.updates = 0;
+    this.loop.resetOptimizerState();
   }
 
   /** The (ε, δ) spent by every step so far. */
@@ -122,7 +130,7 @@ export class DpSgdTrainer {
     },
   ): Promise<DpSgdFitResult> {
     const started = performance.now();
-    const { clipNorm, noiseMultiplier, optimizer } = this.options;
+    const { clipNorm, noiseMultiplier } = this.options;
     const batchSize = o.batchSize ?? this.options.batchSize;
     if (!(Number.isInteger(batchSize) && batchSize >= 1))
       throw new RangeError(`DP-SGD: batchSize must be an integer >= 1, got ${batchSize}`);
@@ -130,6 +138,15 @@ export class DpSgdTrainer {
     if (n === 0) throw new Error('DP-SGD: the dataset is empty');
     if (data.labelType !== 'int32' || data.labelShape.length !== 0)
       throw new Error('DP-SGD: needs integer class labels, one per example');
+    const want = this.spec.inputShape;
+    if (
+      data.featureType !== 'float32' ||
+      data.featureShape.length !== want.length ||
+      data.featureShape.some((d, i) => d !== want[i])
+    )
+      throw new Error(
+        `DP-SGD: samples are ${data.featureType} of shape [${data.featureShape}], the model expects float32 of shape [${want}]`,
+      );
     const q = Math.min(1, batchSize / n);
     const steps = o.steps ?? dpSgdStepsPerEpochs(n, batchSize, o.epochs ?? 1);
     if (!(Number.isInteger(steps) && steps >= 1))
@@ -143,95 +160,82 @@ export class DpSgdTrainer {
             (r: Rng) => () =>
               r.uniform()
           )(new Rng((o.seed ?? this.options.noiseSeed) >>> 0));
-    const T = this.runtime.Tensor;
-    const featureSize = sizeOf(data.featureShape);
-    const layout = this.graph.layout;
-    // One noise buffer per parameter tensor for the whole fit, refilled every step.
-    const noiseBuffers = layout.map((e) => new Float32Array(e.size));
-    let lossSum = 0;
-    let correct = 0;
-    let seen = 0;
-    let clipped = 0;
-    for (let s = 0; s < steps; s++) {
-      const noise = this.noiseFor(o.noiseSeed);
-      const indices: number[] = [];
-      for (let i = 0; i < n; i++) if (uniform() < q) indices.push(i);
-      const b = indices.length;
-      const features = new Float32Array(b * featureSize);
-      const labels = new Int32Array(b);
-      if (b > 0) data.gather(indices, features, labels);
-      const feeds: Record<string, OrtTensor> = {
-        [this.graph.names.input]: new T('float32', features, [b, ...data.featureShape]),
-        [this.graph.names.labels]: new T('int32', labels, [b]),
-        [this.graph.names.clipNorm]: new T('float32', Float32Array.of(clipNorm), []),
-        [this.graph.names.denominator]: new T('float32', Float32Array.of(batchSize), []),
-      };
-      const hyper = hyperParameterValues(optimizer, this.updates + 1, o.lr ?? optimizer.lr);
-      this.graph.names.hyper.forEach((h, k) => (feeds[h] = new T('float32', Float32Array.of(hyper[k]), [])));
-      layout.forEach((e, i) => {
-        feeds[this.graph.names.params[i]] = new T(
-          'float32',
-          this.params.subarray(e.offset, e.offset + e.size),
-          [...e.shape],
-        );
-        const z = noiseBuffers[i];
-        z.fill(0);
-        // Even an empty batch releases a (pure noise) step: skipping it would reveal that it was empty.
-        noise.addNoise(z, noiseMultiplier * clipNorm);
-        feeds[this.graph.names.noise[i]] = new T('float32', z, [...e.shape]);
-        this.graph.names.states.forEach((row, k) => {
-          feeds[row[i]] = new T('float32', this.states[k].subarray(e.offset, e.offset + e.size), [
-            ...e.shape,
-          ]);
-        });
-      });
-      const out = await this.session.run(feeds);
-      const next = new Float32Array(this.params.length);
-      const nextStates = this.states.map(() => new Float32Array(this.params.length));
-      layout.forEach((e, i) => {
-        next.set(out[this.graph.names.paramsOut[i]].data as Float32Array, e.offset);
-        this.graph.names.statesOut.forEach((row, k) =>
-          nextStates[k].set(out[row[i]].data as Float32Array, e.offset),
-        );
-      });
-      for (let i = 0; i < next.length; i++)
-        if (!Number.isFinite(next[i]))
-          throw new Error(`DP-SGD diverged at step ${s + 1} (parameter ${i} is ${next[i]})`);
-      this.params = next;
-      this.states = nextStates;
-      this.updates++;
-      this.accountant.step({ noiseMultiplier, samplingRate: q });
-      if (b > 0) {
-        lossSum += (out[this.graph.names.loss].data as Float32Array)[0] * b;
-        correct += (out[this.graph.names.correct].data as Float32Array)[0];
-        clipped += (out[this.graph.names.clipped].data as Float32Array)[0];
-        seen += b;
-      }
-      o.onStep?.(s + 1, steps, { loss: seen ? lossSum / seen : NaN, accuracy: seen ? correct / seen : NaN });
-    }
+    const names = this.graph.names;
+    const sigma = noiseMultiplier * clipNorm;
+    // One noise array for the whole fit, refilled before every step (a view per parameter tensor,
+    // filled in layout order: the order the seeded streams have always been drawn in).
+    const noise = new Float32Array(this.loop.size);
+    const noiseViews = this.graph.layout.map((e) => noise.subarray(e.offset, e.offset + e.size));
+    const r = await this.loop.run(
+      this.step,
+      { source: poissonBatches(data, q, batchSize, uniform), steps },
+      {
+        lr: o.lr,
+        progressEvery: 1,
+        onProgress:
+          o.onStep && ((p) => o.onStep!(p.step, steps, { loss: p.loss, accuracy: p.accuracy ?? NaN })),
+        scalars: { [names.clipNorm]: clipNorm, [names.denominator]: batchSize },
+        parameterInputs: [{ names: names.noise, values: noise }],
+        beforeStep: (update) => {
+          // Even an empty batch releases a (pure noise) step: skipping it would reveal that it was empty.
+          const source = this.noiseFor(o.noiseSeed, update - 1);
+          for (const z of noiseViews) {
+            z.fill(0);
+            source.addNoise(z, sigma);
+          }
+        },
+        afterStep: () => this.accountant.step({ noiseMultiplier, samplingRate: q }),
+        sums: [names.clipped],
+      },
+    );
     const spent = this.spent();
     return {
-      steps,
-      samples: seen,
-      loss: seen ? lossSum / seen : NaN,
-      accuracy: seen ? correct / seen : NaN,
-      clippedFraction: seen ? clipped / seen : 0,
+      steps: r.steps,
+      samples: r.samples,
+      loss: r.loss,
+      accuracy: r.accuracy ?? NaN,
+      clippedFraction: r.samples ? r.sums[names.clipped] / r.samples : 0,
       epsilon: spent.epsilon,
       delta: spent.delta,
       seconds: (performance.now() - started) / 1000,
     };
   }
 
-  /** The step's noise: cryptographic, or seeded by (noiseSeed, step number) for experiments. */
-  private noiseFor(fitSeed: number | undefined): GaussianSource {
+  /**
+   * The step's noise: cryptographic, or seeded by (noiseSeed, updates made before this step) for
+   * experiments.
+   */
+  private noiseFor(fitSeed: number | undefined, updatesBefore: number): GaussianSource {
     if (this.options.noiseSeed === undefined) return (this.secure ??= secureGaussian());
     const seed = fitSeed ?? this.options.noiseSeed;
-    return seededGaussian(roundRng(seed, this.updates).nextUint32());
+    return seededGaussian(roundRng(seed, updatesBefore).nextUint32());
   }
   private secure: GaussianSource | undefined;
 
   async dispose(): Promise<void> {
     await this.session.release();
+  }
+}
+
+/**
+ * Poisson-sampled batches, endlessly: each example joins each batch with probability q, drawn from
+ * `uniform`. The batches are gathered into one buffer, grown when a batch outnumbers it (from twice
+ * the expected size L: larger batches are rare), never sized for the whole dataset.
+ */
+function* poissonBatches(
+  data: Dataset,
+  q: number,
+  expected: number,
+  uniform: () => number,
+): Generator<Batch, never, undefined> {
+  const n = data.length;
+  const indices = new Uint32Array(n);
+  let buffer = new BatchBuffer(data, Math.min(n, 2 * expected));
+  for (;;) {
+    let b = 0;
+    for (let i = 0; i < n; i++) if (uniform() < q) indices[b++] = i;
+    if (b > buffer.capacity) buffer = new BatchBuffer(data, Math.min(n, Math.max(b, 2 * buffer.capacity)));
+    yield buffer.gather(indices.subarray(0, b));
   }
 }
 

@@ -23,7 +23,7 @@ import { SubsetDataset } from '../data/dataset.js';
 import { dense, relu, sequential } from '../model/layers.js';
 import { sgd } from '../autodiff/optimizers.js';
 import { Trainer } from '../runtime/trainer.js';
-import { useOnnxruntimeNode } from '../runtime/node.js';
+import { nodeRuntime } from '../runtime/node.js';
 import { Rng } from '../util/rng.js';
 import { blobsTrainTest } from '../../test/helpers/synthetic.js';
 
@@ -437,7 +437,7 @@ test('too many dropouts, or a single client, abort the round with the protocolâ€
 });
 
 test('RoundEngine: FedAvg under secure aggregation learns, and each round equals plain FedAvg within the bound', async () => {
-  useOnnxruntimeNode();
+  const runtime = nodeRuntime();
   const spec = sequential([dense(12), relu(), dense(3)], { inputShape: [4], seed: 1 });
   const { train: data, test: heldOut } = blobsTrainTest(300, 150, 4, 3, 2, 0.3);
   // Six clients of different sizes, so the example weights matter.
@@ -445,7 +445,11 @@ test('RoundEngine: FedAvg under secure aggregation learns, and each round equals
   const starts = sizes.map((_, k) => sizes.slice(0, k).reduce((a, b) => a + b, 0));
   const parts = sizes.map((n, k) => Uint32Array.from({ length: n }, (_, i) => starts[k] + i));
   const clients = parts.map((p, k) => ({ id: `c${k}`, numExamples: p.length }));
-  const trainer = await Trainer.create(spec, { loss: 'softmaxCrossEntropy', optimizer: sgd({ lr: 0.1 }) });
+  const trainer = await Trainer.create(spec, {
+    loss: 'softmaxCrossEntropy',
+    optimizer: sgd({ lr: 0.1 }),
+    runtime,
+  });
   const dataOf = (id: string) => new SubsetDataset(data, parts[Number(id.slice(1))]);
   const evaluate = async (g: Float32Array) => {
     trainer.setParameters(g);

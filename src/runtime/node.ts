@@ -1,7 +1,7 @@
 /** Node adapter: onnxruntime-node, native and multithreaded. */
 import * as ort from 'onnxruntime-node';
 import type { InferenceSession } from 'onnxruntime-common';
-import { setDefaultRuntime, type OrtRuntime } from './ort.js';
+import type { OrtRuntime } from './ort.js';
 import { directSessionFactory } from './node-direct.js';
 
 export interface NodeRuntimeOptions extends InferenceSession.SessionOptions {
@@ -36,13 +36,6 @@ export function nodeRuntime(runtimeOptions: NodeRuntimeOptions = {}): OrtRuntime
       ...options,
     },
   };
-}
-
-/** Registers onnxruntime-node as the default runtime (done by the package's Node entry point). */
-export function useOnnxruntimeNode(options?: NodeRuntimeOptions): OrtRuntime {
-  const rt = nodeRuntime(options);
-  setDefaultRuntime(rt);
-  return rt;
 }
 
 let cachedFactory: OrtRuntime['InferenceSession'] | undefined;

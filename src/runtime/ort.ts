@@ -24,17 +24,26 @@ export interface OrtRuntime {
   readonly defaultSessionOptions: InferenceSession.SessionOptions;
 }
 
-let defaultRuntime: OrtRuntime | undefined;
-
-/** Sets the runtime used when none is passed explicitly (the Node entry point sets onnxruntime-node). */
-export function setDefaultRuntime(rt: OrtRuntime): void {
-  defaultRuntime = rt;
+/**
+ * The runtime a caller passed, or an error that says what to pass. There is no process-wide
+ * default: two trainings in one process (two simulations, a library beside an application) must
+ * not share a runtime by accident, so whatever opens a session is handed one.
+ */
+export function requireRuntime(runtime: OrtRuntime | undefined, where: string): OrtRuntime {
+  if (typeof runtime?.InferenceSession?.create !== 'function' || typeof runtime.Tensor !== 'function')
+    throw new Error(
+      `${where}: no ONNX Runtime given: pass { runtime: nodeRuntime() } from 'edgefl/node', or webRuntime(ort) from 'edgefl/web'`,
+    );
+  return runtime;
 }
 
-export function getDefaultRuntime(): OrtRuntime {
-  if (!defaultRuntime)
-    throw new Error(
-      "no ONNX Runtime registered: import 'edgefl/node' (onnxruntime-node) or call useOnnxruntimeWeb(ort) in a browser before creating a Trainer",
-    );
-  return defaultRuntime;
+/**
+ * `values` itself, or a copy of it when it lies in shared memory: onnxruntime-node refuses a tensor
+ * over a SharedArrayBuffer ("Invalid argument"), and worker threads hold models and datasets in
+ * them. Whatever a caller hands in to be fed passes through here where its tensor is made.
+ */
+export function unshared<A extends Float32Array | Int32Array>(values: A): A {
+  return typeof SharedArrayBuffer !== 'undefined' && values.buffer instanceof SharedArrayBuffer
+    ? (values.slice() as A)
+    : values;
 }

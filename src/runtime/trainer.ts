@@ -1,11 +1,9 @@
 /**
- * Trainer: runs a model's compiled training step on ONNX Runtime.
+ * Trainer: a model's compiled training step on ONNX Runtime.
  *
- * One session per compiled graph, created once and reused for every step; parameters and optimizer
- * state live in two flat Float32Arrays each (current and next). A step feeds views of the current
- * arrays and — where the runtime honours preallocated outputs — has ONNX Runtime write the updated
- * values straight into views of the next arrays; then the two swap. No per-step allocation of
- * parameter-sized buffers and no per-step graph rebuilds.
+ * One session per compiled graph (plain, and with FedProx's proximal term), created once and reused
+ * for every step; the steps themselves run on the TrainingLoop, which holds the parameters and
+ * optimizer state. The Trainer checks data against the model and evaluates.
  */
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import {
@@ -14,12 +12,7 @@ import {
   type CompiledGraph,
 } from '../autodiff/training-graph.js';
 import type { LossName } from '../autodiff/losses.js';
-import {
-  hyperParameterValues,
-  stateSlots,
-  validateOptimizer,
-  type OptimizerConfig,
-} from '../autodiff/optimizers.js';
+import { validateOptimizer, type OptimizerConfig } from '../autodiff/optimizers.js';
 import { BatchBuffer, batchIndices, type Batch } from '../data/loader.js';
 import type { Dataset } from '../data/dataset.js';
 import { validateDataset } from '../data/validate.js';
@@ -27,7 +20,10 @@ import type { ModelSpec } from '../model/layers.js';
 import { initialParameters } from '../model/build.js';
 import { ParameterSet, type ParameterEntry } from '../tensor/parameters.js';
 import { Rng } from '../util/rng.js';
-import { getDefaultRuntime, type OrtRuntime } from './ort.js';
+import { requireRuntime, type OrtRuntime } from './ort.js';
+import { TrainingLoop, tensorViews, type FitProgress, type TrainingStep } from './training-loop.js';
+
+export { TrainingDivergedError, type FitProgress } from './training-loop.js';
 
 export interface TrainerOptions {
   loss: LossName;
@@ -35,19 +31,9 @@ export interface TrainerOptions {
   classWeights?: readonly number[];
   /** Starting parameters; default: the model's seeded initialization. */
   parameters?: ParameterSet;
-  runtime?: OrtRuntime;
+  /** The ONNX Runtime to train on: nodeRuntime() from 'edgefl/node', or webRuntime(ort) from 'edgefl/web'. */
+  runtime: OrtRuntime;
   sessionOptions?: InferenceSession.SessionOptions;
-}
-
-export interface FitProgress {
-  epoch: number;
-  step: number;
-  totalSteps: number;
-  samples: number;
-  /** Mean loss and accuracy over this fit so far. */
-  loss: number;
-  accuracy: number | undefined;
-  samplesPerSecond: number;
 }
 
 export interface FitOptions {
@@ -62,7 +48,10 @@ export interface FitOptions {
   seed?: number;
   /** Learning rate for this fit (default: the optimizer's). */
   lr?: number;
-  /** FedProx: adds mu/2 ||w - reference||^2 to the loss for this fit. */
+  /**
+   * FedProx: adds mu/2 ||w - reference||^2 to the loss for this fit. The reference must not change
+   * during the fit; one in shared memory (a worker's global model) is copied at its start.
+   */
   proximal?: { mu: number; reference: Float32Array };
   onProgress?: (p: FitProgress) => void;
   /** How often onProgress is called, in steps (default: about 100 times per fit). */
@@ -84,24 +73,16 @@ export interface EvaluateResult {
   count: number;
 }
 
-export class TrainingDivergedError extends Error {
-  override name = 'TrainingDivergedError';
-}
-
 interface TrainSession {
   compiled: CompiledGraph;
   session: InferenceSession;
 }
 
 export class Trainer {
-  private params: Float32Array;
-  private paramsNext: Float32Array;
-  private states: Float32Array;
-  private statesNext: Float32Array;
+  private readonly loop: TrainingLoop;
   private readonly sessions = new Map<string, Promise<TrainSession>>();
   private evalSession?: Promise<TrainSession>;
   private readonly validated = new WeakSet<Dataset>();
-  private updates = 0;
   private readonly rng: Rng;
   readonly layout: readonly ParameterEntry[];
   readonly slots: readonly string[];
@@ -114,17 +95,14 @@ export class Trainer {
     readonly outputClasses: number,
   ) {
     this.layout = initial.entries;
-    this.params = Float32Array.from(initial.values);
-    this.paramsNext = new Float32Array(initial.size);
-    this.slots = stateSlots(options.optimizer);
-    this.states = new Float32Array(initial.size * this.slots.length);
-    this.statesNext = new Float32Array(initial.size * this.slots.length);
+    this.loop = new TrainingLoop(runtime, initial.entries, options.optimizer, initial.values);
+    this.slots = this.loop.slots;
     this.rng = new Rng((model.seed ?? 0) + 1);
   }
 
   static async create(model: ModelSpec, options: TrainerOptions): Promise<Trainer> {
+    const runtime = requireRuntime(options?.runtime, 'Trainer.create');
     validateOptimizer(options.optimizer);
-    const runtime = options.runtime ?? getDefaultRuntime();
     const init = initialParameters(model);
     if (options.parameters) init.assertSameLayout(options.parameters, 'Trainer.create parameters');
     const trainer = new Trainer(model, options, runtime, options.parameters ?? init, 0);
@@ -172,40 +150,26 @@ export class Trainer {
 
   /** A copy of the current parameters. */
   getParameters(): ParameterSet {
-    return new ParameterSet(this.layout, Float32Array.from(this.params));
+    return new ParameterSet(this.layout, Float32Array.from(this.loop.parameters));
   }
 
   /** Replaces the parameters (e.g. with the global model of a federated round). */
   setParameters(p: ParameterSet | Float32Array): void {
-    const values = p instanceof Float32Array ? p : p.values;
     if (!(p instanceof Float32Array)) new ParameterSet(this.layout).assertSameLayout(p, 'setParameters');
-    if (values.length !== this.params.length)
-      throw new Error(
-        `setParameters: ${values.length} values, the model has ${this.params.length} parameters`,
-      );
-    for (let i = 0; i < values.length; i++)
-      if (!Number.isFinite(values[i]))
-        throw new Error(
-          `setParameters: value ${i} (${paramAt(this.layout, i)}) is ${values[i]}; refusing non-finite parameters`,
-        );
-    this.params.set(values);
+    this.loop.setParameters(p instanceof Float32Array ? p : p.values, 'setParameters');
   }
 
   /** Optimizer state (momentum, Adam moments) and update count, for checkpoints. */
   getOptimizerState(): { slots: readonly string[]; values: Float32Array; updates: number } {
-    return { slots: this.slots, values: Float32Array.from(this.states), updates: this.updates };
+    return this.loop.getOptimizerState();
   }
 
   setOptimizerState(s: { values: Float32Array; updates: number }): void {
-    if (s.values.length !== this.states.length)
-      throw new Error(`setOptimizerState: ${s.values.length} values, expected ${this.states.length}`);
-    this.states.set(s.values);
-    this.updates = s.updates;
+    this.loop.setOptimizerState(s);
   }
 
   resetOptimizerState(): void {
-    this.states.fill(0);
-    this.updates = 0;
+    this.loop.resetOptimizerState();
   }
 
   private checkData(ds: Dataset, compiled: CompiledGraph, what: string): void {
@@ -251,182 +215,52 @@ export class Trainer {
     const prox = o.proximal;
     if (prox) {
       if (!(prox.mu >= 0)) throw new Error(`fit: proximal mu must be >= 0, got ${prox.mu}`);
-      if (prox.reference.length !== this.params.length)
+      if (prox.reference.length !== this.loop.size)
         throw new Error(
-          `fit: proximal reference has ${prox.reference.length} values, the model has ${this.params.length}`,
+          `fit: proximal reference has ${prox.reference.length} values, the model has ${this.loop.size}`,
         );
     }
     const { compiled, session } = await this.trainSession(!!prox);
     if (isDataset) this.checkData(data, compiled, 'fit');
-
-    const batchSize = isDataset ? Math.min(o.batchSize!, data.length) : 0;
-    const totalSteps = isDataset
-      ? (o.steps ?? Math.ceil(data.length / batchSize) * (o.epochs ?? 1))
-      : (o.steps ?? Infinity);
+    // Drawn for every fit, a stream's too, so that the shuffling of later fits does not depend on
+    // where this one's data came from.
     const rng = o.seed !== undefined ? new Rng(o.seed) : this.rng.fork();
-    const featureType = isDataset ? data.featureType : (this.model.inputType ?? 'float32');
-    const batches = isDataset
-      ? datasetBatches(data, batchSize, o.shuffle ?? true, rng)
-      : checkedBatches(data, this.model, compiled, this.outputClasses);
-    const T = this.runtime.Tensor;
     const n = compiled.names;
-    const preallocate = this.runtime.supportsPreallocatedOutputs;
-
-    // Tensors over views of the flat arrays, built once per fit for both halves of the ping-pong.
-    const paramTensors = (flat: Float32Array) => n.params.map((_, i) => tensorView(T, flat, this.layout[i]));
-    const stateTensors = (flat: Float32Array) =>
-      this.slots.map((_, s) =>
-        n.params.map((__, i) => tensorView(T, flat, this.layout[i], s * this.params.length)),
-      );
-    let cur = {
-      params: this.params,
-      states: this.states,
-      pt: paramTensors(this.params),
-      st: stateTensors(this.states),
-    };
-    let nxt = {
-      params: this.paramsNext,
-      states: this.statesNext,
-      pt: paramTensors(this.paramsNext),
-      st: stateTensors(this.statesNext),
-    };
-    const startParams = Float32Array.from(this.params);
-    const startStates = Float32Array.from(this.states);
-    const startUpdates = this.updates;
-
-    const fixedFeeds: Record<string, Tensor> = {};
-    if (prox) {
-      fixedFeeds[n.proxMu!] = new T('float32', Float32Array.of(prox.mu), []);
-      n.proxRef.forEach((name, i) => (fixedFeeds[name] = tensorView(T, prox.reference, this.layout[i])));
-    }
-    const hyperTensors = n.hyper.map(() => new T('float32', new Float32Array(1), []));
-    n.hyper.forEach((h, i) => (fixedFeeds[h] = hyperTensors[i]));
-    const lossOut = new T('float32', new Float32Array(1), []);
-    const correctOut = new T('float32', new Float32Array(1), []);
-    // Feeds and fetches for both directions of the ping-pong, built once: a step only swaps them.
-    const plan = (from: typeof cur, to: typeof cur) => {
-      const feeds: Record<string, Tensor> = { ...fixedFeeds };
-      n.params.forEach((name, i) => (feeds[name] = from.pt[i]));
-      n.states.forEach((row, s) => row.forEach((name, i) => (feeds[name] = from.st[s][i])));
-      const fetches: Record<string, Tensor> = { [n.loss]: lossOut };
-      if (n.correct) fetches[n.correct] = correctOut;
-      n.paramsOut.forEach((name, i) => (fetches[name] = to.pt[i]));
-      n.statesOut.forEach((row, s) => row.forEach((name, i) => (fetches[name] = to.st[s][i])));
-      return { feeds, fetches };
-    };
-    let [curPlan, nxtPlan] = [plan(cur, nxt), plan(nxt, cur)];
-    const fetchNames = Object.keys(curPlan.fetches);
-    const featureShape = [...this.model.inputShape];
-    const labelShape = compiled.labelShape.slice(1) as number[];
-    let fullInput: Tensor | undefined;
-    let fullLabels: Tensor | undefined;
-
-    let steps = 0;
-    let samples = 0;
-    let lossSum = 0;
-    let correctSum = 0;
-    const started = performance.now();
-    const every =
-      o.progressEvery ?? (Number.isFinite(totalSteps) ? Math.max(1, Math.floor(totalSteps / 100)) : 10);
-    let epoch = 0;
-    try {
-      for await (const [batch, batchEpoch] of batches) {
-        if (steps >= totalSteps) break;
-        if (o.signal?.aborted) throw new Error('fit: aborted');
-        epoch = batchEpoch;
-        let input: Tensor;
-        let labels: Tensor;
-        if (isDataset && batch.size === batchSize) {
-          // The batch buffer is reused, so the full-batch tensors are too.
-          fullInput ??= new T(featureType, batch.features, [batchSize, ...featureShape]);
-          fullLabels ??= new T(compiled.labelType, batch.labels, [batchSize, ...labelShape]);
-          [input, labels] = [fullInput, fullLabels];
-        } else {
-          input = new T(featureType, batch.features, [batch.size, ...featureShape]);
-          labels = new T(compiled.labelType, batch.labels, [batch.size, ...labelShape]);
-        }
-        this.updates++;
-        const hv = hyperParameterValues(this.options.optimizer, this.updates, o.lr);
-        hv.forEach((v, i) => ((hyperTensors[i].data as Float32Array)[0] = v));
-        const { feeds, fetches } = curPlan;
-        feeds[n.input] = input;
-        feeds[n.labels] = labels;
-        let loss: number;
-        let correct = 0;
-        if (preallocate) {
-          await session.run(feeds, fetches);
-          loss = (lossOut.data as Float32Array)[0];
-          if (n.correct) correct = (correctOut.data as Float32Array)[0];
-        } else {
-          const out = await session.run(feeds, fetchNames);
-          loss = (out[n.loss].data as Float32Array)[0];
-          if (n.correct) correct = (out[n.correct].data as Float32Array)[0];
-          n.paramsOut.forEach((name, i) =>
-            nxt.params.set(out[name].data as Float32Array, this.layout[i].offset),
-          );
-          n.statesOut.forEach((row, s) =>
-            row.forEach((name, i) =>
-              nxt.states.set(out[name].data as Float32Array, s * this.params.length + this.layout[i].offset),
-            ),
-          );
-        }
-        if (!Number.isFinite(loss))
-          throw new TrainingDivergedError(
-            `training diverged at step ${steps + 1} (loss ${loss}); the parameters were restored to their values before this fit — lower the learning rate (now ${o.lr ?? this.options.optimizer.lr}) or check the data`,
-          );
-        [cur, nxt] = [nxt, cur];
-        [curPlan, nxtPlan] = [nxtPlan, curPlan];
-        steps++;
-        samples += batch.size;
-        lossSum += loss * batch.size;
-        correctSum += correct;
-        if (o.onProgress && (steps % every === 0 || steps === totalSteps))
-          o.onProgress(
-            this.progress(epoch, steps, totalSteps, samples, lossSum, correctSum, compiled, started),
-          );
-      }
-      epoch++;
-    } catch (e) {
-      // Lose nothing: a failed or diverged fit leaves the trainer as it was before it.
-      cur.params.set(startParams);
-      cur.states.set(startStates);
-      this.updates = startUpdates;
-      throw e;
-    } finally {
-      this.params = cur.params;
-      this.states = cur.states;
-      this.paramsNext = nxt.params;
-      this.statesNext = nxt.states;
-    }
-    const p = this.progress(epoch, steps, totalSteps, samples, lossSum, correctSum, compiled, started);
-    return {
-      steps,
-      samples,
-      loss: p.loss,
-      accuracy: p.accuracy,
-      seconds: (performance.now() - started) / 1000,
-    };
+    const r = await this.loop.run(
+      this.stepOf(compiled, session),
+      isDataset
+        ? {
+            dataset: data,
+            batchSize: Math.min(o.batchSize!, data.length),
+            shuffle: o.shuffle ?? true,
+            rng,
+            epochs: o.epochs,
+            steps: o.steps,
+          }
+        : { source: checkedBatches(data, this.model, compiled, this.outputClasses), steps: o.steps },
+      {
+        lr: o.lr,
+        onProgress: o.onProgress,
+        progressEvery: o.progressEvery,
+        signal: o.signal,
+        ...(prox && {
+          scalars: { [n.proxMu!]: prox.mu },
+          parameterInputs: [{ names: n.proxRef, values: prox.reference }],
+        }),
+      },
+    );
+    return { steps: r.steps, samples: r.samples, loss: r.loss, accuracy: r.accuracy, seconds: r.seconds };
   }
 
-  private progress(
-    epoch: number,
-    step: number,
-    totalSteps: number,
-    samples: number,
-    lossSum: number,
-    correctSum: number,
-    c: CompiledGraph,
-    started: number,
-  ): FitProgress {
-    const seconds = (performance.now() - started) / 1000;
+  private stepOf(compiled: CompiledGraph, session: InferenceSession): TrainingStep {
     return {
-      epoch,
-      step,
-      totalSteps,
-      samples,
-      loss: samples ? lossSum / samples : NaN,
-      accuracy: c.names.correct && samples ? correctSum / (samples * c.predictionsPerSample) : undefined,
-      samplesPerSecond: seconds > 0 ? samples / seconds : 0,
+      session,
+      names: compiled.names,
+      featureShape: this.model.inputShape,
+      featureType: this.model.inputType ?? 'float32',
+      labelShape: compiled.labelShape.slice(1) as number[],
+      labelType: compiled.labelType,
+      predictionsPerSample: compiled.predictionsPerSample,
     };
   }
 
@@ -440,7 +274,8 @@ export class Trainer {
     const T = this.runtime.Tensor;
     const n = compiled.names;
     const feeds: Record<string, Tensor> = {};
-    n.params.forEach((name, i) => (feeds[name] = tensorView(T, this.params, this.layout[i])));
+    const params = tensorViews(T, this.loop.parameters, this.layout);
+    n.params.forEach((name, i) => (feeds[name] = params[i]));
     const labelShape = compiled.labelShape.slice(1) as number[];
     let lossSum = 0;
     let correctSum = 0;
@@ -477,26 +312,13 @@ function isDatasetLike(d: Dataset | BatchSource): d is Dataset {
   return typeof (d as Dataset).gather === 'function';
 }
 
-/** Epochs of shuffled batches gathered into one reused buffer, tagged with their epoch. */
-function* datasetBatches(
-  data: Dataset,
-  batchSize: number,
-  shuffle: boolean,
-  rng: Rng,
-): Generator<[Batch, number]> {
-  const buffer = new BatchBuffer(data, batchSize);
-  for (let epoch = 0; ; epoch++)
-    for (const idx of batchIndices(data.length, { batchSize, shuffle, rng }))
-      yield [buffer.gather(idx), epoch];
-}
-
 /** Batches from a caller's source, each checked for layout, NaN/Inf features and label range. */
 async function* checkedBatches(
   source: BatchSource,
   spec: ModelSpec,
   c: CompiledGraph,
   classes: number,
-): AsyncGenerator<[Batch, number]> {
+): AsyncGenerator<Batch> {
   const featureSize = spec.inputShape.reduce((a, b) => a * b, 1);
   const labelSize = (c.labelShape.slice(1) as number[]).reduce((a, b) => a * b, 1);
   const wantFeatures = spec.inputType === 'int32' ? Int32Array : Float32Array;
@@ -527,23 +349,14 @@ async function* checkedBatches(
           throw new Error(
             `${where}: label ${b.labels[i]} of sample ${Math.floor(i / labelSize)} is not a class index in [0, ${classes})`,
           );
-    yield [b, 0];
+    yield b;
     k++;
   }
-}
-
-function tensorView(T: typeof Tensor, flat: Float32Array, e: ParameterEntry, base = 0): Tensor {
-  return new T('float32', flat.subarray(base + e.offset, base + e.offset + e.size), [...e.shape]);
 }
 
 /** Number of classes of a classifier: the last axis of its output. */
 function classesOf(c: CompiledGraph): number {
   return c.outputShape[c.outputShape.length - 1] as number;
-}
-
-function paramAt(layout: readonly ParameterEntry[], i: number): string {
-  const e = layout.find((p) => i >= p.offset && i < p.offset + p.size);
-  return e ? `${e.name}[${i - e.offset}]` : `#${i}`;
 }
 
 function embeddingVocab(spec: ModelSpec): number | undefined {

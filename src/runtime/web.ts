@@ -7,7 +7,7 @@
  * (and which .wasm file) ships.
  */
 import type { Env, InferenceSession, Tensor } from 'onnxruntime-common';
-import { setDefaultRuntime, type OrtRuntime } from './ort.js';
+import type { OrtRuntime } from './ort.js';
 
 /** What the adapter needs from an onnxruntime-web module object. */
 export interface OnnxruntimeWebModule {
@@ -71,13 +71,6 @@ export function webRuntime(ort: OnnxruntimeWebModule, options: WebRuntimeOptions
       ...options.sessionOptions,
     },
   };
-}
-
-/** Registers onnxruntime-web as the default runtime of Trainers created without one. */
-export function useOnnxruntimeWeb(ort: OnnxruntimeWebModule, options?: WebRuntimeOptions): OrtRuntime {
-  const rt = webRuntime(ort, options);
-  setDefaultRuntime(rt);
-  return rt;
 }
 
 function isCrossOriginIsolated(): boolean {

@@ -16,13 +16,13 @@ import { dense, relu, sequential } from '../model/layers.js';
 import { sgd } from '../autodiff/optimizers.js';
 import { initialParameters } from '../model/build.js';
 import { Trainer } from '../runtime/trainer.js';
-import { useOnnxruntimeNode } from '../runtime/node.js';
+import { nodeRuntime } from '../runtime/node.js';
 import { codecByName } from '../compress/by-name.js';
 import { topKCodec } from '../compress/topk.js';
 import { Rng } from '../util/rng.js';
 import { blobs, blobsTrainTest } from '../../test/helpers/synthetic.js';
 
-useOnnxruntimeNode();
+const runtime = nodeRuntime();
 const spec = sequential([dense(8), relu(), dense(3)], { inputShape: [4], seed: 1, name: 'tiny' });
 const n = initialParameters(spec).values.length; // 4·8 + 8 + 8·3 + 3 = 67
 const data = blobs(240, 4, 3, 5);
@@ -85,7 +85,7 @@ function deltaOf(o: FitOutcome | undefined): Float32Array {
 
 /** The raw deltas the same clients compute in this process (the pool's workers compute the same). */
 async function rawDeltas(round: number, global: Float32Array): Promise<Map<string, Float32Array>> {
-  const trainer = await Trainer.create(spec, trainerOptions);
+  const trainer = await Trainer.create(spec, { ...trainerOptions, runtime });
   const local = new LocalExecutor(trainer, (id) => new SubsetDataset(data, indicesOf(id)), SEED);
   const out = new Map<string, Float32Array>();
   await local.run(round, global, tasks, (o) => out.set(o.clientId, deltaOf(o)));

@@ -11,10 +11,10 @@ import { dense, relu, sequential } from '../model/layers.js';
 import { sgd } from '../autodiff/optimizers.js';
 import { initialParameters } from '../model/build.js';
 import { Trainer } from '../runtime/trainer.js';
-import { useOnnxruntimeNode } from '../runtime/node.js';
+import { nodeRuntime } from '../runtime/node.js';
 import { blobs } from '../../test/helpers/synthetic.js';
 
-useOnnxruntimeNode();
+const runtime = nodeRuntime();
 const spec = sequential([dense(8), relu(), dense(3)], { inputShape: [4], seed: 1 });
 const data = blobs(240, 4, 3, 5);
 const parts = Array.from({ length: 8 }, (_, k) => Uint32Array.from({ length: 30 }, (_, i) => k * 30 + i));
@@ -41,7 +41,7 @@ test('the worker pool gives exactly the in-process result, clients running in pa
       fractionFit: 0.5,
       seed: 4,
     });
-    const trainer = await Trainer.create(spec, trainerOptions);
+    const trainer = await Trainer.create(spec, { ...trainerOptions, runtime });
     const local = new RoundEngine({
       strategy: new FedAvg(),
       clients,
@@ -193,7 +193,7 @@ test('federated evaluation in the workers: per-client figures equal the in-proce
     seed: 9,
   });
   try {
-    const trainer = await Trainer.create(spec, trainerOptions);
+    const trainer = await Trainer.create(spec, { ...trainerOptions, runtime });
     const local = new LocalExecutor(
       trainer,
       (id) => new SubsetDataset(data, trainOf(id)),

@@ -6,10 +6,8 @@ import { join } from 'node:path';
 import { runSimulation, type SimulationConfig } from './simulate.js';
 import { epsilon } from '../privacy/dp/accountant.js';
 import { dense, relu, sequential } from '../model/layers.js';
-import { useOnnxruntimeNode } from '../runtime/node.js';
 import { blobsTrainTest } from '../../test/helpers/synthetic.js';
 
-useOnnxruntimeNode();
 const spec = sequential([dense(8), relu(), dense(3)], { inputShape: [4], seed: 1, name: 'tiny' });
 const data = { name: 'blobs', spec, ...blobsTrainTest(300, 90, 4, 3, 1) };
 const config: SimulationConfig = {

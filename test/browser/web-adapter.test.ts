@@ -8,9 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ortWeb from 'onnxruntime-web';
 import type { Env } from 'onnxruntime-common';
-import { getDefaultRuntime } from '../../src/runtime/ort.js';
 import { nodeRuntime } from '../../src/runtime/node.js';
-import { useOnnxruntimeWeb, webRuntime, type OnnxruntimeWebModule } from '../../src/runtime/web.js';
+import { webRuntime, type OnnxruntimeWebModule } from '../../src/runtime/web.js';
 import { formatLosses, largestDifference, mismatch, trainingProblems } from './harness/compare.js';
 import { runScenario } from './page/scenario.js';
 
@@ -75,11 +74,6 @@ test('webRuntime: explicit options win, and a thread count set on ort.env is kep
 
 test('webRuntime: refuses proxy mode, which would detach the parameter buffers', () => {
   assert.throws(() => webRuntime(standIn({ proxy: true })), /env\.wasm\.proxy must be false.*Web Worker/);
-});
-
-test('useOnnxruntimeWeb registers the runtime as the default', () => {
-  const rt = useOnnxruntimeWeb(standIn());
-  assert.equal(getDefaultRuntime(), rt);
 });
 
 test(

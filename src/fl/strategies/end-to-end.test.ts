@@ -7,10 +7,10 @@ import { SubsetDataset } from '../../data/dataset.js';
 import { dense, relu, sequential } from '../../model/layers.js';
 import { sgd } from '../../autodiff/optimizers.js';
 import { Trainer } from '../../runtime/trainer.js';
-import { useOnnxruntimeNode } from '../../runtime/node.js';
+import { nodeRuntime } from '../../runtime/node.js';
 import { blobs } from '../../../test/helpers/synthetic.js';
 
-useOnnxruntimeNode();
+const runtime = nodeRuntime();
 // Three well-separated classes in 6 dimensions; 10 clients of 30 samples each (IID).
 const spec = sequential([dense(16), relu(), dense(3)], { inputShape: [6], seed: 2 });
 // One draw of 450 samples: the clients share the first 300, the last 150 are held out.
@@ -33,7 +33,11 @@ const settings: Partial<Record<StrategyName, Record<string, number>>> = {
 };
 
 test('every strategy: five rounds over a small federation raise held-out accuracy far above the start', async () => {
-  const trainer = await Trainer.create(spec, { loss: 'softmaxCrossEntropy', optimizer: sgd({ lr: 0.1 }) });
+  const trainer = await Trainer.create(spec, {
+    loss: 'softmaxCrossEntropy',
+    optimizer: sgd({ lr: 0.1 }),
+    runtime,
+  });
   const initial = trainer.getParameters().values;
   const accuracyOf = async (global: Float32Array) => {
     trainer.setParameters(global);

@@ -11,6 +11,7 @@ import { Rng } from '../../util/rng.js';
 import { analyticReconstruction, firstDenseLayer, rowReconstructions } from './analytic.js';
 import { ClientGradient } from './client-gradient.js';
 import { inferLabels, lastBiasGradient } from './labels.js';
+import { inSharedMemory } from '../../../test/helpers/shared-memory.js';
 
 const runtime = nodeRuntime();
 
@@ -64,6 +65,17 @@ test('a gradient over two examples gives a mixture, not either image', async () 
   const g = await client.compute(params, both, Int32Array.of(1, 2));
   const rec = analyticReconstruction(g, client.layout);
   assert.ok(maxAbsError(rec, a) > 0.1 && maxAbsError(rec, b) > 0.1, 'neither image comes out exactly');
+  await client.release();
+});
+
+test('the client gradient takes parameters and batch from shared memory as well', async () => {
+  const spec = builtInModel('logreg', { inputShape: [1, 28, 28], classes: 10, seed: 3 });
+  const params = initialParameters(spec).values;
+  const client = await ClientGradient.create(spec, { runtime });
+  const x = syntheticDigit(7);
+  const label = Int32Array.of(3);
+  const g = await client.compute(inSharedMemory(params), inSharedMemory(x), inSharedMemory(label));
+  assert.deepEqual(g, await client.compute(params, x, label));
   await client.release();
 });
 

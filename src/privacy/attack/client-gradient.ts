@@ -8,10 +8,10 @@ import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import { compileTrainingGraph, type CompiledGraph } from '../../autodiff/training-graph.js';
 import type { ModelSpec } from '../../model/layers.js';
 import type { ParameterEntry } from '../../tensor/parameters.js';
-import { getDefaultRuntime, type OrtRuntime } from '../../runtime/ort.js';
+import { requireRuntime, unshared, type OrtRuntime } from '../../runtime/ort.js';
 
 export interface ClientGradientOptions {
-  runtime?: OrtRuntime;
+  runtime: OrtRuntime;
   sessionOptions?: InferenceSession.SessionOptions;
 }
 
@@ -23,8 +23,8 @@ export class ClientGradient {
     private readonly runtime: OrtRuntime,
   ) {}
 
-  static async create(spec: ModelSpec, o: ClientGradientOptions = {}): Promise<ClientGradient> {
-    const runtime = o.runtime ?? getDefaultRuntime();
+  static async create(spec: ModelSpec, o: ClientGradientOptions): Promise<ClientGradient> {
+    const runtime = requireRuntime(o?.runtime, 'ClientGradient.create');
     const compiled = compileTrainingGraph(spec, { loss: 'softmaxCrossEntropy' });
     const session = await runtime.InferenceSession.create(compiled.bytes, {
       ...runtime.defaultSessionOptions,
@@ -62,11 +62,12 @@ export class ClientGradient {
     const T = this.runtime.Tensor;
     const n = this.compiled.names;
     const feeds: Record<string, Tensor> = {
-      [n.input]: new T('float32', features, [batch, ...this.spec.inputShape]),
-      [n.labels]: new T('int32', labels, [batch]),
+      [n.input]: new T('float32', unshared(features), [batch, ...this.spec.inputShape]),
+      [n.labels]: new T('int32', unshared(labels), [batch]),
     };
+    const params = unshared(parameters);
     this.compiled.layout.forEach((e, i) => {
-      feeds[n.params[i]] = new T('float32', parameters.subarray(e.offset, e.offset + e.size), [...e.shape]);
+      feeds[n.params[i]] = new T('float32', params.subarray(e.offset, e.offset + e.size), [...e.shape]);
     });
     const out = await this.session.run(feeds, n.paramsOut);
     const flat = new Float32Array(this.size);

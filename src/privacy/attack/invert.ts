@@ -14,7 +14,7 @@
  */
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import type { ModelSpec } from '../../model/layers.js';
-import { getDefaultRuntime, type OrtRuntime } from '../../runtime/ort.js';
+import { requireRuntime, unshared, type OrtRuntime } from '../../runtime/ort.js';
 import { Rng } from '../../util/rng.js';
 import { buildInversionGraph, type InversionGraph, type MatchDistance } from './objective.js';
 
@@ -62,11 +62,11 @@ export class GradientInverter {
     spec: ModelSpec,
     o: {
       distance?: MatchDistance;
-      runtime?: OrtRuntime;
+      runtime: OrtRuntime;
       sessionOptions?: InferenceSession.SessionOptions;
-    } = {},
+    },
   ): Promise<GradientInverter> {
-    const runtime = o.runtime ?? getDefaultRuntime();
+    const runtime = requireRuntime(o?.runtime, 'GradientInverter.create');
     const graph = buildInversionGraph(spec, { distance: o.distance });
     const session = await runtime.InferenceSession.create(graph.bytes, {
       ...runtime.defaultSessionOptions,
@@ -115,13 +115,14 @@ export class GradientInverter {
     // Every feed is built once; the dummy batch's tensor wraps `x`, which is updated in place.
     const feeds: Record<string, Tensor> = {
       [n.input]: new T('float32', x, [batch, ...this.spec.inputShape]),
-      [n.labels]: new T('int32', labels, [batch]),
+      [n.labels]: new T('int32', unshared(labels), [batch]),
       [n.tvWeight]: new T('float32', Float32Array.of(o.tvWeight ?? 1e-2), []),
     };
+    const [params, targets] = [unshared(parameters), unshared(observed)];
     layout.forEach((e, i) => {
       const shape = [...e.shape];
-      feeds[n.params[i]] = new T('float32', parameters.subarray(e.offset, e.offset + e.size), shape);
-      feeds[n.targets[i]] = new T('float32', observed.subarray(e.offset, e.offset + e.size), shape);
+      feeds[n.params[i]] = new T('float32', params.subarray(e.offset, e.offset + e.size), shape);
+      feeds[n.targets[i]] = new T('float32', targets.subarray(e.offset, e.offset + e.size), shape);
     });
     const fetches = [n.objective, n.distance, n.inputGradient];
 

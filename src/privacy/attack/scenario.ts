@@ -8,7 +8,7 @@ import type { InferenceSession } from 'onnxruntime-common';
 import type { Dataset } from '../../data/dataset.js';
 import type { ModelSpec } from '../../model/layers.js';
 import { buildModel } from '../../model/build.js';
-import { getDefaultRuntime, type OrtRuntime } from '../../runtime/ort.js';
+import { requireRuntime, type OrtRuntime } from '../../runtime/ort.js';
 import { Rng } from '../../util/rng.js';
 import { analyticReconstruction, firstDenseLayer, rowReconstructions } from './analytic.js';
 import { ClientGradient } from './client-gradient.js';
@@ -61,7 +61,8 @@ export interface AttackOptions {
   /** The valid pixel range (default [0, 1]). */
   bounds?: readonly [number, number];
   seed?: number;
-  runtime?: OrtRuntime;
+  /** The ONNX Runtime the client gradients and the attack run on (nodeRuntime() from 'edgefl/node'). */
+  runtime: OrtRuntime;
   sessionOptions?: InferenceSession.SessionOptions;
   /** Progress of the optimization, in iterations over every inversion of the run. */
   onProgress?: (done: number, total: number, objective: number) => void;
@@ -130,6 +131,7 @@ function labelsCorrect(truth: Int32Array, guess: Int32Array): number {
 
 export async function runAttack(o: AttackOptions): Promise<AttackReport> {
   const started = performance.now();
+  const runtime = requireRuntime(o.runtime, 'runAttack');
   if (!isDefense(o.defense))
     throw new Error(`unknown defense '${String(o.defense)}' (use ${DEFENSES.join(', ')})`);
   if (!(ATTACK_METHODS as readonly string[]).includes(o.method))
@@ -171,7 +173,6 @@ export async function runAttack(o: AttackOptions): Promise<AttackReport> {
   // on its own; with batch and secagg it sees one gradient over all the images.
   const groups = o.defense === 'none' || o.defense === 'dp' ? clientBatches : [Array.from(pool)];
 
-  const runtime = o.runtime ?? getDefaultRuntime();
   const client = await ClientGradient.create(spec, { runtime, sessionOptions: o.sessionOptions });
   const layout = client.layout;
   const gather = (indices: readonly number[]) => {
