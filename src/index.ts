@@ -81,7 +81,6 @@ export {
   withSecureAggregation,
   SecureAggregationStrategy,
   type SecureAggregationOptions,
-  type SecureAggregationDropouts,
   type SecureAggregationRoundStats,
 } from './privacy/secure-aggregation.js';
 export {

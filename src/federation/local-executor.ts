@@ -5,14 +5,32 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import type { Trainer } from '../runtime/trainer.js';
-import type { EvaluateOutcome, EvaluateTask, FitExecutor, FitOutcome, FitTask } from '../fl/executor.js';
+import type {
+  EvaluateOutcome,
+  EvaluateTask,
+  FitExecutor,
+  FitOutcome,
+  FitTask,
+  StageMessage,
+  StageReply,
+} from '../fl/executor.js';
+import type { SecAggCrypto } from '../privacy/secagg/crypto-suite.js';
 import { clientSeed } from '../fl/engine.js';
 import { uploadBytes } from '../fl/upload.js';
-import { evaluateClient, fitClient, type ClientState } from './client-pipeline.js';
+import {
+  evaluateClient,
+  fitClient,
+  type ClientEnvironment,
+  type ClientRoundSession,
+  type ClientState,
+} from './client-pipeline.js';
 
 export class LocalExecutor implements FitExecutor {
   /** Each client's state between its rounds (top-k's residual), by client id. */
   private readonly states = new Map<string, ClientState>();
+  /** The clients' rounds in progress (secure aggregation's later stages), by client id. */
+  private readonly sessions = new Map<string, { round: number; session: ClientRoundSession }>();
+  private readonly env: ClientEnvironment;
 
   constructor(
     private readonly trainer: Trainer,
@@ -21,7 +39,10 @@ export class LocalExecutor implements FitExecutor {
     private readonly seed = 0,
     /** Each client's own held-out data, for federated evaluation (absent: the clients cannot evaluate). */
     testDataOf?: (clientId: string) => Dataset,
+    /** The clients' cryptography for secure aggregation. */
+    options: { secaggCrypto?: SecAggCrypto } = {},
   ) {
+    this.env = { trainer, secaggCrypto: options.secaggCrypto };
     if (testDataOf)
       this.evaluate = (_round, global, tasks, onOutcome) =>
         this.evaluateOn(testDataOf, global, tasks, onOutcome);
@@ -40,15 +61,17 @@ export class LocalExecutor implements FitExecutor {
       const started = performance.now();
       let outcome: FitOutcome;
       try {
-        const r = await fitClient(
-          this.trainer,
-          this.dataOf(id),
+        this.sessions.delete(id);
+        const r = await fitClient(this.env, {
+          clientId: id,
+          data: this.dataOf(id),
           global,
-          t.config,
-          clientSeed(this.seed, round, id),
-          this.states.get(id),
-        );
+          config: t.config,
+          seed: clientSeed(this.seed, round, id),
+          state: this.states.get(id),
+        });
         this.states.set(id, r.state);
+        if (r.session) this.sessions.set(id, { round, session: r.session });
         outcome = {
           ok: true,
           clientId: id,
@@ -63,6 +86,31 @@ export class LocalExecutor implements FitExecutor {
         outcome = { ok: false, clientId: id, kind: 'failed', reason: (e as Error).message };
       }
       onOutcome(outcome);
+    }
+  }
+
+  async exchange(
+    round: number,
+    _stage: string,
+    messages: readonly StageMessage[],
+    onReply: (reply: StageReply) => void,
+  ): Promise<void> {
+    for (const m of messages) {
+      const started = performance.now();
+      const held = this.sessions.get(m.clientId);
+      let reply: StageReply;
+      if (!held || held.round !== round)
+        reply = { ok: false, clientId: m.clientId, kind: 'failed', reason: 'has no round in progress' };
+      else
+        try {
+          const payload = held.session.receive(m.payload);
+          if (held.session.done) this.sessions.delete(m.clientId);
+          reply = { ok: true, clientId: m.clientId, payload, seconds: (performance.now() - started) / 1000 };
+        } catch (e) {
+          this.sessions.delete(m.clientId);
+          reply = { ok: false, clientId: m.clientId, kind: 'failed', reason: (e as Error).message };
+        }
+      onReply(reply);
     }
   }
 

@@ -56,7 +56,6 @@ export function strategyStack(settings: RunSettings, population: number): Strate
       secure = withSecureAggregation(inner, {
         neighbours: sa.neighbours,
         range: sa.range ?? (() => secureRangeFor(settings, population, currentClipNorm())),
-        dropouts: sa.dropoutAfterShareKeys ? { afterShareKeys: sa.dropoutAfterShareKeys } : undefined,
       });
     } catch (e) {
       throw new SettingsError(`secureAggregation: ${(e as Error).message}`, [

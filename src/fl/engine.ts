@@ -9,7 +9,14 @@
 import { Rng } from '../util/rng.js';
 import type { FitExecutor, FitOutcome, FitTask } from './executor.js';
 import { poissonSample, sampleClients } from './strategies/client-sampling.js';
-import type { AggregationStatistics, ClientInfo, ClientUpdate, FitConfig, Strategy } from './strategy.js';
+import type {
+  AggregationStatistics,
+  ClientInfo,
+  ClientUpdate,
+  FitConfig,
+  RoundChannel,
+  Strategy,
+} from './strategy.js';
 import type { SumBackendFactory } from '../tensor/weighted-sum.js';
 import { RoundAborted, UpdateRejected } from './update-check.js';
 import {
@@ -137,6 +144,46 @@ export class RoundEngine {
     }
   }
 
+  /**
+   * The line to a round's clients for the later stages of a multi-stage aggregation: messages go
+   * out through the executor; traffic is counted, and every client lost or refused at a stage is
+   * recorded in the report with the stage.
+   */
+  private channel(round: number, report: RoundReport): RoundChannel {
+    const executor = this.options.executor;
+    return {
+      exchange: async (stage, messages, onReply) => {
+        if (!executor.exchange)
+          throw new Error(
+            `this executor cannot carry a round's '${stage}' stage (it has no exchange): secure aggregation needs one that can`,
+          );
+        for (const m of messages) report.bytesDown += m.payload.length;
+        await executor.exchange(round, stage, messages, (r) => {
+          if (!r.ok) {
+            report.problems.push({
+              clientId: r.clientId,
+              kind: r.kind,
+              reason: `${r.reason} (at stage '${stage}')`,
+            });
+            return;
+          }
+          report.bytesUp += r.payload.length;
+          report.clientSeconds += r.seconds;
+          try {
+            onReply(r.clientId, r.payload);
+          } catch (e) {
+            if (!(e instanceof UpdateRejected)) throw e;
+            report.problems.push({
+              clientId: r.clientId,
+              kind: 'excluded',
+              reason: `${e.reason} (at stage '${stage}')`,
+            });
+          }
+        });
+      },
+    };
+  }
+
   /** One round from `global`; returns the next global parameters (or `global` itself) and the report. */
   async runRound(
     round: number,
@@ -202,7 +249,24 @@ export class RoundEngine {
       report.bytesUp += r.bytesUp;
       report.bytesDown += r.bytesDown;
       report.clientSeconds += r.seconds;
-      if (r.upload.kind !== 'delta') {
+      if (r.upload.kind === 'secure') {
+        // Secure aggregation: the client's first protocol message, in place of its update.
+        if (!aggregator.receive) {
+          report.problems.push({
+            clientId: r.clientId,
+            kind: 'excluded',
+            reason: 'sent a secure-aggregation message to a round without secure aggregation',
+          });
+          return;
+        }
+        try {
+          aggregator.receive(r.clientId, r.upload.message, r.numExamples);
+        } catch (e) {
+          if (!(e instanceof UpdateRejected)) throw e;
+          report.problems.push({ clientId: r.clientId, kind: 'excluded', reason: e.reason });
+          return;
+        }
+      } else if (r.upload.kind !== 'delta') {
         // Decoding is an executor layer (fl/executors/decode.ts); bytes reaching the engine were not decoded.
         report.problems.push({
           clientId: r.clientId,
@@ -210,23 +274,24 @@ export class RoundEngine {
           reason: `sent a ${r.upload.codec} update, and this federation decodes none`,
         });
         return;
-      }
-      const update: ClientUpdate = {
-        clientId: r.clientId,
-        delta: r.upload.delta,
-        numExamples: r.numExamples,
-        metrics: r.metrics,
-        ...(r.upload.auxiliary ? { auxiliary: r.upload.auxiliary } : {}),
-      };
-      try {
-        aggregator.add(update);
-      } catch (e) {
-        // Refused updates change nothing; anything else from the aggregator is a bug to surface.
-        if (e instanceof UpdateRejected) {
-          report.problems.push({ clientId: r.clientId, kind: 'excluded', reason: e.reason });
-          return;
+      } else {
+        const update: ClientUpdate = {
+          clientId: r.clientId,
+          delta: r.upload.delta,
+          numExamples: r.numExamples,
+          metrics: r.metrics,
+          ...(r.upload.auxiliary ? { auxiliary: r.upload.auxiliary } : {}),
+        };
+        try {
+          aggregator.add(update);
+        } catch (e) {
+          // Refused updates change nothing; anything else from the aggregator is a bug to surface.
+          if (e instanceof UpdateRejected) {
+            report.problems.push({ clientId: r.clientId, kind: 'excluded', reason: e.reason });
+            return;
+          }
+          throw e;
         }
-        throw e;
       }
       report.aggregated++;
       const m = r.metrics;
@@ -240,6 +305,15 @@ export class RoundEngine {
       }
     };
     await o.executor.run(round, global, tasks, onOutcome);
+    let aborted: string | undefined;
+    if (aggregator.complete && report.aggregated > 0) {
+      try {
+        await aggregator.complete(this.channel(round, report));
+      } catch (e) {
+        if (!(e instanceof RoundAborted)) throw e;
+        aborted = e.reason;
+      }
+    }
     // Under differential privacy only the noised aggregate may leave the round: the clients'
     // reported training loss and accuracy are functions of their data that no noise covers.
     if (!o.strategy.privacy) {
@@ -249,13 +323,16 @@ export class RoundEngine {
 
     let next = global;
     const minResults = o.minResults ?? 1;
-    if (report.aggregated < minResults) {
+    if (aborted !== undefined) report.skippedReason = aborted;
+    else if (report.aggregated < minResults) {
       report.skippedReason = `${report.aggregated} of ${report.selected} clients returned a usable update, the round needs ${minResults}`;
     } else {
       try {
         const result = aggregator.finish();
         next = result.global;
         report.statistics = result.statistics;
+        // Fewer than were accepted when some vanished inside a multi-stage protocol.
+        if (result.contributors !== undefined) report.aggregated = result.contributors;
         report.updated = true;
       } catch (e) {
         if (!(e instanceof RoundAborted)) throw e;

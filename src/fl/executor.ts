@@ -57,8 +57,30 @@ export interface FitExecutor {
     tasks: readonly EvaluateTask[],
     onOutcome: (o: EvaluateOutcome) => void,
   ): Promise<void>;
+  /**
+   * Multi-stage rounds (secure aggregation): delivers each message to its client's round in
+   * progress — the client that ran this round's fit — and calls `onReply` once per message with the
+   * client's answer or why there is none. Resolves when every message has its reply. Optional:
+   * without it, rounds that need more than one exchange cannot run on this executor.
+   */
+  exchange?(
+    round: number,
+    stage: string,
+    messages: readonly StageMessage[],
+    onReply: (reply: StageReply) => void,
+  ): Promise<void>;
   close?(): Promise<void>;
 }
+
+/** A server message for one client in a later stage of a round. */
+export interface StageMessage {
+  clientId: string;
+  payload: Uint8Array;
+}
+
+export type StageReply =
+  | { ok: true; clientId: string; payload: Uint8Array; seconds: number }
+  | { ok: false; clientId: string; kind: 'failed' | 'dropped'; reason: string };
 
 export interface EvaluateTask {
   client: ClientInfo;

@@ -40,6 +40,11 @@ export interface FitConfig {
   dp?: ClientDpInstructions;
   /** Encode the update with this codec (a codecByName spec: 'float16', 'qsgd8', 'topk:0.01'). */
   codec?: string;
+  /**
+   * Mask the update for secure aggregation (SecAgg / SecAgg+): the client then sends the protocol's
+   * first message instead of its update and answers the server's next three stages.
+   */
+  secureAggregation?: SecureAggregationInstructions;
   /** Anything else a custom client understands. */
   extra?: Record<string, number | string | boolean>;
 }
@@ -49,6 +54,32 @@ export interface DpSgdInstructions {
   clipNorm: number;
   /** Seeded noise and sampling, for reproducible simulations only; absent: cryptographic noise. */
   seeded?: boolean;
+}
+
+/**
+ * One secure-aggregation round's public parameters (privacy/secagg/params.ts) as plain data, and
+ * how a client turns its update into the protocol's input vector:
+ *   [ u·clip(Δ) (each value cut to [−range, range]), u·range, auxiliary values... ],
+ *   u = the client's weight / maxWeight.
+ */
+export interface SecureAggregationInstructions {
+  /** 32 public random bytes, hex. */
+  roundId: string;
+  /** The invited clients; a client's protocol id is its position here. */
+  participants: string[];
+  /** Values of the input vector: the model's, one weight slot, then `auxiliary` slots. */
+  vectorLength: number;
+  auxiliary: number;
+  neighbours: number;
+  threshold: number;
+  bits: number;
+  range: number;
+  rounding: 'nearest' | 'stochastic';
+  prg: string;
+  /** The largest weight among the participants (examples, or 1 when every client weighs 1). */
+  maxWeight: number;
+  /** Scale the update down to this L2 norm before weighting (absent: no norm clipping). */
+  clipNorm?: number;
 }
 
 export interface ClientDpInstructions {
@@ -96,6 +127,11 @@ export interface AggregationStatistics {}
 export interface RoundResult {
   global: Float32Array;
   statistics: AggregationStatistics;
+  /**
+   * Clients whose update is in the aggregate, when that is fewer than were accepted (secure
+   * aggregation's survivors); absent: every accepted update.
+   */
+  contributors?: number;
 }
 
 /** Folds updates into the round's result as they arrive. */
@@ -114,6 +150,29 @@ export interface RoundAggregator {
    * aggregators that carry them (secure aggregation: over the protocol's survivors only).
    */
   auxiliarySum?(): readonly number[] | undefined;
+  /**
+   * Multi-stage aggregation (secure aggregation): a client's first protocol message, which arrives
+   * in place of an update. Throws UpdateRejected (leaving the aggregator unchanged) if it is invalid.
+   */
+  receive?(clientId: string, message: Uint8Array, numExamples: number): void;
+  /**
+   * Multi-stage aggregation: after the fits, the protocol's further stages with the clients, through
+   * `channel`; `finish` follows. Throws RoundAborted when the round cannot end with a model.
+   */
+  complete?(channel: RoundChannel): Promise<void>;
+}
+
+/** The server's line to the clients of a round in progress, for its later stages. */
+export interface RoundChannel {
+  /**
+   * Sends each message and calls `onReply` with each answer. A client that fails, vanishes, or
+   * answers what `onReply` refuses (by throwing UpdateRejected) is recorded with the reason.
+   */
+  exchange(
+    stage: string,
+    messages: readonly { clientId: string; payload: Uint8Array }[],
+    onReply: (clientId: string, payload: Uint8Array) => void,
+  ): Promise<void>;
 }
 
 export interface RoundContext {

@@ -16,6 +16,8 @@ import { Rng } from '../util/rng.js';
 import { l2Norm } from '../tensor/math.js';
 import { RoundEngine } from '../fl/engine.js';
 import { LocalExecutor } from '../federation/local-executor.js';
+import { clientsWithUpdates } from '../../test/helpers/secure-clients.js';
+import { protocolDropouts } from '../fl/executors/protocol-dropouts.js';
 import { SubsetDataset } from '../data/dataset.js';
 import { dense, relu, sequential } from '../model/layers.js';
 import { sgd } from '../autodiff/optimizers.js';
@@ -265,37 +267,46 @@ test('adaptive clipping with distributed noise: clients report noisy indicators,
     );
 });
 
-test('adaptive clipping under secure aggregation: the unclipped count comes out of the secure sum, over its survivors', () => {
+test('adaptive clipping under secure aggregation: the unclipped count comes out of the secure sum, over its survivors', async () => {
   const d = 20;
-  const secure = withSecureAggregation(new FedAvg(), {
-    range: 2,
-    crypto: portableSecAggCrypto(),
-    dropouts: { afterShareKeys: 0.2 },
-  });
+  const crypto = portableSecAggCrypto();
   const adaptive = { targetQuantile: 0.5, learningRate: 0.2 };
-  const s = withDifferentialPrivacy(secure, {
+  const s = withDifferentialPrivacy(withSecureAggregation(new FedAvg(), { range: 2, crypto }), {
     noiseMultiplier: 1,
     clipNorm: 1,
     noise: 'distributed',
     adaptiveClipping: adaptive,
     noiseSeed: 1,
   });
-  const c = ctx(d, { available: 40, samplingRate: 0.25 }); // 10 expected clients
-  const plan = s.configureFit!(c, [{ id: 'a' }], { batchSize: 10, lr: 0.1 });
-  const scale = plan.config.dp!.countScale!;
   const rng = new Rng(3);
-  const updates = Array.from({ length: 10 }, (_, k) => {
-    // Norms around 0.4·√20 ≈ 1.8 and spread: some within C = 1, most not.
-    const delta = Float32Array.from({ length: d }, () => (k % 3 === 0 ? 0.1 : 0.4) * rng.normal());
-    const { auxiliary } = privatizeOwnUpdate(delta, plan.config.dp!, 100 + k)!;
-    return { clientId: `c${k}`, delta, numExamples: 1, auxiliary };
+  // 40 clients, a quarter a round: 10 expected. Norms around 0.4·√20 ≈ 1.8 and spread: some
+  // within C = 1, most not.
+  const updates = Array.from({ length: 40 }, (_, k) => ({
+    clientId: `c${k}`,
+    delta: Float32Array.from({ length: d }, () => (k % 3 === 0 ? 0.1 : 0.4) * rng.normal()),
+    numExamples: 1,
+  }));
+  const clients = clientsWithUpdates(updates, crypto);
+  const engine = new RoundEngine({
+    strategy: s,
+    clients: updates.map((u) => ({ id: u.clientId, numExamples: 1 })),
+    executor: protocolDropouts(clients, { afterShareKeys: 0.2 }, 7),
+    fitConfig: { batchSize: 10, lr: 0.1 },
+    fractionFit: 0.25,
+    seed: 2,
   });
-  const agg = s.beginRound(c);
-  for (const u of updates) agg.add(u);
-  const survivors = new Set(agg.finish().statistics.secureAggregation!.survivorIds);
-  assert.equal(survivors.size, 8, 'two clients vanished after sharing keys');
-  const count =
-    updates.filter((u) => survivors.has(u.clientId)).reduce((a, u) => a + u.auxiliary![0], 0) / scale;
+  const { report } = await engine.runRound(1, new Float32Array(d));
+  assert.ok(report.updated, report.skippedReason);
+  const secure = report.statistics!.secureAggregation!;
+  assert.ok(secure.dropped.afterShareKeys.length >= 1, 'some clients vanished after sharing keys');
+  assert.equal(report.aggregated, secure.survivors);
+  // Each survivor's indicator, as its own pipeline computed it (the server never saw one).
+  const indicator = (id: string) => {
+    const fit = clients.fits.get(id)!;
+    return privatizeOwnUpdate(Float32Array.from(fit.delta), fit.config.dp!, fit.seed).auxiliary![0];
+  };
+  const scale = clients.fits.get(secure.survivorIds[0])!.config.dp!.countScale!;
+  const count = secure.survivorIds.reduce((a, id) => a + indicator(id), 0) / scale;
   const expectedClip = nextClipNorm(1, count / 10, adaptive);
   assert.ok(
     Math.abs(s.clipNorm - expectedClip) < 1e-4,
@@ -362,31 +373,46 @@ test('the engine reports epsilon every round and stops before the round that wou
   await trainer.dispose();
 });
 
-test('distributed DP composes with secure aggregation underneath (and only that way round)', () => {
+test('distributed DP composes with secure aggregation underneath (and only that way round)', async () => {
   const d = 50;
-  const secure = withSecureAggregation(new FedAvg(), { range: 2, crypto: portableSecAggCrypto() });
+  const crypto = portableSecAggCrypto();
+  const secure = withSecureAggregation(new FedAvg(), { range: 2, crypto });
   const s = withDifferentialPrivacy(secure, {
     noiseMultiplier: 1,
     clipNorm: 1,
     noise: 'distributed',
+    minClients: 4,
     noiseSeed: 1,
   });
-  const c = ctx(d, { available: 40, samplingRate: 0.25 }); // 10 expected clients
-  const plan = s.configureFit!(c, [{ id: 'a' }], { batchSize: 10, lr: 0.1 });
   const rng = new Rng(3);
-  const updates = Array.from({ length: 10 }, (_, k) => {
-    const delta = Float32Array.from({ length: d }, () => rng.normal());
-    privatizeOwnUpdate(delta, plan.config.dp!, 100 + k);
-    return { clientId: `c${k}`, delta, numExamples: 7 * k + 1 };
+  const updates = Array.from({ length: 10 }, (_, k) => ({
+    clientId: `c${k}`,
+    delta: Float32Array.from({ length: d }, () => rng.normal()),
+    numExamples: 7 * k + 1,
+  }));
+  const clients = clientsWithUpdates(updates, crypto);
+  const engine = new RoundEngine({
+    strategy: s,
+    clients: updates.map((u) => ({ id: u.clientId, numExamples: u.numExamples })),
+    executor: clients,
+    fitConfig: { batchSize: 10, lr: 0.1 },
+    fractionFit: 1,
+    seed: 2,
   });
-  const agg = s.beginRound(c);
-  for (const u of updates) agg.add(u);
-  const { global: next, statistics } = agg.finish();
+  const { global: next, report } = await engine.runRound(1, new Float32Array(d));
+  const statistics = report.statistics!;
   // Equal weights (a client's influence is bounded, not weighted by its examples), over the
-  // clients that took part, up to secure aggregation's quantization error.
+  // clients that took part, of the updates each clipped and noised itself, up to secure
+  // aggregation's quantization error.
+  const privatized = updates.map((u) => {
+    const fit = clients.fits.get(u.clientId)!;
+    const delta = Float32Array.from(fit.delta);
+    privatizeOwnUpdate(delta, fit.config.dp!, fit.seed);
+    return delta;
+  });
   const bound = statistics.secureAggregation!.meanErrorBound;
   for (let i = 0; i < d; i++) {
-    const mean = updates.reduce((a, u) => a + u.delta[i], 0) / updates.length;
+    const mean = privatized.reduce((a, x) => a + x[i], 0) / privatized.length;
     assert.ok(Math.abs(next[i] - mean) <= bound + 1e-6, `coordinate ${i}: ${next[i]} vs ${mean}`);
   }
   assert.equal(statistics.secureAggregation!.survivors, 10);

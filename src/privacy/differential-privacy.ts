@@ -37,6 +37,7 @@ import type {
   FitConfig,
   PrivacyLedger,
   RoundAggregator,
+  RoundChannel,
   RoundContext,
   RoundResult,
   Strategy,
@@ -205,23 +206,27 @@ class DifferentiallyPrivate implements Strategy {
     available: readonly ClientInfo[],
     base: FitConfig,
   ): { clients: ClientInfo[]; config: FitConfig } {
-    const plan = this.inner.configureFit
-      ? this.inner.configureFit(ctx, available, base)
-      : { clients: [...available], config: base };
-    if (!this.distributed) return plan;
+    if (!this.distributed)
+      return this.inner.configureFit
+        ? this.inner.configureFit(ctx, available, base)
+        : { clients: [...available], config: base };
+    // Distributed noise: the clients clip and noise their own updates, and every client weighs the
+    // same (a client's influence is what is bounded). The inner layers see both — secure aggregation
+    // announces equal weights and reserves the slot of the adaptive-clipping indicator.
     const share = this.shares(ctx, this.clipNorm);
-    return {
-      clients: plan.clients,
-      config: {
-        ...plan.config,
-        dp: {
-          clipNorm: this.clipNorm,
-          noiseStd: share.update,
-          ...(share.scale !== undefined ? { countScale: share.scale, countNoiseStd: share.count! } : {}),
-          ...(this.options.noiseSeed !== undefined ? { seeded: true } : {}),
-        },
+    const withDp: FitConfig = {
+      ...base,
+      dp: {
+        clipNorm: this.clipNorm,
+        noiseStd: share.update,
+        ...(share.scale !== undefined ? { countScale: share.scale, countNoiseStd: share.count! } : {}),
+        ...(this.options.noiseSeed !== undefined ? { seeded: true } : {}),
       },
     };
+    const equal = available.map((c) => ({ ...c, numExamples: 1 }));
+    return this.inner.configureFit
+      ? this.inner.configureFit(ctx, equal, withDp)
+      : { clients: equal, config: withDp };
   }
 
   beginRound(ctx: RoundContext): RoundAggregator {
@@ -277,15 +282,30 @@ class DifferentiallyPrivate implements Strategy {
         for (let i = 0; i < d; i++) sum![i] += f * x[i];
         count++;
       },
+      // Under secure aggregation the clients' updates arrive masked, as protocol messages: they go
+      // to the secure layer, which alone can sum them. The norm and indicator checks above cannot
+      // see inside them; the protocol's quantization range bounds each value instead.
+      ...(passOn?.receive
+        ? {
+            receive: (clientId: string, message: Uint8Array, numExamples: number) => {
+              if (finished) throw new Error('round already finished: no more messages can be received');
+              passOn.receive!(clientId, message, numExamples);
+              count++;
+            },
+          }
+        : {}),
+      ...(passOn?.complete ? { complete: (channel: RoundChannel) => passOn.complete!(channel) } : {}),
       get count() {
         return count;
       },
       finish: () => {
         if (finished) throw new Error('round already finished');
         if (count === 0) throw new RoundAborted('no update was accepted');
-        if (distributed && count < this.minClients(ctx))
+        // Under secure aggregation, the noise shares in the sum are the protocol's survivors'.
+        const contributions = passOn?.complete ? passOn.count : count;
+        if (distributed && contributions < this.minClients(ctx))
           throw new RoundAborted(
-            `only ${count} clients contributed noise shares; the privacy guarantee needs at least ${this.minClients(ctx)}`,
+            `only ${contributions} clients contributed noise shares; the privacy guarantee needs at least ${this.minClients(ctx)}`,
           );
         finished = true;
         const zUpdates = this.noiseMultiplierForUpdates(expected);
@@ -318,14 +338,18 @@ class DifferentiallyPrivate implements Strategy {
         }
         const dp: DpRoundStats = {
           round: ctx.round,
-          clients: count,
+          clients: contributions,
           clipped: distributed ? undefined : clipped,
           clipNorm: C,
           nextClipNorm: this.clipNorm,
           noiseStd,
           expectedClients: expected,
         };
-        return { global: next.global, statistics: { ...next.statistics, dp } };
+        return {
+          global: next.global,
+          statistics: { ...next.statistics, dp },
+          ...(next.contributors !== undefined ? { contributors: next.contributors } : {}),
+        };
       },
     };
   }

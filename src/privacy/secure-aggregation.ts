@@ -3,94 +3,78 @@
  * each round's aggregation through the SecAgg / SecAgg+ protocol (./secagg, docs/secagg.md), so the
  * server learns the survivors' Σ wᵢ·Δᵢ and Σ wᵢ and nothing about any single update.
  *
- * Each accepted client's input to the protocol is one vector of length d + 1:
+ * The two halves run where they belong. The server's half is this strategy: `configureFit` fixes
+ * the round's public parameters (who takes part, the neighbour graph's seed, the quantization) and
+ * hands them to the clients with their instructions; its aggregator receives each client's first
+ * protocol message in place of an update, runs the protocol's next three stages through the round's
+ * channel to the clients (`complete`), and only ever holds the running sum of masked inputs. The
+ * client's half is `SecureClientSession` (./secagg/client-session.ts), the last step of the client
+ * pipeline: the client builds its input vector, masks it and answers the stages itself.
  *
- *     [ uᵢ·clip(Δᵢ) (d values, each clipped to [−r, r]) , uᵢ·r ]      uᵢ = nᵢ / max_j nⱼ ∈ (0, 1]
+ * Each client's input is one vector of length d + 1 (+ auxiliary slots):
  *
- * - clip(Δᵢ): Δᵢ scaled down to L2 norm `clipNorm` when given (DP-FedAvg's clipping); none otherwise.
- * - uᵢ: the client's example count over the round's largest, so that weighting never enlarges an
- *   update and one range r fits both raw and weighted deltas. (In a deployment the clients must know
- *   the scale before masking: the server would announce it with the round's configuration.)
+ *     [ uᵢ·clip(Δᵢ) (d values, each cut to [−r, r]) , uᵢ·r , auxiliary... ]     uᵢ = wᵢ / max_j wⱼ ∈ (0, 1]
+ *
+ * - clip(Δᵢ): Δᵢ scaled down to L2 norm `clipNorm` when given; none otherwise.
+ * - uᵢ: the client's weight (its example count; 1 under DP, where every client weighs the same)
+ *   over the round's largest, announced in the instructions, so weighting never enlarges an update
+ *   and one range r fits both raw and weighted deltas.
  * - The weight slot carries uᵢ·r rather than uᵢ so that it uses the whole quantization range.
- * - r, the quantization range: `range`, else `clipNorm` (an update of L2 norm ≤ C has every value in
- *   [−C, C], so nothing is cut per coordinate), else 1. Values still outside [−r, r] are clipped per
- *   coordinate and counted; the weight slot is never clipped (uᵢ·r ≤ r).
- *
- * Updates may carry a few `auxiliary` values (DP-FedAvg's noisy unclipped indicator, for adaptive
- * clipping under distributed noise): they ride in slots after the weight, unweighted and clipped to
- * [−r, r] like the delta's values, and their survivors' sum is `auxiliarySum()` of the round's
- * aggregator. Every update of a round must carry as many.
+ * - r, the quantization range: `range`, else `clipNorm`, else 1.
+ * - Auxiliary values (DP-FedAvg's noisy unclipped indicator, for adaptive clipping under
+ *   distributed noise) ride after the weight, unweighted; their survivors' sum is `auxiliarySum()`.
+ *   A round carries one slot when its instructions ask the clients for the indicator (`dp.countScale`).
  *
  * The quantizer maps each value to one of 2^bits levels with n·(2^bits − 1) < 2^32, so the modular
  * sum of n clients cannot wrap. From the decoded sums S (the d values) and W (the weight slot) the
- * wrapper forms the mean delta S·r / W, and feeds the inner strategy's aggregator ONE update
- * (delta = that mean, numExamples = Σ nᵢ decoded): FedAvg, FedAvgM, FedProx and the FedOpt family
- * then step exactly as they would from the plain weighted mean, up to the quantization error
- * (`lastRound.meanErrorBound`, derived from `sumErrorBound`).
+ * layer forms the mean delta S·r / W and feeds the inner strategy ONE update (delta = that mean,
+ * numExamples = Σ wᵢ decoded): FedAvg, FedAvgM, FedProx and the FedOpt family then step exactly as
+ * they would from the plain weighted mean, up to the quantization error (`meanErrorBound` in the
+ * round's statistics, derived from `sumErrorBound`).
  *
  * Strategies whose aggregation is 'individual' (FedMedian, FedTrimmedAvg, Krum, MultiKrum, Bulyan,
  * Centered Clipping) need every client's update and are refused at construction.
  *
- * Dropouts: clients that never return are left out by the engine before they reach `add`. The
- * `dropouts` option simulates clients vanishing inside the protocol (after advertising keys, after
- * sharing keys, after sending the masked input), chosen by the round's seeded RNG; the survivors'
- * sum stays exact, and a round the protocol cannot finish throws `RoundAborted` with its reason (the
- * engine records it and keeps the global model).
- *
- * Memory and where masking happens: this is the in-process form — every client and the server run
- * in this process, at `finish`. The wrapper therefore holds a copy of each accepted update until
- * then: O(clients × model) memory, unlike the O(model) of the streaming strategies it wraps. In a
- * deployment each client masks its own update on its device and the server only ever folds masked
- * vectors into one running sum (O(model)); that needs the protocol's messages on the network and
- * is left to the networking layer.
- *
- * `RoundAggregator.finish` is synchronous, so the protocol runs synchronously
- * (`runSecAggInProcessSync`). The fast node:crypto suite loads asynchronously: the wrapper starts
- * loading it at construction (`ready` resolves when done) and a round that finishes before it has
- * loaded uses the portable suite — the same result, only slower (`lastRound.cryptoSuite` says which).
+ * Dropouts: a client that fails before its first message is simply not in the protocol; one that
+ * vanishes at a later stage is recovered by the protocol (its pairwise masks rebuilt from its
+ * neighbours' shares) and the survivors' sum stays exact; a round the protocol cannot finish ends
+ * with `RoundAborted` and its reason, and the global model stays as it was. The engine records each
+ * client lost at each stage. Ids of the protocol are the clients' positions in the round's
+ * participant list, fixed by the (seeded) sample, so a seeded simulation repeats whatever order
+ * clients answer in.
  */
 import type {
   ClientInfo,
   ClientUpdate,
   FitConfig,
   RoundAggregator,
-  RoundResult,
+  RoundChannel,
   RoundContext,
+  RoundResult,
+  SecureAggregationInstructions,
   Strategy,
   StrategyState,
 } from '../fl/strategy.js';
-import { assertUpdate, RoundAborted, UpdateRejected } from '../fl/update-check.js';
-import { Rng } from '../util/rng.js';
+import { RoundAborted, UpdateRejected } from '../fl/update-check.js';
 import { loadSecAggCrypto, portableSecAggCrypto, type SecAggCrypto } from './secagg/crypto-suite.js';
-import { SecAggAbortError } from './secagg/errors.js';
-import { runSecAggInProcessSync } from './secagg/in-process.js';
+import { SecAggAbortError, SecAggError } from './secagg/errors.js';
+import { decodeMessage, encodeMessage } from './secagg/codec.js';
+import type { SecAggMessage } from './secagg/messages.js';
 import { majorityThreshold, planNeighbourhood, type PlanOptions } from './secagg/neighbours.js';
+import { ROUND_ID_BYTES } from './secagg/params.js';
 import { PRG_ALGORITHMS, type PrgAlgorithm } from './secagg/prg.js';
 import { maxBitsFor, type Rounding } from './secagg/quantize.js';
-
-/** Fractions of a round's accepted clients that vanish at each point of the protocol (simulation). */
-export interface SecureAggregationDropouts {
-  /** Advertise keys, then vanish: simply not in the sum. */
-  afterAdvertise?: number;
-  /** Share keys, then vanish: their pairwise masks are rebuilt and removed; not in the sum. */
-  afterShareKeys?: number;
-  /** Send the masked input, then vanish before unmasking: their input still counts. */
-  afterMaskedInput?: number;
-}
-
-const DROPOUT_STAGES = ['afterAdvertise', 'afterShareKeys', 'afterMaskedInput'] as const;
-type DropoutStage = (typeof DROPOUT_STAGES)[number];
+import { SecAggServer, type SecAggResult } from './secagg/server.js';
+import { RoundTopology } from './secagg/topology.js';
+import { paramsOf, roundIdHex } from './secagg/client-session.js';
 
 export interface SecureAggregationOptions {
-  /**
-   * C: each client's delta is scaled down to L2 norm C before weighting (counted in
-   * `lastRound.clippedUpdates`). Default: no norm clipping.
-   */
+  /** C: each client scales its delta down to L2 norm C before weighting. Default: no norm clipping. */
   clipNorm?: number;
   /**
-   * r: the quantization range; every value of a weighted delta is clipped to [−r, r] (counted in
-   * `lastRound.clippedValues`). Default: `clipNorm` when given, otherwise 1. A function is asked
-   * at every round, e.g. to follow a clip norm that adaptive clipping moves.
+   * r: the quantization range; every value of a weighted delta is cut to [−r, r]. Default:
+   * `clipNorm` when given, otherwise 1. A function is asked at every round, e.g. to follow a clip
+   * norm that adaptive clipping moves.
    */
   range?: number | (() => number);
   /**
@@ -114,22 +98,25 @@ export interface SecureAggregationOptions {
   plan?: PlanOptions;
   /** Mask stream cipher (default 'aes-256-ctr'; 'chacha20' is faster in browsers). */
   prg?: PrgAlgorithm;
-  /** Simulated dropouts inside the protocol, as fractions of the accepted clients (rounded). */
-  dropouts?: SecureAggregationDropouts;
-  /** Crypto suite; default: node:crypto in Node (loaded asynchronously, see `ready`), else portable. */
+  /** The server's crypto suite; default: node:crypto in Node (loaded asynchronously, see `ready`), else portable. */
   crypto?: SecAggCrypto;
 }
 
-/** What the last round's secure aggregation did, for metrics. */
+/** What one round's secure aggregation did, for metrics. */
 export interface SecureAggregationRoundStats {
   round: number;
-  /** Clients whose update was accepted and who entered the protocol. */
+  /** Clients invited to the protocol (the round's participants). */
   clients: number;
   /** Clients whose input is in the sum. */
   survivors: number;
   survivorIds: string[];
-  /** Clients scheduled (by `dropouts`) to vanish at each stage. */
-  dropped: { afterAdvertise: string[]; afterShareKeys: string[]; afterMaskedInput: string[] };
+  /** Clients lost at each point of the protocol. */
+  dropped: {
+    beforeAdvertise: string[];
+    afterAdvertise: string[];
+    afterShareKeys: string[];
+    afterMaskedInput: string[];
+  };
   /** Dropped after sharing keys: their pairwise masks were rebuilt and removed. */
   recoveredDropouts: number;
   /** Left out by the server before masking because too few of their neighbours were present. */
@@ -138,51 +125,41 @@ export interface SecureAggregationRoundStats {
   threshold: number;
   bits: number;
   range: number;
-  /** Clients whose delta was scaled down to `clipNorm`. */
-  clippedUpdates: number;
-  /** Values cut to [−range, range] (over the clients that sent a masked input). */
-  clippedValues: number;
-  /** Σ nᵢ over the survivors, as decoded from the weight slot (approximate, see meanErrorBound). */
+  /** Σ wᵢ/max w over the survivors, as decoded from the weight slot (approximate, see meanErrorBound). */
   totalExamples: number;
   /** Per-coordinate bound on |decoded sum − exact sum| (`sumErrorBound` over the survivors). */
   errorBound: number;
   /** Per-coordinate bound on |mean delta given to the inner strategy − exact weighted mean of the clipped deltas|. */
   meanErrorBound: number;
-  /** Time in client code, summed over clients; time in server code; wall time of the whole protocol. */
-  clientSeconds: number;
+  /** Time in server code; wall time of the protocol's later stages (the clients' time is theirs). */
   serverSeconds: number;
   totalSeconds: number;
-  /** Bytes all clients sent / the server sent, as encoded by the protocol's binary codec. */
+  /** Protocol bytes the clients sent / the server sent, as encoded by the protocol's binary codec. */
   bytesUp: number;
   bytesDown: number;
-  /** Which crypto suite ran: the `crypto` option, the runtime's fastest (node:crypto), or portable. */
+  /** Which crypto suite the server ran: the `crypto` option, the runtime's fastest (node:crypto), or portable. */
   cryptoSuite: 'given' | 'runtime' | 'portable';
-  /**
-   * Why the round aborted, when it did. The protocol reports nothing for an aborted round, so the
-   * seconds and bytes are then 0 (totalSeconds is still measured) and survivors are 0.
-   */
-  aborted?: string;
+}
+
+declare module '../fl/strategy.js' {
+  interface AggregationStatistics {
+    /** What secure aggregation did this round. */
+    secureAggregation?: SecureAggregationRoundStats;
+  }
 }
 
 /** The strategy `withSecureAggregation` returns. */
 export class SecureAggregationStrategy implements Strategy {
   readonly name: string;
   readonly aggregation = 'sum' as const;
-  readonly configureFit?: (
-    ctx: RoundContext,
-    available: readonly ClientInfo[],
-    base: FitConfig,
-  ) => { clients: ClientInfo[]; config: FitConfig };
   readonly getState?: () => StrategyState;
   readonly setState?: (state: StrategyState) => void;
-  /** The sum of one update is that update: the protocol needs two at least. */
-  get minUpdates(): number {
-    return Math.max(2, this.inner.minUpdates ?? 1);
-  }
   /** Resolves when the runtime's crypto suite has loaded (immediately when `crypto` was given). */
   readonly ready: Promise<void>;
   private runtimeCrypto: SecAggCrypto | undefined;
   private portableCrypto: SecAggCrypto | undefined;
+  /** The round whose instructions configureFit gave out last, for its aggregator. */
+  private configured: { round: number; instructions: SecureAggregationInstructions } | undefined;
 
   constructor(
     readonly inner: Strategy,
@@ -199,13 +176,8 @@ export class SecureAggregationStrategy implements Strategy {
     }
     validateOptions(options);
     this.name = `secagg(${inner.name})`;
-    // Pass-throughs are defined only when the inner strategy has them, so the engine and the
-    // checkpoints see exactly the inner strategy's capabilities (and state: the wrapper keeps none
-    // across rounds — every protocol secret lives for one round).
-    if (inner.configureFit) {
-      const configure = inner.configureFit.bind(inner);
-      this.configureFit = (ctx, available, base) => configure(ctx, available, base);
-    }
+    // The wrapper keeps no state across rounds (every protocol secret lives for one round), so the
+    // checkpoints see exactly the inner strategy's.
     if (inner.getState) this.getState = inner.getState.bind(inner);
     if (inner.setState) this.setState = inner.setState.bind(inner);
     this.ready = options.crypto
@@ -220,14 +192,62 @@ export class SecureAggregationStrategy implements Strategy {
         );
   }
 
-  beginRound(ctx: RoundContext): RoundAggregator {
-    const inner = this.inner.beginRound(ctx);
-    // One fork of the round's seeded stream, drawn after the inner strategy has begun, picks the
-    // simulated dropouts and the public round id (hence the neighbour graph): a seeded run repeats.
-    return new SecureAggregator(this, ctx, inner, ctx.rng.fork());
+  /** The sum of one update is that update: the protocol needs two at least. */
+  get minUpdates(): number {
+    return Math.max(2, this.inner.minUpdates ?? 1);
   }
 
-  /** @internal The crypto suite for a round finishing now, and which one it is. */
+  /**
+   * The inner strategy's plan, with the round's secure-aggregation parameters added to the
+   * instructions. The participants are the plan's clients in its (seeded) order; one draw from the
+   * round's stream gives the public round id, which seeds the neighbour graph.
+   */
+  configureFit(
+    ctx: RoundContext,
+    available: readonly ClientInfo[],
+    base: FitConfig,
+  ): { clients: ClientInfo[]; config: FitConfig } {
+    const plan = this.inner.configureFit
+      ? this.inner.configureFit(ctx, available, base)
+      : { clients: [...available], config: base };
+    const n = plan.clients.length;
+    this.configured = undefined;
+    if (n < 2) return plan; // the aggregator aborts the round with the reason
+    const o = this.options;
+    const { neighbours, threshold, bits } = roundShape(n, o);
+    const range = (typeof o.range === 'function' ? o.range() : o.range) ?? o.clipNorm ?? 1;
+    if (!(range > 0 && Number.isFinite(range)))
+      throw new RangeError(`secure aggregation: range must be positive and finite, got ${range}`);
+    const rng = ctx.rng.fork();
+    const roundId = new Uint8Array(ROUND_ID_BYTES);
+    for (let i = 0; i < ROUND_ID_BYTES; i += 4) new DataView(roundId.buffer).setUint32(i, rng.nextUint32());
+    const auxiliary = plan.config.dp?.countScale !== undefined ? 1 : 0;
+    const instructions: SecureAggregationInstructions = {
+      roundId: roundIdHex(roundId),
+      participants: plan.clients.map((c) => c.id),
+      vectorLength: ctx.global.length + 1 + auxiliary,
+      auxiliary,
+      neighbours,
+      threshold,
+      bits,
+      range,
+      rounding: o.rounding ?? 'nearest',
+      prg: o.prg ?? 'aes-256-ctr',
+      maxWeight: Math.max(...plan.clients.map((c) => c.numExamples ?? 1)),
+      ...(o.clipNorm !== undefined ? { clipNorm: o.clipNorm } : {}),
+    };
+    paramsOf(instructions); // the protocol's own checks, before any client sees them
+    this.configured = { round: ctx.round, instructions };
+    return { clients: plan.clients, config: { ...plan.config, secureAggregation: instructions } };
+  }
+
+  beginRound(ctx: RoundContext): RoundAggregator {
+    const inner = this.inner.beginRound(ctx);
+    const instructions = this.configured?.round === ctx.round ? this.configured.instructions : undefined;
+    return new SecureAggregator(this, ctx, inner, instructions);
+  }
+
+  /** @internal The crypto suite for a round, and which one it is. */
   cryptoForRound(): { suite: SecAggCrypto; kind: SecureAggregationRoundStats['cryptoSuite'] } {
     if (this.options.crypto) return { suite: this.options.crypto, kind: 'given' };
     if (this.runtimeCrypto) return { suite: this.runtimeCrypto, kind: 'runtime' };
@@ -282,21 +302,6 @@ function validateOptions(o: SecureAggregationOptions): void {
       `secure aggregation: unknown prg '${String(o.prg)}', expected one of ${PRG_ALGORITHMS.join(', ')}`,
     );
   if (o.plan !== undefined) planNeighbourhood(2, o.plan); // its own checks, with messages naming the field
-  let total = 0;
-  for (const [stage, f] of Object.entries(o.dropouts ?? {})) {
-    if (!(DROPOUT_STAGES as readonly string[]).includes(stage))
-      throw new RangeError(
-        `secure aggregation: unknown dropout stage '${stage}', expected one of ${DROPOUT_STAGES.join(', ')}`,
-      );
-    if (f === undefined) continue;
-    if (!(typeof f === 'number' && f >= 0 && f <= 1))
-      throw new RangeError(`secure aggregation: dropouts.${stage} must be a fraction in [0, 1], got ${f}`);
-    total += f;
-  }
-  if (total > 1)
-    throw new RangeError(
-      `secure aggregation: the dropout fractions add up to ${total}, more than every client`,
-    );
 }
 
 /** k, t and bits for a round of n clients (n ≥ 2), from the options. */
@@ -318,138 +323,168 @@ function roundShape(n: number, o: SecureAggregationOptions) {
   return { neighbours, threshold, bits };
 }
 
-interface HeldUpdate {
-  readonly clientId: string;
-  readonly delta: Float32Array;
-  readonly numExamples: number;
-  readonly auxiliary: readonly number[];
-}
+/** The protocol's stages after the clients' first messages, as the channel names them. */
+type Stage = 'share-keys' | 'masked-input' | 'unmasking';
 
-type DroppedIds = SecureAggregationRoundStats['dropped'];
-
-/**
- * Which protocol ids (positions 0..n-1) vanish at each stage: Math.round(fraction · n) of them,
- * taken in turn from one seeded permutation so that no client drops twice.
- */
-function scheduleDropouts(
-  n: number,
-  fractions: SecureAggregationDropouts | undefined,
-  rng: Rng,
-): Record<DropoutStage, number[]> {
-  const order = rng.permutation(n);
-  const schedule = { afterAdvertise: [], afterShareKeys: [], afterMaskedInput: [] } as Record<
-    DropoutStage,
-    number[]
-  >;
-  let taken = 0;
-  for (const stage of DROPOUT_STAGES) {
-    const count = Math.min(Math.round((fractions?.[stage] ?? 0) * n), n - taken);
-    schedule[stage] = Array.from(order.subarray(taken, taken + count));
-    taken += count;
-  }
-  return schedule;
-}
-
-/**
- * Builds client inputs [uᵢ·clip(Δᵢ), uᵢ·r] (see the file comment) and counts what clipping did.
- * Called by the protocol at each client's masking step, one vector at a time.
- */
-class InputBuilder {
-  clippedUpdates = 0;
-  clippedValues = 0;
-  readonly maxExamples: number;
-
-  constructor(
-    private readonly held: readonly HeldUpdate[],
-    private readonly range: number,
-    private readonly clipNorm: number | undefined,
-  ) {
-    this.maxExamples = held.reduce((m, h) => Math.max(m, h.numExamples), 0);
-  }
-
-  build(id: number): Float32Array {
-    const { delta, numExamples, auxiliary } = this.held[id];
-    const d = delta.length;
-    const range = this.range;
-    const u = numExamples / this.maxExamples;
-    let factor = u;
-    if (this.clipNorm !== undefined) {
-      let squares = 0;
-      for (let i = 0; i < d; i++) squares += delta[i] * delta[i];
-      const norm = Math.sqrt(squares);
-      if (norm > this.clipNorm) {
-        // One part in 10^7 below the bound, so float32 rounding cannot leave it above.
-        factor *= (this.clipNorm / norm) * (1 - 1e-7);
-        this.clippedUpdates++;
-      }
-    }
-    const x = new Float32Array(d + 1 + auxiliary.length);
-    let cut = 0;
-    const put = (i: number, v: number) => {
-      if (v > range || v < -range) {
-        x[i] = v > 0 ? range : -range;
-        cut++;
-      } else x[i] = v;
-    };
-    for (let i = 0; i < d; i++) put(i, factor * delta[i]);
-    x[d] = u * range; // ≤ r: the weight itself is never clipped
-    auxiliary.forEach((v, j) => put(d + 1 + j, v));
-    this.clippedValues += cut;
-    return x;
-  }
-}
-
-declare module '../fl/strategy.js' {
-  interface AggregationStatistics {
-    /** What secure aggregation did this round. */
-    secureAggregation?: SecureAggregationRoundStats;
-  }
-}
-
+/** The server's half of one round: the protocol's server state machine and its bookkeeping. */
 class SecureAggregator implements RoundAggregator {
-  private held: HeldUpdate[] = [];
-  private readonly ids = new Set<string>();
-  private result: RoundResult | undefined;
+  private readonly server: SecAggServer | undefined;
+  private readonly advertised = new Set<string>();
+  private result: SecAggResult | undefined;
+  private finished: RoundResult | undefined;
   private failure: Error | undefined;
-  private finished = false;
-  private auxiliaryLength: number | undefined;
   private auxSum: number[] | undefined;
-  /** The statistics of a round the protocol aborted (for tests and diagnosis; the round has no result). */
-  aborted: SecureAggregationRoundStats | undefined;
+  private serverMs = 0;
+  private totalMs = 0;
+  private bytesUp = 0;
+  private bytesDown = 0;
+  private readonly lost = {
+    afterAdvertise: [] as string[],
+    afterShareKeys: [] as string[],
+    afterMaskedInput: [] as string[],
+  };
+  private readonly suite: ReturnType<SecureAggregationStrategy['cryptoForRound']> | undefined;
 
   constructor(
-    private readonly owner: SecureAggregationStrategy,
+    owner: SecureAggregationStrategy,
     private readonly ctx: RoundContext,
     private readonly inner: RoundAggregator,
-    private readonly rng: Rng,
-  ) {}
+    private readonly instructions: SecureAggregationInstructions | undefined,
+  ) {
+    if (instructions) {
+      this.suite = owner.cryptoForRound();
+      const params = paramsOf(instructions);
+      this.server = new SecAggServer(params, this.suite.suite, { topology: new RoundTopology(params) });
+    }
+  }
 
+  /** Clients in the protocol so far; once it has completed, those whose input is in the sum. */
   get count(): number {
-    return this.ids.size;
+    return this.result ? this.result.survivors.length : this.advertised.size;
   }
 
   add(update: ClientUpdate): void {
-    if (this.finished) throw new Error('round already finished: no more updates can be added');
-    assertUpdate(update, this.ctx.global.length);
-    if (this.ids.has(update.clientId))
-      throw new UpdateRejected(update.clientId, 'a second update from the same client in this round');
-    const auxiliary = update.auxiliary ?? [];
-    if (this.auxiliaryLength !== undefined && auxiliary.length !== this.auxiliaryLength)
+    if (!this.instructions)
       throw new UpdateRejected(
         update.clientId,
-        `${auxiliary.length} auxiliary values where this round's updates carry ${this.auxiliaryLength}`,
+        'secure aggregation needs at least 2 clients in a round (the sum of one update is that update); this round has fewer',
       );
-    if (!auxiliary.every(Number.isFinite))
-      throw new UpdateRejected(update.clientId, 'a non-finite auxiliary value');
-    this.auxiliaryLength = auxiliary.length;
-    this.ids.add(update.clientId);
-    // A copy: the protocol runs at finish, and the caller may reuse its buffer meanwhile.
-    this.held.push({
-      clientId: update.clientId,
-      delta: Float32Array.from(update.delta),
-      numExamples: update.numExamples,
-      auxiliary: [...auxiliary],
-    });
+    throw new UpdateRejected(
+      update.clientId,
+      'sent its update unmasked; under secure aggregation a client sends only its masked input',
+    );
+  }
+
+  /** Runs server code, timing it; a protocol error from a client's message refuses that client. */
+  private serve<T>(clientId: string, work: () => T): T {
+    const t0 = performance.now();
+    try {
+      return work();
+    } catch (e) {
+      if (e instanceof SecAggError && !(e instanceof SecAggAbortError))
+        throw new UpdateRejected(clientId, e.message);
+      throw e;
+    } finally {
+      this.serverMs += performance.now() - t0;
+    }
+  }
+
+  /** A client's message, decoded and checked to be the one expected from it at this stage. */
+  private message<T extends SecAggMessage['type']>(
+    clientId: string,
+    bytes: Uint8Array,
+    type: T,
+  ): Extract<SecAggMessage, { type: T }> {
+    this.bytesUp += bytes.length;
+    const m = this.serve(clientId, () => decodeMessage(bytes));
+    const id = this.instructions!.participants.indexOf(clientId);
+    if (m.type !== type)
+      throw new UpdateRejected(clientId, `secure aggregation: sent '${m.type}' where '${type}' was due`);
+    if (!('from' in m) || m.from !== id)
+      throw new UpdateRejected(clientId, `secure aggregation: a message signed as another client's`);
+    return m as Extract<SecAggMessage, { type: T }>;
+  }
+
+  receive(clientId: string, bytes: Uint8Array): void {
+    if (!this.server)
+      throw new UpdateRejected(
+        clientId,
+        'sent a secure-aggregation message in a round without secure aggregation',
+      );
+    if (this.finished || this.result)
+      throw new Error('round already finished: no more messages can be received');
+    if (this.advertised.has(clientId))
+      throw new UpdateRejected(clientId, 'a second first message from the same client in this round');
+    const m = this.message(clientId, bytes, 'advertise-keys');
+    this.serve(clientId, () => this.server!.receiveAdvertisedKeys(m));
+    this.advertised.add(clientId);
+  }
+
+  async complete(channel: RoundChannel): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    const started = performance.now();
+    const participants = this.instructions!.participants;
+    const outgoing = (messages: (SecAggMessage & { to: number })[]) =>
+      messages.map((m) => {
+        const payload = encodeMessage(m);
+        this.bytesDown += payload.length;
+        return { clientId: participants[m.to], payload };
+      });
+    /** Runs one stage; who was sent a message and did not answer is lost after the previous stage. */
+    const stage = async (
+      name: Stage,
+      messages: (SecAggMessage & { to: number })[],
+      onReply: (clientId: string, bytes: Uint8Array) => void,
+      lostAfter: string[],
+    ) => {
+      const sent = outgoing(messages);
+      const answered = new Set<string>();
+      await channel.exchange(name, sent, (clientId, bytes) => {
+        onReply(clientId, bytes);
+        answered.add(clientId);
+      });
+      for (const m of sent) if (!answered.has(m.clientId)) lostAfter.push(m.clientId);
+    };
+    try {
+      await stage(
+        'share-keys',
+        this.serve('server', () => server.closeAdvertising()),
+        (id, bytes) => {
+          const m = this.message(id, bytes, 'share-keys');
+          this.serve(id, () => server.receiveSharedKeys(m));
+        },
+        this.lost.afterAdvertise,
+      );
+      await stage(
+        'masked-input',
+        this.serve('server', () => server.closeKeySharing()),
+        (id, bytes) => {
+          const m = this.message(id, bytes, 'masked-input');
+          this.serve(id, () => server.receiveMaskedInput(m));
+        },
+        this.lost.afterShareKeys,
+      );
+      await stage(
+        'unmasking',
+        this.serve('server', () => server.closeMaskedInputs()),
+        (id, bytes) => {
+          const m = this.message(id, bytes, 'unmask-response');
+          this.serve(id, () => server.receiveUnmaskResponse(m));
+        },
+        this.lost.afterMaskedInput,
+      );
+      this.result = this.serve('server', () => server.finish());
+    } catch (e) {
+      // Too few survivors, a secret that cannot be rebuilt...: the round ends without a model.
+      if (e instanceof SecAggAbortError) {
+        this.failure = new RoundAborted(e.message.replace('round aborted: ', ''));
+        throw this.failure;
+      }
+      throw e;
+    } finally {
+      this.totalMs = performance.now() - started;
+    }
   }
 
   auxiliarySum(): readonly number[] | undefined {
@@ -457,107 +492,31 @@ class SecureAggregator implements RoundAggregator {
   }
 
   finish(): RoundResult {
-    if (this.result) return { ...this.result, global: Float32Array.from(this.result.global) };
+    if (this.finished) return { ...this.finished, global: Float32Array.from(this.finished.global) };
     if (this.failure) throw this.failure;
-    this.finished = true;
-    try {
-      this.result = this.run();
-    } catch (e) {
-      this.failure = e as Error;
-      throw e;
-    } finally {
-      this.held = []; // the copies are no longer needed either way
-    }
-    return { ...this.result, global: Float32Array.from(this.result.global) };
-  }
-
-  private run(): RoundResult {
-    const o = this.owner.options;
-    const held = this.held;
-    const n = held.length;
+    const n = this.advertised.size;
     if (n === 0) throw new RoundAborted('no update was accepted');
-    if (n === 1)
+    if (!this.instructions || n === 1)
       throw new RoundAborted(
-        'secure aggregation needs at least 2 clients (the sum of one update is that update); 1 update was accepted',
+        `secure aggregation needs at least 2 clients (the sum of one update is that update); ${n} took part`,
       );
-    const started = performance.now();
+    const report = this.result;
+    if (!report) throw new Error('secure aggregation: finish before the protocol completed');
+    const s = this.instructions;
     const d = this.ctx.global.length;
-    const { neighbours, threshold, bits } = roundShape(n, o);
-    const range = (typeof o.range === 'function' ? o.range() : o.range) ?? o.clipNorm ?? 1;
-    if (!(range > 0 && Number.isFinite(range)))
-      throw new RangeError(`secure aggregation: range must be positive and finite, got ${range}`);
-    const { suite, kind } = this.owner.cryptoForRound();
-    // Protocol ids are the positions 0..n-1 in arrival order.
-    const schedule = scheduleDropouts(n, o.dropouts, this.rng);
-    const dropped = Object.fromEntries(
-      DROPOUT_STAGES.map((stage) => [stage, schedule[stage].map((id) => held[id].clientId)]),
-    ) as DroppedIds;
-    const inputs = new InputBuilder(held, range, o.clipNorm);
-    const stats = {
-      round: this.ctx.round,
-      clients: n,
-      dropped,
-      neighbours,
-      threshold,
-      bits,
-      range,
-      cryptoSuite: kind,
-    };
-    const abort = (reason: string): RoundAborted => {
-      this.aborted = {
-        ...stats,
-        survivors: 0,
-        survivorIds: [],
-        recoveredDropouts: 0,
-        excluded: 0,
-        clippedUpdates: inputs.clippedUpdates,
-        clippedValues: inputs.clippedValues,
-        totalExamples: 0,
-        errorBound: 0,
-        meanErrorBound: 0,
-        clientSeconds: 0,
-        serverSeconds: 0,
-        totalSeconds: (performance.now() - started) / 1000,
-        bytesUp: 0,
-        bytesDown: 0,
-        aborted: reason,
-      };
-      return new RoundAborted(reason);
-    };
-
-    let report;
-    try {
-      report = runSecAggInProcessSync({
-        vectors: (id) => inputs.build(id),
-        clientIds: held.map((_, i) => i),
-        vectorLength: d + 1 + (this.auxiliaryLength ?? 0),
-        range,
-        bits,
-        rounding: o.rounding,
-        neighbours,
-        threshold,
-        prg: o.prg,
-        seed: this.rng.nextUint32(),
-        dropouts: schedule,
-        crypto: suite,
-      });
-    } catch (e) {
-      // Too few survivors, a secret that cannot be rebuilt...: the round ends without a model.
-      // Anything else (a refusal, a malformed message) would be a bug here and propagates.
-      if (!(e instanceof SecAggAbortError)) throw e;
-      throw abort(e.message.replace('round aborted: ', ''));
-    }
-
+    const range = s.range;
     // mean = Ŝ·r / Ŵ: Ŝ the decoded Σ uᵢ·xᵢ, Ŵ the decoded Σ uᵢ·r.
     const sum = report.sum;
     const weight = sum[d];
     // The protocol's bound is against the sum of the float32 inputs; each input value (≤ r) was
     // rounded to float32 once when weighted, so add that too.
     const E = report.errorBound + report.survivors.length * range * 2 ** -24;
-    if (!(weight - E > 0))
-      throw abort(
+    if (!(weight - E > 0)) {
+      this.failure = new RoundAborted(
         `the survivors' total weight ${weight} is within the quantization error ${E}: use more bits or fewer clients`,
       );
+      throw this.failure;
+    }
     const mean = new Float32Array(d);
     const toMean = range / weight;
     let largest = 0;
@@ -569,31 +528,44 @@ class SecureAggregator implements RoundAggregator {
     // |Sr/W| by the computed one plus this error gives the expression below; plus the float32
     // rounding of the mean itself.
     const meanErrorBound = (E * (range + largest)) / (weight - E) + largest * 2 ** -24;
-    const totalExamples = (weight / range) * inputs.maxExamples;
+    const totalExamples = (weight / range) * s.maxWeight;
     this.auxSum = Array.from(sum.subarray(d + 1));
+    const survivorIds = report.survivors.map((id) => s.participants[id]);
     const statistics: SecureAggregationRoundStats = {
-      ...stats,
-      survivors: report.survivors.length,
-      survivorIds: report.survivors.map((id) => held[id].clientId),
+      round: this.ctx.round,
+      clients: s.participants.length,
+      survivors: survivorIds.length,
+      survivorIds,
+      dropped: {
+        beforeAdvertise: s.participants.filter((id) => !this.advertised.has(id)),
+        ...this.lost,
+      },
       recoveredDropouts: report.recoveredDropouts.length,
       excluded: report.excluded.length,
-      clippedUpdates: inputs.clippedUpdates,
-      clippedValues: inputs.clippedValues,
+      neighbours: s.neighbours,
+      threshold: s.threshold,
+      bits: s.bits,
+      range,
       totalExamples,
       errorBound: report.errorBound,
       meanErrorBound,
-      clientSeconds: report.timing.clientMs / 1000,
-      serverSeconds: report.timing.serverMs / 1000,
-      totalSeconds: (performance.now() - started) / 1000,
-      bytesUp: report.bytes.totalUp,
-      bytesDown: report.bytes.totalDown,
+      serverSeconds: this.serverMs / 1000,
+      totalSeconds: this.totalMs / 1000,
+      bytesUp: this.bytesUp,
+      bytesDown: this.bytesDown,
+      cryptoSuite: this.suite!.kind,
     };
     this.inner.add({
-      clientId: `secagg(${report.survivors.length} clients)`,
+      clientId: `secagg(${survivorIds.length} clients)`,
       delta: mean,
       numExamples: totalExamples,
     });
     const inner = this.inner.finish();
-    return { global: inner.global, statistics: { ...inner.statistics, secureAggregation: statistics } };
+    this.finished = {
+      global: inner.global,
+      statistics: { ...inner.statistics, secureAggregation: statistics },
+      contributors: survivorIds.length,
+    };
+    return { ...this.finished, global: Float32Array.from(this.finished.global) };
   }
 }

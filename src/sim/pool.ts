@@ -20,7 +20,15 @@ import { ArrayDataset } from '../data/dataset.js';
 import type { ModelSpec } from '../model/layers.js';
 import { buildModel } from '../model/build.js';
 import type { TrainerOptions } from '../runtime/trainer.js';
-import type { EvaluateOutcome, EvaluateTask, FitExecutor, FitOutcome, FitTask } from '../fl/executor.js';
+import type {
+  EvaluateOutcome,
+  EvaluateTask,
+  FitExecutor,
+  FitOutcome,
+  FitTask,
+  StageMessage,
+  StageReply,
+} from '../fl/executor.js';
 import { clientSeed } from '../fl/engine.js';
 import { uploadBytes } from '../fl/upload.js';
 import type { CodecState } from '../compress/codec.js';
@@ -28,6 +36,7 @@ import type { ClientState } from '../federation/client-pipeline.js';
 import type {
   SharedDatasetInit,
   WorkerEvaluateTask,
+  WorkerExchangeTask,
   WorkerInit,
   WorkerReply,
   WorkerTask,
@@ -65,6 +74,8 @@ export class WorkerPool implements FitExecutor {
   private ready: Promise<void>;
   /** See WorkerPoolOptions.tasksPerWorker; may be changed between rounds (bench:sim compares 1 and 2). */
   tasksPerWorker: number;
+  /** The worker that ran each client's last fit, where its round in progress lives. */
+  private readonly homes = new Map<string, Slot>();
   /** Each client's state between its rounds (see the top of this file for what it costs). */
   private readonly states = new Map<string, ClientState>();
 
@@ -145,9 +156,11 @@ export class WorkerPool implements FitExecutor {
     const bytesDown = global.byteLength;
     await this.dispatch(
       [...tasks],
-      (task, taskId) => {
+      (task, taskId, slot) => {
         // The state moves to the worker (transferred) and comes back with the reply.
         const id = task.client.id;
+        // A multi-stage round's later messages go to the worker that holds the client's round.
+        this.homes.set(id, slot);
         const state = this.states.get(id);
         this.states.delete(id);
         const msg: WorkerTask = {
@@ -183,6 +196,54 @@ export class WorkerPool implements FitExecutor {
               },
         );
       },
+    );
+  }
+
+  /**
+   * A later stage of a multi-stage round (secure aggregation): each message goes to the worker
+   * that ran its client's fit this round, which holds the client's session.
+   */
+  async exchange(
+    round: number,
+    _stage: string,
+    messages: readonly StageMessage[],
+    onReply: (reply: StageReply) => void,
+  ): Promise<void> {
+    await this.ready;
+    const bySlot = new Map<Slot, StageMessage[]>();
+    for (const m of messages) {
+      const slot = this.homes.get(m.clientId);
+      if (!slot) {
+        onReply({ ok: false, clientId: m.clientId, kind: 'failed', reason: 'has no round in progress' });
+        continue;
+      }
+      bySlot.set(slot, [...(bySlot.get(slot) ?? []), m]);
+    }
+    await Promise.all(
+      [...bySlot].map(([slot, group]) =>
+        this.dispatch(
+          group,
+          (m, taskId) => {
+            const payload = m.payload.slice(); // the worker may keep it; the server's copy stays
+            const msg: WorkerExchangeTask = {
+              kind: 'exchange',
+              taskId,
+              round,
+              clientId: m.clientId,
+              payload,
+            };
+            return { msg, transfer: [payload.buffer as ArrayBuffer] };
+          },
+          (m, reply) => {
+            if (reply.kind === 'exchanged')
+              onReply({ ok: true, clientId: m.clientId, payload: reply.payload, seconds: reply.seconds });
+            else if (reply.kind === 'error')
+              onReply({ ok: false, clientId: m.clientId, kind: 'failed', reason: reply.message });
+            else throw new Error(`unexpected '${reply.kind}' reply to a stage message`);
+          },
+          [slot],
+        ),
+      ),
     );
   }
 
@@ -235,8 +296,13 @@ export class WorkerPool implements FitExecutor {
    */
   private dispatch<T>(
     queue: T[],
-    message: (item: T, taskId: number) => { msg: WorkerTask | WorkerEvaluateTask; transfer: ArrayBuffer[] },
+    message: (
+      item: T,
+      taskId: number,
+      slot: Slot,
+    ) => { msg: WorkerTask | WorkerEvaluateTask | WorkerExchangeTask; transfer: ArrayBuffer[] },
     onReply: (item: T, reply: Extract<WorkerReply, { taskId: number }>) => void,
+    slots: readonly Slot[] = this.slots,
   ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let pending = queue.length;
@@ -250,7 +316,7 @@ export class WorkerPool implements FitExecutor {
         if (error) reject(error);
         else resolve();
       };
-      for (const slot of this.slots) {
+      for (const slot of slots) {
         const inFlight = new Map<number, T>();
         const send = () => {
           const item = queue.shift();
@@ -258,7 +324,7 @@ export class WorkerPool implements FitExecutor {
           const taskId = this.nextTask++;
           inFlight.set(taskId, item);
           try {
-            const { msg, transfer } = message(item, taskId);
+            const { msg, transfer } = message(item, taskId, slot);
             slot.worker.postMessage(msg, transfer);
           } catch (e) {
             // e.g. indicesOf does not know the client: the round fails with that error, not the process.

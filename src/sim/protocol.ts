@@ -44,6 +44,15 @@ export interface WorkerTask {
   state?: ClientState;
 }
 
+/** A later stage of a multi-stage round: a server message for a client whose fit ran on this worker. */
+export interface WorkerExchangeTask {
+  kind: 'exchange';
+  taskId: number;
+  round: number;
+  clientId: string;
+  payload: Uint8Array;
+}
+
 /** Federated evaluation: the client evaluates the round's global model on its own held-out samples. */
 export interface WorkerEvaluateTask {
   kind: 'evaluate';
@@ -66,6 +75,7 @@ export type WorkerReply =
       metrics: Record<string, number>;
       seconds: number;
     }
+  | { kind: 'exchanged'; taskId: number; clientId: string; payload: Uint8Array; seconds: number }
   | {
       kind: 'evaluated';
       taskId: number;

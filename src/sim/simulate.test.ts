@@ -88,7 +88,8 @@ test('a simulation under secure aggregation with distributed DP noise and adapti
   const updated = rows.filter((x) => x.updated);
   const secagg = (row: (typeof rows)[number]) => row.statistics.secureAggregation;
   for (const row of updated) {
-    assert.ok(secagg(row).survivors <= row.aggregated && secagg(row).survivors >= 2, JSON.stringify(row));
+    // The round's count of aggregated updates is the protocol's survivors: no hidden dropouts.
+    assert.ok(secagg(row).survivors === row.aggregated && secagg(row).survivors >= 2, JSON.stringify(row));
     assert.ok(secagg(row).bytesUp > 0);
   }
   // Adaptive clipping under secure aggregation: the clip norm moves from round to round, driven by
@@ -96,10 +97,13 @@ test('a simulation under secure aggregation with distributed DP noise and adapti
   const clipNorms = rows.map((x) => x.statistics?.dp?.clipNorm);
   assert.ok(new Set(clipNorms).size >= 2, JSON.stringify(clipNorms));
   // 20% of a round's clients (rounded) vanish inside the protocol; the others are in the sum.
-  assert.ok(
-    updated.some((x) => secagg(x).survivors < x.aggregated),
-    'some round lost clients inside the protocol',
-  );
+  // 20% of a round's clients (rounded) vanish inside the protocol: the round says so.
+  const lost = updated.filter((x) => secagg(x).dropped.afterShareKeys.length > 0);
+  assert.ok(lost.length > 0, 'some round lost clients inside the protocol');
+  for (const x of lost) {
+    assert.equal(x.dropped, secagg(x).dropped.afterShareKeys.length);
+    assert.equal(x.aggregated + x.dropped, x.selected);
+  }
 });
 
 test('local DP-SGD on every client: updates are trained with DP-SGD and the example-level bound is recorded', async () => {

@@ -156,7 +156,12 @@ export async function runSimulation(
     executor: serverSide(executor, {
       codec: settings.codec,
       parameters: parameterCount,
-      faults: settings.failures,
+      faults: {
+        ...settings.failures,
+        protocolDropouts: settings.secureAggregation?.dropoutAfterShareKeys
+          ? { afterShareKeys: settings.secureAggregation.dropoutAfterShareKeys }
+          : undefined,
+      },
       seed: settings.seed,
     }),
     fitConfig: (round) => ({

@@ -7,27 +7,44 @@ import { parentPort } from 'node:worker_threads';
 import { ArrayDataset, SubsetDataset } from '../data/dataset.js';
 import { Trainer } from '../runtime/trainer.js';
 import { nodeRuntime } from '../runtime/node.js';
-import { evaluateClient, fitClient, type ClientState } from '../federation/client-pipeline.js';
+import {
+  evaluateClient,
+  fitClient,
+  type ClientRoundSession,
+  type ClientState,
+} from '../federation/client-pipeline.js';
+import { loadSecAggCrypto } from '../privacy/secagg/crypto-suite.js';
+import type { SecAggCrypto } from '../privacy/secagg/crypto-suite.js';
 import { ownBuffer } from '../compress/client-codec.js';
 import type { Upload } from '../fl/upload.js';
-import type { WorkerEvaluateTask, WorkerInit, WorkerReply, WorkerTask } from './protocol.js';
+import type {
+  WorkerEvaluateTask,
+  WorkerExchangeTask,
+  WorkerInit,
+  WorkerReply,
+  WorkerTask,
+} from './protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('sim/worker.ts must run in a worker thread');
 let trainer: Trainer | undefined;
 let dataset: ArrayDataset | undefined;
 let global: Float32Array | undefined;
+let secaggCrypto: SecAggCrypto | undefined;
+/** The rounds in progress of the clients whose fit ran here (secure aggregation's later stages). */
+const sessions = new Map<string, { round: number; session: ClientRoundSession }>();
 const send = (m: WorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 const bufferOf = (a: Float32Array | Uint8Array) => a.buffer as ArrayBuffer;
 
 // The pool sends a task ahead while the previous one runs (tasksPerWorker in pool.ts); the
 // one Trainer serves one client at a time, so messages are handled strictly in order.
 let queue: Promise<void> = Promise.resolve();
-port.on('message', (m: WorkerInit | WorkerTask | WorkerEvaluateTask) => {
+type Incoming = WorkerInit | WorkerTask | WorkerEvaluateTask | WorkerExchangeTask;
+port.on('message', (m: Incoming) => {
   queue = queue.then(() => handle(m));
 });
 
-async function handle(m: WorkerInit | WorkerTask | WorkerEvaluateTask): Promise<void> {
+async function handle(m: Incoming): Promise<void> {
   if (m.kind === 'init') {
     try {
       const d = m.dataset;
@@ -40,6 +57,7 @@ async function handle(m: WorkerInit | WorkerTask | WorkerEvaluateTask): Promise<
         normalization: d.normalization,
       });
       global = new Float32Array(m.global);
+      secaggCrypto = await loadSecAggCrypto();
       trainer = await Trainer.create(m.spec, {
         ...m.trainer,
         runtime: nodeRuntime({ intraOpNumThreads: m.intraOpThreads }),
@@ -51,11 +69,23 @@ async function handle(m: WorkerInit | WorkerTask | WorkerEvaluateTask): Promise<
     return;
   }
   if (m.kind === 'evaluate') return evaluate(m);
+  if (m.kind === 'exchange') return exchange(m);
   const started = performance.now(); // not on arrival: time queued behind another client is not this one's
   try {
     if (!trainer || !dataset || !global) throw new Error('worker used before init');
-    const data = new SubsetDataset(dataset, m.indices);
-    const r = await fitClient(trainer, data, global, m.config, m.seed, m.state);
+    sessions.delete(m.clientId);
+    const r = await fitClient(
+      { trainer, secaggCrypto },
+      {
+        clientId: m.clientId,
+        data: new SubsetDataset(dataset, m.indices),
+        global,
+        config: m.config,
+        seed: m.seed,
+        state: m.state,
+      },
+    );
+    if (r.session) sessions.set(m.clientId, { round: m.round, session: r.session });
     const upload = transferable(r.upload);
     send(
       {
@@ -69,7 +99,7 @@ async function handle(m: WorkerInit | WorkerTask | WorkerEvaluateTask): Promise<
         // Includes the update transforms (clipping, encoding): they are the client's work too.
         seconds: (performance.now() - started) / 1000,
       },
-      [bufferOf(upload.kind === 'delta' ? upload.delta : upload.bytes), ...stateBuffers(r.state)],
+      [bufferOf(payloadOf(upload)), ...stateBuffers(r.state)],
     );
   } catch (e) {
     // The state goes back untouched (the pipeline does not modify it), so the client keeps it.
@@ -88,7 +118,36 @@ async function handle(m: WorkerInit | WorkerTask | WorkerEvaluateTask): Promise<
 
 /** The upload with its payload in a buffer of its own, so it can be transferred whole. */
 function transferable(u: Upload): Upload {
-  return u.kind === 'delta' ? u : { ...u, bytes: ownBuffer(u.bytes) };
+  if (u.kind === 'delta') return u;
+  return u.kind === 'secure' ? { ...u, message: ownBuffer(u.message) } : { ...u, bytes: ownBuffer(u.bytes) };
+}
+
+function payloadOf(u: Upload): Float32Array | Uint8Array {
+  return u.kind === 'delta' ? u.delta : u.kind === 'secure' ? u.message : u.bytes;
+}
+
+/** A server message for a client whose round is in progress here: the client's answer. */
+function exchange(m: WorkerExchangeTask): void {
+  const started = performance.now();
+  const held = sessions.get(m.clientId);
+  try {
+    if (!held || held.round !== m.round) throw new Error('has no round in progress');
+    const payload = ownBuffer(held.session.receive(m.payload));
+    if (held.session.done) sessions.delete(m.clientId);
+    send(
+      {
+        kind: 'exchanged',
+        taskId: m.taskId,
+        clientId: m.clientId,
+        payload,
+        seconds: (performance.now() - started) / 1000,
+      },
+      [bufferOf(payload)],
+    );
+  } catch (e) {
+    sessions.delete(m.clientId);
+    send({ kind: 'error', taskId: m.taskId, clientId: m.clientId, message: (e as Error).message });
+  }
 }
 
 function stateBuffers(state: ClientState | undefined): ArrayBuffer[] {

@@ -20,6 +20,7 @@ export function damagedUploads(inner: FitExecutor, rate: number, seed: number): 
       return inner.run(round, global, tasks, (o) => onOutcome(damaged(o, keeps.get(o.clientId))));
     },
     evaluate: inner.evaluate?.bind(inner),
+    exchange: inner.exchange?.bind(inner),
     close: inner.close?.bind(inner),
   };
 }
@@ -32,6 +33,8 @@ function damaged(o: FitOutcome, keeps: number | undefined): FitOutcome {
     upload:
       u.kind === 'delta'
         ? { ...u, delta: u.delta.subarray(0, Math.floor(keeps * u.delta.length)) }
-        : { ...u, bytes: u.bytes.subarray(0, Math.floor(keeps * u.bytes.length)) },
+        : u.kind === 'secure'
+          ? { ...u, message: u.message.subarray(0, Math.floor(keeps * u.message.length)) }
+          : { ...u, bytes: u.bytes.subarray(0, Math.floor(keeps * u.bytes.length)) },
   };
 }

@@ -17,7 +17,7 @@ import { mapOutcomes } from './wrap.js';
 export function decodingUploads(inner: FitExecutor, codec: string, length: number): FitExecutor {
   const decoder: UpdateCodec = codecByName(codec);
   return mapOutcomes(inner, (o) => {
-    if (!o.ok || o.upload.kind === 'delta') return o;
+    if (!o.ok || o.upload.kind !== 'encoded') return o;
     const { clientId } = o;
     if (o.upload.codec !== decoder.name)
       return {

@@ -10,18 +10,22 @@ import { byzantineClients, type ByzantineClients } from './byzantine.js';
 import { damagedUploads } from './damage.js';
 import { decodingUploads } from './decode.js';
 import { unreliableClients, type UnreliableClients } from './unreliable.js';
+import { protocolDropouts, type ProtocolDropouts } from './protocol-dropouts.js';
 
 export { byzantineClients, isByzantine, type ByzantineClients } from './byzantine.js';
 export { damagedUploads } from './damage.js';
 export { decodingUploads } from './decode.js';
 export { unreliableClients, type UnreliableClients } from './unreliable.js';
 export { lazyExecutor } from './lazy.js';
+export { protocolDropouts, type ProtocolDropouts } from './protocol-dropouts.js';
 export { mapOutcomes } from './wrap.js';
 
 export interface ClientFaults extends UnreliableClients {
   /** Probability that an upload arrives truncated. */
   corruptRate?: number;
   byzantine?: ByzantineClients;
+  /** Clients that vanish inside a multi-stage round (secure aggregation). */
+  protocolDropouts?: ProtocolDropouts;
 }
 
 /**
@@ -34,6 +38,8 @@ export function serverSide(
 ): FitExecutor {
   const f = o.faults ?? {};
   let e = transport;
+  const p = f.protocolDropouts;
+  if (p && Object.values(p).some((v) => v)) e = protocolDropouts(e, p, o.seed);
   if (f.dropoutRate || f.stragglerRate || f.deadlineSeconds !== undefined)
     e = unreliableClients(e, f, o.seed);
   if (f.corruptRate) e = damagedUploads(e, f.corruptRate, o.seed);

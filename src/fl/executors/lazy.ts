@@ -23,6 +23,11 @@ export function lazyExecutor<E extends FitExecutor>(
           return e.evaluate(...args);
         }
       : undefined,
+    exchange: (...args) => {
+      const e = get();
+      if (!e.exchange) throw new Error('this executor cannot carry multi-stage rounds');
+      return e.exchange(...args);
+    },
     close: async () => {
       await started?.close?.();
     },

@@ -59,6 +59,7 @@ export function unreliableClients(inner: FitExecutor, f: UnreliableClients, seed
       });
     },
     evaluate: inner.evaluate?.bind(inner),
+    exchange: inner.exchange?.bind(inner),
     close: inner.close?.bind(inner),
   };
 }

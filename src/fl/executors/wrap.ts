@@ -13,6 +13,7 @@ export function mapOutcomes(
     run: (round, global, tasks, onOutcome) =>
       inner.run(round, global, tasks, (o) => onOutcome(map(o, round))),
     evaluate: inner.evaluate?.bind(inner),
+    exchange: inner.exchange?.bind(inner),
     close: inner.close?.bind(inner),
   };
 }

@@ -1,0 +1,89 @@
+/**
+ * Clients that already hold their updates, behind an executor: each runs the client pipeline's
+ * update transforms (federation/client-pipeline.ts) on its given update — clip and noise, encode,
+ * and under secure aggregation its own protocol session — and answers the round's later stages.
+ * For testing the server's layers through the real engine and the real client code, without
+ * training anything.
+ */
+import type { FitExecutor, StageReply } from '../../src/fl/executor.js';
+import type { ClientUpdate, FitConfig } from '../../src/fl/strategy.js';
+import { clientSeed } from '../../src/fl/engine.js';
+import { uploadBytes } from '../../src/fl/upload.js';
+import { transformUpdate, type ClientRoundSession } from '../../src/federation/client-pipeline.js';
+import type { SecAggCrypto } from '../../src/privacy/secagg/crypto-suite.js';
+
+/** What a client was told and had, for a test to recompute what it did. */
+export interface ClientFitRecord {
+  config: FitConfig;
+  seed: number;
+  /** The update before the pipeline's transforms. */
+  delta: Float32Array;
+}
+
+export interface ClientsWithUpdates extends FitExecutor {
+  /** Each client's last fit, by id. */
+  readonly fits: Map<string, ClientFitRecord>;
+}
+
+/**
+ * The executor; `tamper` may replace what a client sends (its first message at stage 'fit', or its
+ * answer at a later stage), to play a forging or broken client.
+ */
+export function clientsWithUpdates(
+  updates: readonly ClientUpdate[],
+  secaggCrypto?: SecAggCrypto,
+  tamper?: (clientId: string, stage: string, payload: Uint8Array) => Uint8Array,
+): ClientsWithUpdates {
+  const sessions = new Map<string, ClientRoundSession>();
+  const fits = new Map<string, ClientFitRecord>();
+  const edit = tamper ?? ((_id: string, _stage: string, p: Uint8Array) => p);
+  return {
+    fits,
+    async run(round, global, tasks, onOutcome) {
+      for (const t of tasks) {
+        const u = updates.find((x) => x.clientId === t.client.id);
+        if (!u) throw new Error(`no update for client ${t.client.id}`);
+        const seed = clientSeed(1, round, u.clientId);
+        fits.set(u.clientId, { config: t.config, seed, delta: Float32Array.from(u.delta) });
+        const r = transformUpdate(
+          { secaggCrypto },
+          { clientId: u.clientId, global, config: t.config, seed },
+          Float32Array.from(u.delta),
+          u.numExamples,
+        );
+        if (r.session) sessions.set(u.clientId, r.session);
+        let upload = r.upload;
+        if (upload.kind === 'secure')
+          upload = { kind: 'secure', message: edit(u.clientId, 'fit', upload.message) };
+        else if (upload.kind === 'delta' && u.auxiliary) upload = { ...upload, auxiliary: u.auxiliary };
+        onOutcome({
+          ok: true,
+          clientId: u.clientId,
+          upload,
+          numExamples: u.numExamples,
+          seconds: 0,
+          bytesUp: uploadBytes(upload),
+          bytesDown: global.byteLength,
+        });
+      }
+    },
+    async exchange(_round, stage, messages, onReply) {
+      for (const m of messages) {
+        const session = sessions.get(m.clientId);
+        let reply: StageReply;
+        try {
+          if (!session) throw new Error('has no round in progress');
+          reply = {
+            ok: true,
+            clientId: m.clientId,
+            payload: edit(m.clientId, stage, session.receive(m.payload)),
+            seconds: 0,
+          };
+        } catch (e) {
+          reply = { ok: false, clientId: m.clientId, kind: 'failed', reason: (e as Error).message };
+        }
+        onReply(reply);
+      }
+    },
+  };
+}
