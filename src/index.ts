@@ -74,6 +74,7 @@ export type {
 export type { RoundRecord } from './fl/round-record.js';
 export * from './federation/settings.js';
 export { strategyStack, type StrategyStack } from './federation/strategy-stack.js';
+export type { Platform } from './platform.js';
 export { encodeCheckpoint, decodeCheckpoint, CheckpointError, type Checkpoint } from './fl/checkpoint.js';
 export * as secagg from './privacy/secagg/index.js';
 export * as attack from './privacy/attack/index.js';

@@ -8,6 +8,8 @@ export {
   type TrainedModelInfo,
 } from './io/node/trained-model.js';
 export { writeFileAtomic } from './io/node/files.js';
+export { nodePlatform, type NodePlatformOptions } from './node-platform.js';
+export type { Platform } from './platform.js';
 export { claimRunFolder, RUN_FILES, type ClaimOptions, type RunKind } from './io/node/run-folder.js';
 export { WorkerPool, type WorkerPoolOptions } from './sim/pool.js';
 export { checkpointFile, metricsFiles } from './io/node/run-files.js';

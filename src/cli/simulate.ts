@@ -26,6 +26,7 @@ import {
 } from '../federation/settings.js';
 import { checkResumable } from '../federation/resume.js';
 import { strategyStack } from '../federation/strategy-stack.js';
+import { portableSecAggCrypto } from '../privacy/secagg/crypto-suite.js';
 import { SettingsFlags, deepMerge, getPath } from './settings-flags.js';
 
 /** The models simulate can train on its datasets (image classifiers; the text model needs text). */
@@ -144,7 +145,7 @@ export async function resolveSimulation(
   if (!(DATASETS as readonly string[]).includes(settings.dataset))
     throw new Error(`--dataset '${settings.dataset}': known datasets are ${DATASETS.join(', ')}`);
   // The strategy's own options and its needs (Krum's 2f + 3 clients a round...), before any data.
-  strategyStack(settings, settings.clients);
+  strategyStack(settings, settings.clients, { secaggCrypto: portableSecAggCrypto() });
   if (stored) checkResumable(stored, settings, flags.resume!, simulateFlags.describe);
   const dir =
     flags.resume ??

@@ -9,6 +9,7 @@ import type { Strategy } from '../fl/strategy.js';
 import { defaultNoiseClients, withDifferentialPrivacy } from '../privacy/differential-privacy.js';
 import { withSecureAggregation, type SecureAggregationStrategy } from '../privacy/secure-aggregation.js';
 import { SettingsError, type RunSettings } from './settings.js';
+import type { Platform } from '../platform.js';
 
 export interface StrategyStack {
   /** The outermost layer: what the round engine drives. */
@@ -29,7 +30,11 @@ export function clientsPerRound(settings: RunSettings, population: number): numb
  * Builds the stack for a federation of `population` clients; throws SettingsError when the
  * settings ask for something the strategy cannot do.
  */
-export function strategyStack(settings: RunSettings, population: number): StrategyStack {
+export function strategyStack(
+  settings: RunSettings,
+  population: number,
+  platform: Pick<Platform, 'secaggCrypto'>,
+): StrategyStack {
   let inner: Strategy;
   try {
     inner = strategyByName(settings.strategy, settings.strategyOptions ?? {});
@@ -54,6 +59,7 @@ export function strategyStack(settings: RunSettings, population: number): Strate
   if (sa) {
     try {
       secure = withSecureAggregation(inner, {
+        crypto: platform.secaggCrypto,
         neighbours: sa.neighbours,
         range: sa.range ?? (() => secureRangeFor(settings, population, currentClipNorm())),
       });

@@ -130,7 +130,7 @@ test('FedAvg under secure aggregation gives plain FedAvg (example-weighted) with
     assert.equal(s.clients, 8);
     assert.equal(s.survivors, 8);
     assert.deepEqual(sorted(s.survivorIds), sorted(updates.map((u) => u.clientId)));
-    assert.equal(s.cryptoSuite, 'given');
+    assert.equal(s.cryptoSuite, 'node');
     // The protocol's bound is sumErrorBound over the survivors, with the default range 1.
     assert.equal(s.range, 1);
     assert.equal(s.bits, bits ?? maxBitsFor(8));
@@ -206,7 +206,7 @@ test('FedAvgM (3 rounds) and FedAdam under secure aggregation match the plain st
 test('refuses strategies that need individual updates, and invalid options, with errors that say why', () => {
   for (const inner of [new Krum({ f: 1 }), new FedMedian(), new FedTrimmedAvg(), new CenteredClipping()]) {
     assert.throws(
-      () => withSecureAggregation(inner),
+      () => withSecureAggregation(inner, { crypto }),
       (e: Error) => {
         assert.match(e.message, new RegExp(`cannot wrap '${inner.name}'`));
         assert.match(e.message, /needs each client's update/);
@@ -217,16 +217,16 @@ test('refuses strategies that need individual updates, and invalid options, with
   }
   const fedavg = new FedAvg();
   assert.throws(
-    () => withSecureAggregation(withSecureAggregation(fedavg)),
+    () => withSecureAggregation(withSecureAggregation(fedavg, { crypto }), { crypto }),
     /already under secure aggregation/,
   );
-  assert.throws(() => withSecureAggregation(fedavg, { clipNorm: -1 }), /clipNorm must be a positive/);
-  assert.throws(() => withSecureAggregation(fedavg, { range: 0 }), /range must be a positive/);
+  assert.throws(() => withSecureAggregation(fedavg, { crypto, clipNorm: -1 }), /clipNorm must be a positive/);
+  assert.throws(() => withSecureAggregation(fedavg, { crypto, range: 0 }), /range must be a positive/);
   assert.throws(
-    () => withSecureAggregation(fedavg, { neighbours: 4, threshold: 2 }),
+    () => withSecureAggregation(fedavg, { crypto, neighbours: 4, threshold: 2 }),
     /threshold must be in \[3, 5\]/,
   );
-  assert.throws(() => withSecureAggregation(fedavg, { bits: 32 }), /bits must be at most 31/);
+  assert.throws(() => withSecureAggregation(fedavg, { crypto, bits: 32 }), /bits must be at most 31/);
   assert.throws(
     () => protocolDropouts(clientsWithUpdates([], crypto), { afterShareKeys: 0.6, afterMaskedInput: 0.5 }, 1),
     /add up to 1.1/,
@@ -449,8 +449,7 @@ test('RoundEngine with the in-process executor: FedAvg under secure aggregation 
     const r = await trainer.evaluate(heldOut);
     return { loss: r.loss, accuracy: r.accuracy };
   };
-  const secure = withSecureAggregation(new FedAvg()); // the runtime's crypto suite
-  await secure.ready;
+  const secure = withSecureAggregation(new FedAvg(), { crypto });
   const engineOptions = { clients, fitConfig: { localEpochs: 2, batchSize: 10, lr: 0.1 }, seed: 5 };
   const secureEngine = new RoundEngine({
     ...engineOptions,
@@ -473,7 +472,7 @@ test('RoundEngine with the in-process executor: FedAvg under secure aggregation 
     const s = next.report.statistics!.secureAggregation!;
     assert.equal(s.round, round);
     assert.equal(s.survivors, 6);
-    assert.equal(s.cryptoSuite, 'runtime');
+    assert.equal(s.cryptoSuite, 'node');
     assertClose(next.global, plain.global, s.meanErrorBound, `round ${round}`);
     global = next.global;
   }

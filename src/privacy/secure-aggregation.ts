@@ -56,7 +56,7 @@ import type {
   StrategyState,
 } from '../fl/strategy.js';
 import { RoundAborted, UpdateRejected } from '../fl/update-check.js';
-import { loadSecAggCrypto, portableSecAggCrypto, type SecAggCrypto } from './secagg/crypto-suite.js';
+import type { SecAggCrypto } from './secagg/crypto-suite.js';
 import { SecAggAbortError, SecAggError } from './secagg/errors.js';
 import { decodeMessage, encodeMessage } from './secagg/codec.js';
 import type { SecAggMessage } from './secagg/messages.js';
@@ -98,8 +98,8 @@ export interface SecureAggregationOptions {
   plan?: PlanOptions;
   /** Mask stream cipher (default 'aes-256-ctr'; 'chacha20' is faster in browsers). */
   prg?: PrgAlgorithm;
-  /** The server's crypto suite; default: node:crypto in Node (loaded asynchronously, see `ready`), else portable. */
-  crypto?: SecAggCrypto;
+  /** The server's crypto suite: the platform's (`nodePlatform().secaggCrypto`, `webPlatform(ort).secaggCrypto`). */
+  crypto: SecAggCrypto;
 }
 
 /** What one round's secure aggregation did, for metrics. */
@@ -137,8 +137,8 @@ export interface SecureAggregationRoundStats {
   /** Protocol bytes the clients sent / the server sent, as encoded by the protocol's binary codec. */
   bytesUp: number;
   bytesDown: number;
-  /** Which crypto suite the server ran: the `crypto` option, the runtime's fastest (node:crypto), or portable. */
-  cryptoSuite: 'given' | 'runtime' | 'portable';
+  /** Which crypto suite the server ran (its `name`: 'node', 'portable'). */
+  cryptoSuite: string;
 }
 
 declare module '../fl/strategy.js' {
@@ -154,17 +154,17 @@ export class SecureAggregationStrategy implements Strategy {
   readonly aggregation = 'sum' as const;
   readonly getState?: () => StrategyState;
   readonly setState?: (state: StrategyState) => void;
-  /** Resolves when the runtime's crypto suite has loaded (immediately when `crypto` was given). */
-  readonly ready: Promise<void>;
-  private runtimeCrypto: SecAggCrypto | undefined;
-  private portableCrypto: SecAggCrypto | undefined;
   /** The round whose instructions configureFit gave out last, for its aggregator. */
   private configured: { round: number; instructions: SecureAggregationInstructions } | undefined;
 
   constructor(
     readonly inner: Strategy,
-    readonly options: SecureAggregationOptions = {},
+    readonly options: SecureAggregationOptions,
   ) {
+    if (!options?.crypto)
+      throw new Error(
+        "secure aggregation needs the server's crypto suite: pass { crypto: nodePlatform().secaggCrypto } (edgefl/node) or webPlatform(ort).secaggCrypto (edgefl/web)",
+      );
     if (inner instanceof SecureAggregationStrategy)
       throw new Error(`'${inner.name}' is already under secure aggregation; wrap the strategy once`);
     if (inner.aggregation !== 'sum') {
@@ -180,16 +180,6 @@ export class SecureAggregationStrategy implements Strategy {
     // checkpoints see exactly the inner strategy's.
     if (inner.getState) this.getState = inner.getState.bind(inner);
     if (inner.setState) this.setState = inner.setState.bind(inner);
-    this.ready = options.crypto
-      ? Promise.resolve()
-      : loadSecAggCrypto().then(
-          (suite) => {
-            this.runtimeCrypto = suite;
-          },
-          () => {
-            // loadSecAggCrypto falls back to the portable suite itself; nothing is lost here either.
-          },
-        );
   }
 
   /** The sum of one update is that update: the protocol needs two at least. */
@@ -246,14 +236,6 @@ export class SecureAggregationStrategy implements Strategy {
     const instructions = this.configured?.round === ctx.round ? this.configured.instructions : undefined;
     return new SecureAggregator(this, ctx, inner, instructions);
   }
-
-  /** @internal The crypto suite for a round, and which one it is. */
-  cryptoForRound(): { suite: SecAggCrypto; kind: SecureAggregationRoundStats['cryptoSuite'] } {
-    if (this.options.crypto) return { suite: this.options.crypto, kind: 'given' };
-    if (this.runtimeCrypto) return { suite: this.runtimeCrypto, kind: 'runtime' };
-    this.portableCrypto ??= portableSecAggCrypto();
-    return { suite: this.portableCrypto, kind: 'portable' };
-  }
 }
 
 /**
@@ -262,7 +244,7 @@ export class SecureAggregationStrategy implements Strategy {
  */
 export function withSecureAggregation(
   inner: Strategy,
-  options: SecureAggregationOptions = {},
+  options: SecureAggregationOptions,
 ): SecureAggregationStrategy {
   return new SecureAggregationStrategy(inner, options);
 }
@@ -343,18 +325,16 @@ class SecureAggregator implements RoundAggregator {
     afterShareKeys: [] as string[],
     afterMaskedInput: [] as string[],
   };
-  private readonly suite: ReturnType<SecureAggregationStrategy['cryptoForRound']> | undefined;
 
   constructor(
-    owner: SecureAggregationStrategy,
+    private readonly owner: SecureAggregationStrategy,
     private readonly ctx: RoundContext,
     private readonly inner: RoundAggregator,
     private readonly instructions: SecureAggregationInstructions | undefined,
   ) {
     if (instructions) {
-      this.suite = owner.cryptoForRound();
       const params = paramsOf(instructions);
-      this.server = new SecAggServer(params, this.suite.suite, { topology: new RoundTopology(params) });
+      this.server = new SecAggServer(params, owner.options.crypto, { topology: new RoundTopology(params) });
     }
   }
 
@@ -553,7 +533,7 @@ class SecureAggregator implements RoundAggregator {
       totalSeconds: this.totalMs / 1000,
       bytesUp: this.bytesUp,
       bytesDown: this.bytesDown,
-      cryptoSuite: this.suite!.kind,
+      cryptoSuite: this.owner.options.crypto.name,
     };
     this.inner.add({
       clientId: `secagg(${survivorIds.length} clients)`,

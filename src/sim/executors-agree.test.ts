@@ -49,7 +49,7 @@ const settings = parseSettings(
 
 /** Three rounds of the settings' run on `transport`; the global model after each. */
 async function run(transport: FitExecutor): Promise<Float32Array[]> {
-  const { strategy } = strategyStack(settings, clients.length);
+  const { strategy } = strategyStack(settings, clients.length, { secaggCrypto: nodeSecAggCrypto() });
   const parameters = initialParameters(spec).values;
   const engine = new RoundEngine({
     strategy,

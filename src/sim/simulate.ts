@@ -21,7 +21,8 @@ import { initialParameters } from '../model/build.js';
 import { exportInferenceModel } from '../model/export.js';
 import type { ModelSpec } from '../model/layers.js';
 import { Trainer } from '../runtime/trainer.js';
-import { nodeRuntime } from '../runtime/node.js';
+import { nodePlatform } from '../node-platform.js';
+import type { Platform } from '../platform.js';
 import { writeFileAtomic } from '../io/node/files.js';
 import { saveTrainedModel } from '../io/node/trained-model.js';
 import { checkpointFile, metricsFiles } from '../io/node/run-files.js';
@@ -80,6 +81,8 @@ export interface SimulationRunOptions {
   signal?: AbortSignal;
   /** More subscribers to the run's round records (a dashboard, a test). */
   subscribers?: readonly RoundSubscriber[];
+  /** ONNX Runtime, cryptography and the sum back-end of the server (default: nodePlatform()). */
+  platform?: Platform;
 }
 
 /** Validates a simulation's settings (defaults filled in) and every cross-field rule. */
@@ -106,7 +109,8 @@ export async function runSimulation(
     dataset: config.dataset ?? data.name,
     model: config.model ?? data.spec.name ?? 'model',
   });
-  const { strategy } = strategyStack(settings, settings.clients);
+  const platform = o.platform ?? nodePlatform();
+  const { strategy } = strategyStack(settings, settings.clients, platform);
   if (settings.localDp) compileDpSgdGraph(data.spec, { optimizer: sgd({ lr: settings.lr }) });
   // A new run never overwrites an earlier one; a resumed run needs one to continue.
   await claimRunFolder(dir, { kind: 'simulate', resume: o.resume });
@@ -128,10 +132,7 @@ export async function runSimulation(
     );
 
   const trainerOptions = { loss: 'softmaxCrossEntropy' as const, optimizer: sgd({ lr: settings.lr }) };
-  const evaluator = await Trainer.create(data.spec, {
-    ...trainerOptions,
-    runtime: nodeRuntime({ intraOpNumThreads: 1 }),
-  });
+  const evaluator = await Trainer.create(data.spec, { ...trainerOptions, runtime: platform.runtime });
   const evalEvery = settings.evalEvery ?? 1;
   const evaluatedRound = (round: number) => round % evalEvery === 0 || round === settings.rounds;
   // Workers start with the first round, once the settings and the checkpoint were found sound,
@@ -182,6 +183,7 @@ export async function runSimulation(
         : undefined,
     }),
     fractionFit: settings.fraction,
+    sumBackend: platform.sumBackend,
     minFitClients: settings.minFitClients,
     minAvailableClients: settings.minAvailableClients,
     minResults: settings.minResults,

@@ -6,14 +6,13 @@
 import { parentPort } from 'node:worker_threads';
 import { ArrayDataset, SubsetDataset } from '../data/dataset.js';
 import { Trainer } from '../runtime/trainer.js';
-import { nodeRuntime } from '../runtime/node.js';
+import { nodePlatform } from '../node-platform.js';
 import {
   evaluateClient,
   fitClient,
   type ClientRoundSession,
   type ClientState,
 } from '../federation/client-pipeline.js';
-import { loadSecAggCrypto } from '../privacy/secagg/crypto-suite.js';
 import type { SecAggCrypto } from '../privacy/secagg/crypto-suite.js';
 import { ownBuffer } from '../compress/client-codec.js';
 import type { Upload } from '../fl/upload.js';
@@ -57,11 +56,9 @@ async function handle(m: Incoming): Promise<void> {
         normalization: d.normalization,
       });
       global = new Float32Array(m.global);
-      secaggCrypto = await loadSecAggCrypto();
-      trainer = await Trainer.create(m.spec, {
-        ...m.trainer,
-        runtime: nodeRuntime({ intraOpNumThreads: m.intraOpThreads }),
-      });
+      const platform = nodePlatform({ runtime: { intraOpNumThreads: m.intraOpThreads } });
+      secaggCrypto = platform.secaggCrypto;
+      trainer = await Trainer.create(m.spec, { ...m.trainer, runtime: platform.runtime });
       send({ kind: 'ready' });
     } catch (e) {
       send({ kind: 'init-error', message: (e as Error).message });

@@ -31,7 +31,7 @@ export const NO_CHECK = 'no-check';
 export const PACKAGE_ENTRIES: Readonly<Record<string, string>> = {
   edgefl: 'src/index.ts',
   'edgefl/node': 'src/node.ts',
-  'edgefl/web': 'src/runtime/web.ts',
+  'edgefl/web': 'src/web.ts',
 };
 
 /**

@@ -8,6 +8,7 @@ import { bestWordKernel } from './word-kernel.js';
 export function nodeSecAggCrypto(): SecAggCrypto {
   const prgs = new Map<PrgAlgorithm, MaskPrg>();
   return {
+    name: 'node',
     keyAgreement: nodeKeyAgreement(),
     maskPrg(algorithm) {
       let prg = prgs.get(algorithm);

@@ -10,6 +10,8 @@ import { portableMaskPrg } from './prg-portable.js';
 import { bestWordKernel, type WordKernel } from './word-kernel.js';
 
 export interface SecAggCrypto {
+  /** Which implementation this is ('node': node:crypto; 'portable': pure JavaScript), for reports. */
+  readonly name: string;
   readonly keyAgreement: KeyAgreement;
   maskPrg(algorithm: PrgAlgorithm): MaskPrg;
   readonly kernel: WordKernel;
@@ -18,6 +20,7 @@ export interface SecAggCrypto {
 export function portableSecAggCrypto(): SecAggCrypto {
   const prgs = new Map<PrgAlgorithm, MaskPrg>();
   return {
+    name: 'portable',
     keyAgreement: portableKeyAgreement(),
     maskPrg(algorithm) {
       let prg = prgs.get(algorithm);

@@ -6,7 +6,8 @@
 import { parentPort } from 'node:worker_threads';
 import { SecAggClient } from '../client.js';
 import { decodeMessage, encodeMessage } from '../codec.js';
-import { loadSecAggCrypto, portableSecAggCrypto, type SecAggCrypto } from '../crypto-suite.js';
+import { portableSecAggCrypto, type SecAggCrypto } from '../crypto-suite.js';
+import { nodeSecAggCrypto } from '../crypto-node.js';
 import { SecAggError } from '../errors.js';
 import type {
   ForwardedSharesMessage,
@@ -35,7 +36,7 @@ async function handle(m: ToWorker): Promise<void> {
   switch (m.kind) {
     case 'start':
       try {
-        crypto = m.crypto === 'portable' ? portableSecAggCrypto() : await loadSecAggCrypto();
+        crypto = m.crypto === 'portable' ? portableSecAggCrypto() : nodeSecAggCrypto();
         send({ kind: 'ready', cpuMs: threadCpuMs() });
       } catch (e) {
         send({ kind: 'start-failed', error: toWireError(e) });

@@ -22,7 +22,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { decodeMessage, encodeMessage } from '../codec.js';
-import { loadSecAggCrypto } from '../crypto-suite.js';
+import { nodeSecAggCrypto } from '../crypto-node.js';
 import { SecAggError } from '../errors.js';
 import {
   assembleInProcessReport,
@@ -254,7 +254,7 @@ export class SecAggClientThreads {
   }
 
   private async runRound(options: SecAggRoundOptions): Promise<InWorkersReport> {
-    const crypto = options.crypto ?? (await loadSecAggCrypto());
+    const crypto = options.crypto ?? nodeSecAggCrypto();
     const { clientIds, inputOf, params, dropStage } = prepareInProcessRound(options);
     const slots = this.slots;
     const mainCpu0 = threadCpuMs();
