@@ -58,10 +58,15 @@ export { LocalExecutor } from './federation/local-executor.js';
 export {
   fitClient,
   evaluateClient,
+  transformUpdate,
   type ClientState,
+  type ClientFit,
   type ClientFitResult,
+  type ClientEnvironment,
+  type ClientRoundSession,
 } from './federation/client-pipeline.js';
-export type { Upload } from './fl/upload.js';
+export { uploadBytes, type Upload } from './fl/upload.js';
+export type { StageMessage, StageReply } from './fl/executor.js';
 export * from './fl/executors/index.js';
 export { runFederated, ResumeError } from './fl/run.js';
 export type {
