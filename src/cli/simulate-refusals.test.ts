@@ -170,3 +170,56 @@ test('a run in which no round changed the model ends with an error that says why
   );
   assert.match(lines.join('\n'), /round {3}2\/2/);
 });
+
+test('a privacy budget too small for one round ends the run with an error that says so, once', async () => {
+  const lines: string[] = [];
+  const dir = fresh();
+  await assert.rejects(
+    runCommand(
+      registerSimulateCommand,
+      ['simulate', '--model', 'logreg', '--clients', '10', '--fraction', '0.3', '--local-steps', '1'].concat([
+        '--partition',
+        'iid',
+        '--dp-noise',
+        '0.5',
+        '--dp-clip',
+        '0.5',
+        '--dp-epsilon',
+        '0.1',
+        '--out',
+        dir,
+      ]),
+      lines,
+    ),
+    /no round ran: privacy budget exhausted: epsilon 0.000 spent, one more round would bring it to \d+\.\d+ > 0.1/,
+  );
+  const text = lines.join('\n');
+  assert.equal(text.match(/privacy budget exhausted/g)?.length, 1, 'the reason is printed once');
+  assert.doesNotMatch(text, /final test accuracy/);
+  assert.match(text, /continue with --resume .* and a larger --dp-epsilon/);
+});
+
+test('local DP-SGD on a model it cannot cover is refused before any round, naming the layer', async () => {
+  const lines: string[] = [];
+  await assert.rejects(
+    runCommand(
+      registerSimulateCommand,
+      [
+        'simulate',
+        '--model',
+        'cnn',
+        '--local-dp-noise',
+        '1',
+        '--local-dp-clip',
+        '1',
+        '--rounds',
+        '1',
+        '--out',
+        fresh(),
+      ],
+      lines,
+    ),
+    /DP-SGD: parameter '.*' is used by Conv; per-example clipping covers dense layers \(Gemm\) only/,
+  );
+  assert.ok(!lines.some((l) => l.startsWith('round')), 'no round ran');
+});

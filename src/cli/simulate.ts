@@ -218,6 +218,7 @@ export function registerSimulateCommand(
       out('');
       printSummary(r, settings, dir, out);
       if (r.failure) throw new Error(`the run did not train: ${r.failure}`);
+      if (r.history.length === 0 && r.stopped) throw new Error(`no round ran: ${r.stopped}`);
     });
 }
 
@@ -264,6 +265,8 @@ function printSummary(
   else out(`no round was completed and evaluated; ${r.seconds.toFixed(0)} s`);
   out(
     `run folder: ${dir} (accuracy.png/.svg and loss.png/.svg curves, metrics.jsonl, metrics.csv, checkpoint.eflc, model.onnx)` +
-      (done < s.rounds && !r.roundsToTarget ? `; continue with --resume ${dir}` : ''),
+      (done < s.rounds && !r.roundsToTarget
+        ? `; continue with --resume ${dir}${r.stopped?.startsWith('privacy budget') ? ' and a larger --dp-epsilon' : ''}`
+        : ''),
   );
 }

@@ -77,3 +77,21 @@ test('edgefl train never overwrites a run folder that holds a run', async () => 
   assert.deepEqual(readdirSync(dir), ['model.json']);
   assert.equal(readFileSync(join(dir, 'model.json'), 'utf8'), '{"an": "earlier run"}');
 });
+
+test('edgefl train refuses flags that would do nothing together, and a text model, before any data is loaded', async () => {
+  for (const [args, message] of [
+    [['--epochs', '2', '--steps', '10'], /--epochs and --steps: give one/],
+    [
+      ['--optimizer', 'adam', '--momentum', '0.5'],
+      /--momentum applies to sgd; adam keeps its own moment estimates/,
+    ],
+    [
+      ['--model', 'transformer'],
+      /--model 'transformer' is a text model: train fits mlp, cnn, logreg or a model .json file/,
+    ],
+  ] as const) {
+    const lines: string[] = [];
+    await assert.rejects(edgeflTrain([...args], lines), message);
+    assert.deepEqual(lines, [], `nothing printed (${args.join(' ')})`);
+  }
+});

@@ -20,7 +20,7 @@ import { progressLine } from './progress.js';
 export interface TrainCommandOptions {
   dataset: string;
   model: string;
-  epochs: number;
+  epochs?: number;
   steps?: number;
   batchSize: number;
   optimizer: 'sgd' | 'adam' | 'adamw';
@@ -39,6 +39,9 @@ export interface TrainCommandOptions {
   dpNoiseSeed?: number;
 }
 
+/** Built-in models that need token sequences, not the image datasets this command loads. */
+const TEXT_MODELS = ['transformer'];
+
 export function registerTrainCommand(
   program: Command,
   out: (line: string) => void = (l) => process.stdout.write(l + '\n'),
@@ -48,7 +51,7 @@ export function registerTrainCommand(
     .description('train a model on a dataset (centralized), evaluate it, and write a run folder')
     .option('--dataset <name>', 'dataset: mnist', 'mnist')
     .option('--model <name|file>', 'built-in model (mlp, cnn, logreg) or a model .json file', 'mlp')
-    .option('--epochs <n>', 'passes over the training data', intOption('--epochs', 1), 1)
+    .option('--epochs <n>', 'passes over the training data (default 1)', intOption('--epochs', 1))
     .option('--steps <n>', 'train a fixed number of steps instead of epochs', intOption('--steps', 1))
     .option('--batch-size <n>', 'samples per step', intOption('--batch-size', 1), 32)
     .option('--optimizer <name>', 'sgd, adam or adamw', 'sgd')
@@ -57,7 +60,11 @@ export function registerTrainCommand(
       'learning rate (default: 0.05 for sgd, 0.001 for adam/adamw)',
       floatOption('--lr', { min: 0, exclusiveMin: true }),
     )
-    .option('--momentum <x>', 'SGD momentum (default 0.9)', floatOption('--momentum', { min: 0, max: 0.999 }))
+    .option(
+      '--momentum <x>',
+      'SGD momentum (default 0.9; sgd only)',
+      floatOption('--momentum', { min: 0, max: 0.999 }),
+    )
     .option('--weight-decay <x>', 'weight decay', floatOption('--weight-decay', { min: 0 }))
     .option(
       '--lr-decay <x>',
@@ -128,6 +135,15 @@ export async function runTrain(
   const started = performance.now();
   if ((o.dpNoise === undefined) !== (o.dpClip === undefined))
     throw new Error('DP-SGD needs both --dp-noise and --dp-clip');
+  // Flags that would do nothing in this combination are refused rather than ignored.
+  if (o.epochs !== undefined && o.steps !== undefined)
+    throw new Error('--epochs and --steps: give one (passes over the data, or a fixed number of steps)');
+  if (o.momentum !== undefined && o.optimizer !== 'sgd')
+    throw new Error(`--momentum applies to sgd; ${o.optimizer} keeps its own moment estimates`);
+  if (TEXT_MODELS.includes(o.model))
+    throw new Error(
+      `--model '${o.model}' is a text model: train fits mlp, cnn, logreg or a model .json file to ${o.dataset}`,
+    );
   // The run folder is claimed before anything slow: a bad --out, or one that holds an earlier run,
   // is refused at once instead of after training, when the result would be thrown away.
   if (o.out !== undefined) await claimRunFolder(o.out, { kind: 'train' });
@@ -154,7 +170,7 @@ export async function runTrain(
     `edgefl train: ${spec.name ?? o.model} (${trainer.getParameters().size.toLocaleString('en')} parameters) on ${o.dataset} (${data.train.length} train / ${data.test.length} test), ${optimizer.kind} lr ${optimizer.lr}, batch ${o.batchSize}`,
   );
 
-  const epochs = o.steps ? 1 : o.epochs;
+  const epochs = o.steps ? 1 : (o.epochs ?? 1);
   const stepsPerEpoch = o.steps ?? Math.ceil(data.train.length / o.batchSize);
   const history: Record<string, number | undefined>[] = [];
   let lr = optimizer.lr;

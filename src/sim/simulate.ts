@@ -290,7 +290,7 @@ function roundLine(r: RoundRecord, history: readonly RoundRecord[], s: Simulatio
     `loss ${r.loss === undefined ? '  -   ' : r.loss.toFixed(4)}`,
     ...(r.clientAccuracy !== undefined ? [`on clients' data ${(100 * r.clientAccuracy).toFixed(2)}%`] : []),
     `clients ${r.aggregated}/${r.selected}${out ? ` (${out} out)` : ''}${s.lateJoiners ? ` of ${r.available} present` : ''}`,
-    `${(total / 2 ** 20).toFixed(1)} MiB so far`,
+    `${(total / 2 ** 20).toFixed(1)} MiB up+down so far`,
     `${r.seconds.toFixed(2)} s`,
     ...(r.epsilon !== undefined ? [`ε ${r.epsilon.toFixed(2)}`] : []),
     ...(r.skippedReason ? [`skipped: ${r.skippedReason}`] : []),
