@@ -150,7 +150,7 @@ export class Trainer {
 
   /** A copy of the current parameters. */
   getParameters(): ParameterSet {
-    return new ParameterSet(this.layout, Float32Array.from(this.loop.parameters));
+    return new ParameterSet(this.layout, this.loop.parameters.slice());
   }
 
   /** Replaces the parameters (e.g. with the global model of a federated round). */

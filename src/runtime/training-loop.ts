@@ -22,6 +22,7 @@ import { BatchBuffer, batchCount, batchIndices, type Batch } from '../data/loade
 import type { ParameterEntry } from '../tensor/parameters.js';
 import type { Rng } from '../util/rng.js';
 import { unshared, type OrtRuntime } from './ort.js';
+import { firstNonFinite } from '../tensor/math.js';
 
 /**
  * The graph names a training step must have. The training graph's (`CompiledGraph`) and the DP-SGD
@@ -175,11 +176,11 @@ export class TrainingLoop {
   setParameters(values: Float32Array, what: string): void {
     if (values.length !== this.params.length)
       throw new Error(`${what}: ${values.length} values, the model has ${this.params.length} parameters`);
-    for (let i = 0; i < values.length; i++)
-      if (!Number.isFinite(values[i]))
-        throw new Error(
-          `${what}: value ${i} (${paramAt(this.layout, i)}) is ${values[i]}; refusing non-finite parameters`,
-        );
+    const i = firstNonFinite(values);
+    if (i >= 0)
+      throw new Error(
+        `${what}: value ${i} (${paramAt(this.layout, i)}) is ${values[i]}; refusing non-finite parameters`,
+      );
     this.params.set(values);
   }
 
@@ -231,8 +232,8 @@ export class TrainingLoop {
     let cur = half(this.params, this.states);
     let nxt = half(this.paramsNext, this.statesNext);
     const start = {
-      params: Float32Array.from(this.params),
-      states: Float32Array.from(this.states),
+      params: this.params.slice(),
+      states: this.states.slice(),
       updates: this.updateCount,
     };
 
@@ -421,11 +422,6 @@ function iteratorOf<V>(source: Iterable<V> | AsyncIterable<V>): Iterator<V> | As
   return Symbol.asyncIterator in source
     ? source[Symbol.asyncIterator]()
     : (source as Iterable<V>)[Symbol.iterator]();
-}
-
-function firstNonFinite(values: Float32Array): number {
-  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return i;
-  return -1;
 }
 
 /** A flat index as a parameter name and position, e.g. dense_0.bias[4]. */
