@@ -45,7 +45,7 @@ interface Case {
   /** The clients keep state between rounds (top-k's residual): the case needs executors of its own. */
   keepsState?: boolean;
   /** What shows the instruction took effect (beyond differing from the plain run). */
-  check?: (outcome: Extract<FitOutcome, { ok: true }>, round: number) => void;
+  check?: (outcome: Extract<FitOutcome, { ok: true }>) => void;
 }
 
 const dpStrategy = (adaptive: boolean) => () =>
@@ -197,7 +197,7 @@ test('every fit instruction reaches the clients through the worker pool, and eac
           assert.deepEqual(o.upload.auxiliary, same.upload.auxiliary, `${where}: auxiliary values`);
           assert.equal(o.numExamples, same.numExamples, where);
           assert.equal(o.metrics?.steps, same.metrics?.steps, where);
-          c.check?.(o, r + 1);
+          c.check?.(o);
         }
       }
       assert.deepEqual(pooled.global, local.global, `${c.name}: the model after ${ROUNDS} rounds`);
