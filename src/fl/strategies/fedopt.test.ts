@@ -36,12 +36,19 @@ test("FedAdam: Kingma & Ba's bias correction when asked", () => {
   near(w2[0], w1[0] + ((0.1 * Math.sqrt(1 - 0.99 ** 2)) / (1 - 0.81)) * (0.07 / (Math.sqrt(0.0031) + 0.01)));
 });
 
-test("FedAdam: Flower's defaults; with tiny τ the first step moves each coordinate by about η", () => {
+test("FedAdam's defaults: a first step moves a coordinate by about η only where Δ is large against τ", () => {
   const s = new FedAdam();
-  assert.deepEqual([s.eta, s.beta1, s.beta2, s.tau, s.etaL], [0.1, 0.9, 0.99, 1e-9, undefined]);
-  const w = step(s, [0, 0], [1e-3, -50]);
-  near(w[0], 0.1, 1e-5);
-  near(w[1], -0.1, 1e-5);
+  assert.deepEqual([s.eta, s.beta1, s.beta2, s.tau, s.etaL], [10 ** -2.5, 0.9, 0.99, 1e-4, undefined]);
+  // Step 1: m = 0.1·Δ, √v = 0.1·|Δ|, so w = η·0.1·Δ / (0.1·|Δ| + τ).
+  const w = step(s, [0, 0, 0], [1e-6, -50, 1e-3]);
+  const small = (10 ** -2.5 * 1e-7) / (1e-7 + 1e-4); // about η/1000: in proportion to Δ
+  assert.ok(Math.abs(w[0] - small) <= 1e-6 * small, `${w[0]} vs ${small}`);
+  near(w[1], -(10 ** -2.5) * (5 / (5 + 1e-4)), 1e-5); // about −η
+  near(w[2], (10 ** -2.5 * 1e-4) / (1e-4 + 1e-4), 1e-5); // η/2
+  // Flower's η = 0.1, τ = 1e-9 moved every coordinate by about η, the smallest as much as the largest.
+  const flower = step(new FedAdam({ eta: 0.1, tau: 1e-9 }), [0, 0], [1e-6, -50]);
+  near(flower[0], 0.1, 1e-2);
+  near(flower[1], -0.1, 1e-5);
 });
 
 test('FedYogi: one, two and three steps by hand (both signs of v − Δ²)', () => {
@@ -56,7 +63,7 @@ test('FedYogi: one, two and three steps by hand (both signs of v − Δ²)', () 
   const w3 = step(s, w2, [0.01]);
   near(w3[0], w2[0] + (0.01 * 0.0505) / (Math.sqrt(0.002599) + 1e-3));
   const d = new FedYogi();
-  assert.deepEqual([d.eta, d.beta1, d.beta2, d.tau], [0.01, 0.9, 0.99, 1e-3]);
+  assert.deepEqual([d.eta, d.beta1, d.beta2, d.tau, d.etaL], [10 ** -2.5, 0.9, 0.99, 1e-4, undefined]);
 });
 
 test('FedAdagrad: one and two steps by hand', () => {
@@ -68,7 +75,7 @@ test('FedAdagrad: one and two steps by hand', () => {
   const w2 = step(s, w1, [-0.2], [-0.4]);
   near(w2[0], 0.1 - 0.03 / Math.sqrt(0.34));
   const d = new FedAdagrad();
-  assert.deepEqual([d.eta, d.beta1, d.tau], [0.1, 0, 1e-9]);
+  assert.deepEqual([d.eta, d.beta1, d.tau, d.etaL], [10 ** -1.5, 0, 1e-2, undefined]);
   // With β₁ > 0 the first moment decays as in Adam.
   const m = new FedAdagrad({ eta: 1, beta1: 0.5, tau: 1e-9 });
   near(step(m, [0], [2])[0], 0.5); // m = 1, v = 4
