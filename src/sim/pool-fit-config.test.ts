@@ -102,7 +102,7 @@ const cases: Case[] = [
     name: 'client-side clip and noise with the adaptive-clipping indicator (dp)',
     strategy: dpStrategy(true),
     fitConfig: base,
-    check: (o) => assert.equal(o.upload.auxiliary?.length, 1),
+    check: (o) => assert.equal(auxiliaryOf(o.upload)?.length, 1),
   },
   ...['float16', 'qsgd8', 'topk:0.25'].map((codec): Case => ({
     name: `codec ${codec}`,
@@ -155,8 +155,13 @@ async function runCase(c: Case, transport: FitExecutor): Promise<{ sent: Sent; g
 
 /** The upload's payload as bytes, for a bit-for-bit comparison. */
 function payload(u: Upload): Uint8Array {
-  const a = u.kind === 'delta' ? u.delta : u.bytes;
+  const a = u.kind === 'delta' ? u.delta : u.kind === 'secure' ? u.message : u.bytes;
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/** The auxiliary values an unmasked upload carries (a masked one carries them inside its input). */
+function auxiliaryOf(u: Upload): readonly number[] | undefined {
+  return u.kind === 'secure' ? undefined : u.auxiliary;
 }
 
 test('every fit instruction reaches the clients through the worker pool, and each client uploads exactly what it uploads in process', async () => {
@@ -194,7 +199,7 @@ test('every fit instruction reaches the clients through the worker pool, and eac
           assert.ok(same, `${where}: only in the pool`);
           assert.equal(o.upload.kind, same.upload.kind, where);
           assert.deepEqual(payload(o.upload), payload(same.upload), `${where}: the upload`);
-          assert.deepEqual(o.upload.auxiliary, same.upload.auxiliary, `${where}: auxiliary values`);
+          assert.deepEqual(auxiliaryOf(o.upload), auxiliaryOf(same.upload), `${where}: auxiliary values`);
           assert.equal(o.numExamples, same.numExamples, where);
           assert.equal(o.metrics?.steps, same.metrics?.steps, where);
           c.check?.(o);
