@@ -1,0 +1,24 @@
+import { loadNamedDataset } from './src/cli/datasets.js';
+import { builtInModel } from './src/model/zoo.js';
+import { initialParameters } from './src/model/build.js';
+import { sgd } from './src/autodiff/optimizers.js';
+import { parsePartition } from './src/data/partition/parse.js';
+import { ArrayDataset } from './src/data/dataset.js';
+import { RoundEngine } from './src/fl/engine.js';
+import { FedAvg } from './src/fl/strategies/fedavg.js';
+import { WorkerPool } from './src/sim/pool.js';
+import { Rng } from './src/util/rng.js';
+const data = await loadNamedDataset('mnist');
+const train = data.train as ArrayDataset;
+const spec = builtInModel('mlp', { inputShape: train.featureShape, classes: 10, seed: 1 });
+const parts = parsePartition('iid')({ length: train.length }, 1000, new Rng(1));
+const clients = parts.map((p, k) => ({ id: String(k), numExamples: p.length }));
+const pool = new WorkerPool({ spec, trainer: { loss: 'softmaxCrossEntropy', optimizer: sgd({ lr: 0.05 }) }, dataset: train, indicesOf: (id) => parts[Number(id)], workers: 2, seed: 1 });
+await pool.whenReady();
+const engine = new RoundEngine({ strategy: new FedAvg(), clients, executor: pool, fitConfig: { localSteps: 2, batchSize: 10, lr: 0.05 }, fractionFit: 0.1, seed: 1 });
+let g = initialParameters(spec).values;
+const times: number[] = []; const compute: number[] = [];
+for (let r = 1; r <= 16; r++) { const t0 = performance.now(); const x = await engine.runRound(r, g); g = x.global; if (r > 1) { times.push(performance.now() - t0); compute.push(x.report.clientSeconds * 1000 / 2); } }
+times.sort((a, b) => a - b); compute.sort((a, b) => a - b);
+console.log('round median', times[7].toFixed(1), 'compute/worker median', compute[7].toFixed(1), 'overhead', (times[7] - compute[7]).toFixed(1));
+await pool.close();
