@@ -17,6 +17,7 @@ import { initialParameters } from '../src/model/build.js';
 import { builtInModel } from '../src/model/zoo.js';
 import type { ModelSpec } from '../src/model/layers.js';
 import { nodeRuntime } from '../src/runtime/node.js';
+import { nodeSecAggCrypto } from '../src/privacy/secagg/crypto-node.js';
 import { Trainer } from '../src/runtime/trainer.js';
 import { psnr, ssim } from '../src/privacy/attack/metrics.js';
 import {
@@ -192,6 +193,7 @@ for (const c of cases) {
       iterations,
       seed,
       runtime,
+      secaggCrypto: nodeSecAggCrypto(),
       ...c.options,
     });
     process.stderr.write(

@@ -14,6 +14,7 @@ import { sgd } from '../autodiff/optimizers.js';
 import { initialParameters } from '../model/build.js';
 import { builtInModel } from '../model/zoo.js';
 import { nodeRuntime } from '../runtime/node.js';
+import { nodeSecAggCrypto } from '../privacy/secagg/crypto-node.js';
 import { Trainer } from '../runtime/trainer.js';
 import { writeFileAtomic } from '../io/node/files.js';
 import { DEFENSES, isDefense, type DefenseName } from '../privacy/attack/defenses.js';
@@ -202,6 +203,7 @@ export async function runAttackCommand(
     iterations: o.iterations,
     seed: o.seed,
     runtime,
+    secaggCrypto: nodeSecAggCrypto(),
     onProgress: (done, total, objective) => {
       bar ??= progressLine('inverting', total);
       bar.update(done, { objective });

@@ -12,7 +12,7 @@
  *           the real secure-aggregation protocol (runSecAggInProcess).
  */
 import { epsilon as epsilonOf, noiseMultiplierFor } from '../dp/accountant.js';
-import { loadSecAggCrypto, type SecAggCrypto } from '../secagg/crypto-suite.js';
+import type { SecAggCrypto } from '../secagg/crypto-suite.js';
 import { runSecAggInProcess } from '../secagg/in-process.js';
 import type { Rng } from '../../util/rng.js';
 
@@ -65,8 +65,6 @@ export function clipAndNoise(
   return Float32Array.from(update, (v) => v * factor + sigma * o.rng.normal());
 }
 
-let suite: Promise<SecAggCrypto> | undefined;
-
 export interface SecureSum {
   /** The sum the server learns (within errorBound per coordinate of the exact sum). */
   sum: Float32Array;
@@ -86,7 +84,7 @@ export interface SecureSum {
  */
 export async function secureSum(
   updates: readonly Float32Array[],
-  o: { range?: number; seed?: number } = {},
+  o: { crypto: SecAggCrypto; range?: number; seed?: number },
 ): Promise<SecureSum> {
   if (updates.length < 2)
     throw new RangeError(`secagg: secure aggregation needs at least 2 clients, got ${updates.length}`);
@@ -96,9 +94,7 @@ export async function secureSum(
     for (const u of updates) for (let i = 0; i < u.length; i++) range = Math.max(range, Math.abs(u[i]));
     if (!(range > 0)) range = 1;
   }
-  // Loaded once per process: loadSecAggCrypto imports the node:crypto suite dynamically.
-  suite ??= loadSecAggCrypto();
-  const report = await runSecAggInProcess({ vectors: updates, range, seed: o.seed, crypto: await suite });
+  const report = await runSecAggInProcess({ vectors: updates, range, seed: o.seed, crypto: o.crypto });
   return {
     sum: report.sum,
     survivors: report.survivors.length,

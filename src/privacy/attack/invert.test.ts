@@ -17,6 +17,7 @@ import { inferLabels, lastBiasGradient } from './labels.js';
 import { matchOneToOne } from './match.js';
 import { psnr, ssim } from './metrics.js';
 import { buildInversionGraph } from './objective.js';
+import { nodeSecAggCrypto } from '../secagg/crypto-node.js';
 
 const runtime = nodeRuntime();
 const S = 12;
@@ -131,7 +132,7 @@ test('the secure sum of 40 clients, one image each: the attack fails, even with 
   const images = Array.from({ length: K }, (_, i) => strokes(100 + i));
   const updates: Float32Array[] = [];
   for (let i = 0; i < K; i++) updates.push(await client.compute(params, images[i], Int32Array.of(i % 10)));
-  const s = await secureSum(updates, { seed: 1 });
+  const s = await secureSum(updates, { seed: 1, crypto: nodeSecAggCrypto() });
   assert.equal(s.survivors, K);
   const mean = s.sum.map((v) => v / K);
   const labels = inferLabels(lastBiasGradient(mean, client.layout), K);

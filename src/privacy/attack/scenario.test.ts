@@ -7,6 +7,7 @@ import { conv2d, dense, flatten, relu, sequential } from '../../model/layers.js'
 import { nodeRuntime } from '../../runtime/node.js';
 import { Rng } from '../../util/rng.js';
 import { runAttack, type AttackOptions } from './scenario.js';
+import { nodeSecAggCrypto } from '../secagg/crypto-node.js';
 
 const S = 12;
 const runtime = nodeRuntime();
@@ -38,6 +39,7 @@ const base: Omit<AttackOptions, 'defense' | 'method'> = {
   parameters,
   data,
   runtime,
+  secaggCrypto: nodeSecAggCrypto(),
   images: 3,
   seed: 1,
 };

@@ -9,6 +9,7 @@ import type { Dataset } from '../../data/dataset.js';
 import type { ModelSpec } from '../../model/layers.js';
 import { buildModel } from '../../model/build.js';
 import { requireRuntime, type OrtRuntime } from '../../runtime/ort.js';
+import type { SecAggCrypto } from '../secagg/crypto-suite.js';
 import { Rng } from '../../util/rng.js';
 import { analyticReconstruction, firstDenseLayer, rowReconstructions } from './analytic.js';
 import { ClientGradient } from './client-gradient.js';
@@ -63,6 +64,8 @@ export interface AttackOptions {
   seed?: number;
   /** The ONNX Runtime the client gradients and the attack run on (nodeRuntime() from 'edgefl/node'). */
   runtime: OrtRuntime;
+  /** Secure aggregation's cryptography, for the 'secagg' defense (the platform's). */
+  secaggCrypto?: SecAggCrypto;
   sessionOptions?: InferenceSession.SessionOptions;
   /** Progress of the optimization, in iterations over every inversion of the run. */
   onProgress?: (done: number, total: number, objective: number) => void;
@@ -193,7 +196,9 @@ export async function runAttack(o: AttackOptions): Promise<AttackReport> {
   if (o.defense === 'secagg') {
     const updates: Float32Array[] = [];
     for (const b of clientBatches) updates.push(await gradientOf(b));
-    const s = await secureSum(updates, { seed: o.seed });
+    if (!o.secaggCrypto)
+      throw new Error("runAttack: the 'secagg' defense needs secaggCrypto (nodePlatform().secaggCrypto)");
+    const s = await secureSum(updates, { seed: o.seed, crypto: o.secaggCrypto });
     // The server knows how many clients survived: the mean of their gradients is a batch gradient.
     observed.push(s.sum.map((v) => v / s.survivors));
     secagg = {
