@@ -19,9 +19,9 @@ import { checkpointFile } from '../io/node/run-files.js';
 import { claimRunFolder } from '../io/node/run-folder.js';
 import {
   SettingsError,
-  checkSimulationSettings,
-  parseSettings,
   simulationSettings,
+  simulationSettingsOf,
+  clientsPerRound,
   type SimulationSettings,
 } from '../federation/settings.js';
 import { checkResumable } from '../federation/resume.js';
@@ -132,8 +132,7 @@ export async function resolveSimulation(
   const source = flags.config ? `--config ${flags.config} with the flags given` : 'the settings';
   let settings: SimulationSettings;
   try {
-    settings = parseSettings(simulationSettings, merged, source, simulateFlags.describe);
-    checkSimulationSettings(settings);
+    settings = simulationSettingsOf(merged, source, simulateFlags.describe);
   } catch (e) {
     if (e instanceof SettingsError) throw new Error(withSectionHints(e, given));
     throw e;
@@ -226,7 +225,7 @@ export function registerSimulateCommand(
 }
 
 function describeRun(s: SimulationSettings, model: string): string {
-  const perRound = Math.max(1, Math.round(s.fraction * s.clients));
+  const perRound = clientsPerRound(s, s.clients);
   const dp = s.dp;
   return [
     `edgefl simulate: ${s.strategy} on ${s.dataset} with the ${model} model, ${s.clients} clients (${s.partition}), ${perRound} per round, ${s.rounds} rounds`,

@@ -17,19 +17,14 @@ import type {
 import type { SecAggCrypto } from '../privacy/secagg/crypto-suite.js';
 import { clientSeed } from '../fl/engine.js';
 import { uploadBytes } from '../fl/upload.js';
-import {
-  evaluateClient,
-  fitClient,
-  type ClientEnvironment,
-  type ClientRoundSession,
-  type ClientState,
-} from './client-pipeline.js';
+import { evaluateClient, fitClient, type ClientEnvironment, type ClientState } from './client-pipeline.js';
+import { RoundSessions } from './round-sessions.js';
 
 export class LocalExecutor implements FitExecutor {
   /** Each client's state between its rounds (top-k's residual), by client id. */
   private readonly states = new Map<string, ClientState>();
-  /** The clients' rounds in progress (secure aggregation's later stages), by client id. */
-  private readonly sessions = new Map<string, { round: number; session: ClientRoundSession }>();
+  /** The clients' rounds in progress (secure aggregation's later stages). */
+  private readonly sessions = new RoundSessions();
   private readonly env: ClientEnvironment;
 
   constructor(
@@ -61,7 +56,6 @@ export class LocalExecutor implements FitExecutor {
       const started = performance.now();
       let outcome: FitOutcome;
       try {
-        this.sessions.delete(id);
         const r = await fitClient(this.env, {
           clientId: id,
           data: this.dataOf(id),
@@ -71,7 +65,7 @@ export class LocalExecutor implements FitExecutor {
           state: this.states.get(id),
         });
         this.states.set(id, r.state);
-        if (r.session) this.sessions.set(id, { round, session: r.session });
+        this.sessions.begin(id, round, r.session);
         outcome = {
           ok: true,
           clientId: id,
@@ -97,19 +91,13 @@ export class LocalExecutor implements FitExecutor {
   ): Promise<void> {
     for (const m of messages) {
       const started = performance.now();
-      const held = this.sessions.get(m.clientId);
       let reply: StageReply;
-      if (!held || held.round !== round)
-        reply = { ok: false, clientId: m.clientId, kind: 'failed', reason: 'has no round in progress' };
-      else
-        try {
-          const payload = held.session.receive(m.payload);
-          if (held.session.done) this.sessions.delete(m.clientId);
-          reply = { ok: true, clientId: m.clientId, payload, seconds: (performance.now() - started) / 1000 };
-        } catch (e) {
-          this.sessions.delete(m.clientId);
-          reply = { ok: false, clientId: m.clientId, kind: 'failed', reason: (e as Error).message };
-        }
+      try {
+        const payload = this.sessions.answer(m.clientId, round, m.payload);
+        reply = { ok: true, clientId: m.clientId, payload, seconds: (performance.now() - started) / 1000 };
+      } catch (e) {
+        reply = { ok: false, clientId: m.clientId, kind: 'failed', reason: (e as Error).message };
+      }
       onReply(reply);
     }
   }

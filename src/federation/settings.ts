@@ -240,39 +240,67 @@ function issueText(i: z.core.$ZodIssue): string {
   return i.message;
 }
 
+/** How many clients a round samples from `population` present (the engine's fixed-size sample). */
+export function clientsPerRound(settings: RunSettings, population: number): number {
+  return Math.min(
+    population,
+    Math.max(Math.floor(settings.fraction * population), settings.minFitClients ?? 1),
+  );
+}
+
 /**
  * Cross-field checks a schema alone cannot make. Each refuses a setting that would do nothing or
  * could not work, before any work is done, naming the fields.
  */
 export function checkSimulationSettings(s: SimulationSettings): void {
-  const problems: string[] = [];
+  const problems: { path: string; message: string }[] = [];
+  const refuse = (path: string, message: string) => problems.push({ path, message: `${path}${message}` });
   if (s.localEpochs !== undefined && s.localSteps !== undefined)
-    problems.push('localEpochs and localSteps: give one (a fixed number of steps, or epochs)');
+    refuse('localEpochs', ' and localSteps: give one (a fixed number of steps, or epochs)');
   if (s.minAvailableClients !== undefined && s.minAvailableClients > s.clients)
-    problems.push(
-      `minAvailableClients (${s.minAvailableClients}) is more than the ${s.clients} clients: no round could start`,
+    refuse(
+      'minAvailableClients',
+      ` (${s.minAvailableClients}) is more than the ${s.clients} clients: no round could start`,
     );
-  const perRound = Math.max(s.minFitClients ?? 1, Math.round(s.fraction * s.clients));
+  const perRound = clientsPerRound(s, s.clients);
   if (s.minResults !== undefined && s.minResults > perRound)
-    problems.push(
-      `minResults (${s.minResults}) is more than the ${perRound} clients a round trains: no round could update the model`,
+    refuse(
+      'minResults',
+      ` (${s.minResults}) is more than the ${perRound} clients a round trains: no round could update the model`,
     );
   const b = s.failures?.byzantine;
   if (b && b.factor !== undefined && b.attack !== 'scale')
-    problems.push("failures.byzantine.factor applies only to the 'scale' attack");
+    refuse('failures.byzantine.factor', " applies only to the 'scale' attack");
   if (s.dp && s.federatedEvaluation)
-    problems.push(
-      "federatedEvaluation under dp: the clients' own figures are not covered by the noise; evaluate centrally instead",
+    refuse(
+      'federatedEvaluation',
+      " under dp: the clients' own figures are not covered by the noise; evaluate centrally instead",
     );
   if (s.dp?.noise === 'central' && s.secureAggregation)
-    problems.push(
-      "dp.noise 'central' with secureAggregation: the server cannot clip updates it cannot see; use dp.noise 'distributed'",
+    refuse(
+      'dp.noise',
+      " 'central' with secureAggregation: the server cannot clip updates it cannot see; use dp.noise 'distributed'",
     );
   if (problems.length)
     throw new SettingsError(
-      `settings that cannot work: ${problems.join('; ')}`,
-      problems.map((message) => ({ path: message.split(/[ :(]/)[0], message })),
+      `settings that cannot work: ${problems.map((p) => p.message).join('; ')}`,
+      problems,
     );
+}
+
+/**
+ * A simulation's settings, validated and with the defaults filled in, after every cross-field rule:
+ * what `runSimulation` and the CLI both run on. `describePath` says how the caller's user spells a
+ * field (the CLI names the flag too).
+ */
+export function simulationSettingsOf(
+  config: unknown,
+  source = 'simulation settings',
+  describePath?: (path: string) => string,
+): SimulationSettings {
+  const s = parseSettings(simulationSettings, config, source, describePath);
+  checkSimulationSettings(s);
+  return s;
 }
 
 /** The settings a resumed run may change: it may go on for longer, to another target or budget. */

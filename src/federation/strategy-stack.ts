@@ -8,7 +8,7 @@ import { strategyByName } from '../fl/strategies/index.js';
 import type { Strategy } from '../fl/strategy.js';
 import { defaultNoiseClients, withDifferentialPrivacy } from '../privacy/differential-privacy.js';
 import { withSecureAggregation, type SecureAggregationStrategy } from '../privacy/secure-aggregation.js';
-import { SettingsError, type RunSettings } from './settings.js';
+import { SettingsError, clientsPerRound, type RunSettings } from './settings.js';
 import type { Platform } from '../platform.js';
 
 export interface StrategyStack {
@@ -16,14 +16,6 @@ export interface StrategyStack {
   strategy: Strategy;
   /** The secure-aggregation layer, when there is one (it loads its cryptography asynchronously). */
   secure?: SecureAggregationStrategy;
-}
-
-/** How many clients a round samples from `population` present (the engine's fixed-size sample). */
-export function clientsPerRound(settings: RunSettings, population: number): number {
-  return Math.min(
-    population,
-    Math.max(Math.floor(settings.fraction * population), settings.minFitClients ?? 1),
-  );
 }
 
 /**

@@ -15,7 +15,12 @@ export type Upload =
       auxiliary?: readonly number[];
     };
 
+/** What the upload carries on the wire: the float32 values, the codec's bytes, or the message. */
+export function uploadPayload(u: Upload): Float32Array | Uint8Array {
+  return u.kind === 'delta' ? u.delta : u.kind === 'secure' ? u.message : u.bytes;
+}
+
 /** Bytes the upload takes on the wire (its payload; headers and framing are the transport's). */
 export function uploadBytes(u: Upload): number {
-  return u.kind === 'delta' ? u.delta.byteLength : u.kind === 'secure' ? u.message.length : u.bytes.length;
+  return uploadPayload(u).byteLength;
 }

@@ -411,48 +411,49 @@ class SecureAggregator implements RoundAggregator {
         this.bytesDown += payload.length;
         return { clientId: participants[m.to], payload };
       });
-    /** Runs one stage; who was sent a message and did not answer is lost after the previous stage. */
-    const stage = async (
+    /**
+     * Runs one stage: the server's messages out, each answer decoded, checked to be the `reply`
+     * due from its sender, and handed to the server. Who was sent a message and did not answer is
+     * lost after the previous stage.
+     */
+    const stage = async <T extends SecAggMessage['type']>(
       name: Stage,
-      messages: (SecAggMessage & { to: number })[],
-      onReply: (clientId: string, bytes: Uint8Array) => void,
+      close: () => (SecAggMessage & { to: number })[],
+      reply: T,
+      receive: (m: Extract<SecAggMessage, { type: T }>) => void,
       lostAfter: string[],
     ) => {
-      const sent = outgoing(messages);
+      const sent = outgoing(this.serve('server', close));
       const answered = new Set<string>();
       await channel.exchange(name, sent, (clientId, bytes) => {
-        onReply(clientId, bytes);
+        const m = this.message(clientId, bytes, reply);
+        this.serve(clientId, () => receive(m));
         answered.add(clientId);
       });
       for (const m of sent) if (!answered.has(m.clientId)) lostAfter.push(m.clientId);
     };
     try {
+      const lost = this.lost;
       await stage(
         'share-keys',
-        this.serve('server', () => server.closeAdvertising()),
-        (id, bytes) => {
-          const m = this.message(id, bytes, 'share-keys');
-          this.serve(id, () => server.receiveSharedKeys(m));
-        },
-        this.lost.afterAdvertise,
+        () => server.closeAdvertising(),
+        'share-keys',
+        (m) => server.receiveSharedKeys(m),
+        lost.afterAdvertise,
       );
       await stage(
         'masked-input',
-        this.serve('server', () => server.closeKeySharing()),
-        (id, bytes) => {
-          const m = this.message(id, bytes, 'masked-input');
-          this.serve(id, () => server.receiveMaskedInput(m));
-        },
-        this.lost.afterShareKeys,
+        () => server.closeKeySharing(),
+        'masked-input',
+        (m) => server.receiveMaskedInput(m),
+        lost.afterShareKeys,
       );
       await stage(
         'unmasking',
-        this.serve('server', () => server.closeMaskedInputs()),
-        (id, bytes) => {
-          const m = this.message(id, bytes, 'unmask-response');
-          this.serve(id, () => server.receiveUnmaskResponse(m));
-        },
-        this.lost.afterMaskedInput,
+        () => server.closeMaskedInputs(),
+        'unmask-response',
+        (m) => server.receiveUnmaskResponse(m),
+        lost.afterMaskedInput,
       );
       this.result = this.serve('server', () => server.finish());
     } catch (e) {

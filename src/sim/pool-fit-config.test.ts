@@ -22,7 +22,7 @@ import { sgd } from '../autodiff/optimizers.js';
 import { initialParameters } from '../model/build.js';
 import { Trainer } from '../runtime/trainer.js';
 import { nodeRuntime } from '../runtime/node.js';
-import type { Upload } from '../fl/upload.js';
+import { uploadPayload, type Upload } from '../fl/upload.js';
 import { blobs } from '../../test/helpers/synthetic.js';
 
 const spec = sequential([dense(8), relu(), dense(3)], { inputShape: [4], seed: 1 });
@@ -155,7 +155,7 @@ async function runCase(c: Case, transport: FitExecutor): Promise<{ sent: Sent; g
 
 /** The upload's payload as bytes, for a bit-for-bit comparison. */
 function payload(u: Upload): Uint8Array {
-  const a = u.kind === 'delta' ? u.delta : u.kind === 'secure' ? u.message : u.bytes;
+  const a = uploadPayload(u);
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 

@@ -35,9 +35,7 @@ import { serverSide } from '../fl/executors/index.js';
 import { lateJoinAvailability } from './availability.js';
 import {
   DEFAULT_LOCAL_EPOCHS,
-  checkSimulationSettings,
-  parseSettings,
-  simulationSettings,
+  simulationSettingsOf,
   type SimulationConfig,
   type SimulationSettings,
 } from '../federation/settings.js';
@@ -46,6 +44,7 @@ import { strategyStack } from '../federation/strategy-stack.js';
 import { join } from 'node:path';
 
 export type { SimulationConfig, SimulationSettings } from '../federation/settings.js';
+export { simulationSettingsOf } from '../federation/settings.js';
 
 export interface SimulationData {
   name: string;
@@ -83,16 +82,6 @@ export interface SimulationRunOptions {
   subscribers?: readonly RoundSubscriber[];
   /** ONNX Runtime, cryptography and the sum back-end of the server (default: nodePlatform()). */
   platform?: Platform;
-}
-
-/** Validates a simulation's settings (defaults filled in) and every cross-field rule. */
-export function simulationSettingsOf(
-  config: SimulationConfig,
-  source = 'simulation settings',
-): SimulationSettings {
-  const s = parseSettings(simulationSettings, config, source);
-  checkSimulationSettings(s);
-  return s;
 }
 
 export async function runSimulation(
@@ -150,13 +139,13 @@ export async function runSimulation(
       }),
     { evaluates: !!splits },
   );
-  const parameterCount = initialParameters(data.spec).values.length;
+  const initial = initialParameters(data.spec);
   const engine = new RoundEngine({
     strategy,
     clients,
     executor: serverSide(executor, {
       codec: settings.codec,
-      parameters: parameterCount,
+      parameters: initial.values.length,
       faults: {
         ...settings.failures,
         protocolDropouts: settings.secureAggregation?.dropoutAfterShareKeys
@@ -214,7 +203,6 @@ export async function runSimulation(
       })
     : undefined;
   const title = `${settings.strategy}, ${data.name} ${data.spec.name ?? ''}, ${settings.clients} clients, ${settings.partition}`;
-  const initial = initialParameters(data.spec);
   try {
     const run = await runFederated({
       engine,

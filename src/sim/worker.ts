@@ -7,15 +7,11 @@ import { parentPort } from 'node:worker_threads';
 import { ArrayDataset, SubsetDataset } from '../data/dataset.js';
 import { Trainer } from '../runtime/trainer.js';
 import { nodePlatform } from '../node-platform.js';
-import {
-  evaluateClient,
-  fitClient,
-  type ClientRoundSession,
-  type ClientState,
-} from '../federation/client-pipeline.js';
+import { RoundSessions } from '../federation/round-sessions.js';
+import { evaluateClient, fitClient, type ClientState } from '../federation/client-pipeline.js';
 import type { SecAggCrypto } from '../privacy/secagg/crypto-suite.js';
 import { ownBuffer } from '../compress/client-codec.js';
-import type { Upload } from '../fl/upload.js';
+import { uploadPayload, type Upload } from '../fl/upload.js';
 import type {
   WorkerEvaluateTask,
   WorkerExchangeTask,
@@ -31,7 +27,7 @@ let dataset: ArrayDataset | undefined;
 let global: Float32Array | undefined;
 let secaggCrypto: SecAggCrypto | undefined;
 /** The rounds in progress of the clients whose fit ran here (secure aggregation's later stages). */
-const sessions = new Map<string, { round: number; session: ClientRoundSession }>();
+const sessions = new RoundSessions();
 const send = (m: WorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 const bufferOf = (a: Float32Array | Uint8Array) => a.buffer as ArrayBuffer;
 
@@ -70,7 +66,6 @@ async function handle(m: Incoming): Promise<void> {
   const started = performance.now(); // not on arrival: time queued behind another client is not this one's
   try {
     if (!trainer || !dataset || !global) throw new Error('worker used before init');
-    sessions.delete(m.clientId);
     const r = await fitClient(
       { trainer, secaggCrypto },
       {
@@ -82,7 +77,7 @@ async function handle(m: Incoming): Promise<void> {
         state: m.state,
       },
     );
-    if (r.session) sessions.set(m.clientId, { round: m.round, session: r.session });
+    sessions.begin(m.clientId, m.round, r.session);
     const upload = transferable(r.upload);
     send(
       {
@@ -96,7 +91,7 @@ async function handle(m: Incoming): Promise<void> {
         // Includes the update transforms (clipping, encoding): they are the client's work too.
         seconds: (performance.now() - started) / 1000,
       },
-      [bufferOf(payloadOf(upload)), ...stateBuffers(r.state)],
+      [bufferOf(uploadPayload(upload)), ...stateBuffers(r.state)],
     );
   } catch (e) {
     // The state goes back untouched (the pipeline does not modify it), so the client keeps it.
@@ -119,18 +114,11 @@ function transferable(u: Upload): Upload {
   return u.kind === 'secure' ? { ...u, message: ownBuffer(u.message) } : { ...u, bytes: ownBuffer(u.bytes) };
 }
 
-function payloadOf(u: Upload): Float32Array | Uint8Array {
-  return u.kind === 'delta' ? u.delta : u.kind === 'secure' ? u.message : u.bytes;
-}
-
 /** A server message for a client whose round is in progress here: the client's answer. */
 function exchange(m: WorkerExchangeTask): void {
   const started = performance.now();
-  const held = sessions.get(m.clientId);
   try {
-    if (!held || held.round !== m.round) throw new Error('has no round in progress');
-    const payload = ownBuffer(held.session.receive(m.payload));
-    if (held.session.done) sessions.delete(m.clientId);
+    const payload = ownBuffer(sessions.answer(m.clientId, m.round, m.payload));
     send(
       {
         kind: 'exchanged',
@@ -142,7 +130,6 @@ function exchange(m: WorkerExchangeTask): void {
       [bufferOf(payload)],
     );
   } catch (e) {
-    sessions.delete(m.clientId);
     send({ kind: 'error', taskId: m.taskId, clientId: m.clientId, message: (e as Error).message });
   }
 }

@@ -9,7 +9,8 @@ import type { FitExecutor, StageReply } from '../../src/fl/executor.js';
 import type { ClientUpdate, FitConfig } from '../../src/fl/strategy.js';
 import { clientSeed } from '../../src/fl/engine.js';
 import { uploadBytes } from '../../src/fl/upload.js';
-import { transformUpdate, type ClientRoundSession } from '../../src/federation/client-pipeline.js';
+import { transformUpdate } from '../../src/federation/client-pipeline.js';
+import { RoundSessions } from '../../src/federation/round-sessions.js';
 import type { SecAggCrypto } from '../../src/privacy/secagg/crypto-suite.js';
 
 /** What a client was told and had, for a test to recompute what it did. */
@@ -34,7 +35,7 @@ export function clientsWithUpdates(
   secaggCrypto?: SecAggCrypto,
   tamper?: (clientId: string, stage: string, payload: Uint8Array) => Uint8Array,
 ): ClientsWithUpdates {
-  const sessions = new Map<string, ClientRoundSession>();
+  const sessions = new RoundSessions();
   const fits = new Map<string, ClientFitRecord>();
   const edit = tamper ?? ((_id: string, _stage: string, p: Uint8Array) => p);
   return {
@@ -51,7 +52,7 @@ export function clientsWithUpdates(
           Float32Array.from(u.delta),
           u.numExamples,
         );
-        if (r.session) sessions.set(u.clientId, r.session);
+        sessions.begin(u.clientId, round, r.session);
         let upload = r.upload;
         if (upload.kind === 'secure')
           upload = { kind: 'secure', message: edit(u.clientId, 'fit', upload.message) };
@@ -67,16 +68,14 @@ export function clientsWithUpdates(
         });
       }
     },
-    async exchange(_round, stage, messages, onReply) {
+    async exchange(round, stage, messages, onReply) {
       for (const m of messages) {
-        const session = sessions.get(m.clientId);
         let reply: StageReply;
         try {
-          if (!session) throw new Error('has no round in progress');
           reply = {
             ok: true,
             clientId: m.clientId,
-            payload: edit(m.clientId, stage, session.receive(m.payload)),
+            payload: edit(m.clientId, stage, sessions.answer(m.clientId, round, m.payload)),
             seconds: 0,
           };
         } catch (e) {
