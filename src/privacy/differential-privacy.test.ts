@@ -267,6 +267,47 @@ test('adaptive clipping with distributed noise: clients report noisy indicators,
     );
 });
 
+test('adaptive clipping with distributed noise: the clip norms have the same bits whatever order the indicators arrive in', () => {
+  // A worker pool delivers clients' updates in the order they finish; a seeded run must still repeat.
+  // The float64 sum of the indicators depends on its order in the last bits, and within a few rounds
+  // such a bit survives into the next clip norm.
+  const clipNorms = (order: (ids: number[], round: number) => number[]) => {
+    const s = withDifferentialPrivacy(new FedAvg(), {
+      noiseMultiplier: 1,
+      clipNorm: 3,
+      noise: 'distributed',
+      adaptiveClipping: { targetQuantile: 0.5, learningRate: 0.2 },
+      noiseSeed: 3,
+    });
+    const norms: number[] = [];
+    for (let r = 1; r <= 30; r++) {
+      const c = ctx(2, { round: r, available: 40, samplingRate: 1 });
+      const plan = s.configureFit!(c, [{ id: 'a' }], { batchSize: 10, lr: 0.1 });
+      const updates = Array.from({ length: 40 }, (_, k) => {
+        const delta = Float32Array.of(0.1 * k, 0);
+        const { auxiliary } = privatizeOwnUpdate(delta, plan.config.dp!, r * 100 + k)!;
+        return { clientId: `c${k}`, delta, numExamples: 1, auxiliary };
+      });
+      const agg = s.beginRound(c);
+      for (const k of order(
+        updates.map((_, k) => k),
+        r,
+      ))
+        agg.add(updates[k]);
+      agg.finish();
+      norms.push(s.clipNorm);
+    }
+    return norms;
+  };
+  const inOrder = clipNorms((ids) => ids);
+  for (const seed of [1, 2, 3])
+    assert.deepEqual(
+      clipNorms((ids, round) => new Rng(seed * 1000 + round).shuffle([...ids])),
+      inOrder,
+      `arrival order ${seed}`,
+    );
+});
+
 test('adaptive clipping under secure aggregation: the unclipped count comes out of the secure sum, over its survivors', async () => {
   const d = 20;
   const crypto = portableSecAggCrypto();

@@ -58,6 +58,13 @@ import {
   type AdaptiveClippingOptions,
 } from './dp/adaptive-clip.js';
 
+/** Σ of the values, in the order of their keys: the same bits whatever order they arrived in. */
+function sumInIdOrder(values: ReadonlyMap<string, number>): number {
+  let sum = 0;
+  for (const id of [...values.keys()].sort()) sum += values.get(id)!;
+  return sum;
+}
+
 export interface DifferentialPrivacyOptions {
   /** z: noise std over clip norm, for the whole mechanism (updates and, if adaptive, the count). */
   noiseMultiplier: number;
@@ -239,7 +246,10 @@ class DifferentiallyPrivate implements Strategy {
     // An honest indicator report s·(b + N(0, share²)) lies within s·(1 + 8·share) of 0 but with
     // probability below e^-32 (the same margin as the norm check below).
     const maxIndicator = share?.scale !== undefined ? share.scale * (1 + 8 * share.count!) : undefined;
-    let indicatorSum = 0;
+    // The clients' indicators, summed at the end in the order of their ids: a float64 sum in arrival
+    // order would differ in its last bits from run to run, and through the next clip norm, so would
+    // every later round of a seeded run.
+    const indicators = new Map<string, number>();
     // An honest clipped update plus its noise share has norm below C + σ(√d + 8) except with
     // probability < e^-32 (Gaussian norm concentration): anything larger did not follow the protocol.
     const maxDistributedNorm = C + shareStd * (Math.sqrt(d) + 8);
@@ -270,7 +280,7 @@ class DifferentiallyPrivate implements Strategy {
                 `adaptive clipping needs the client's noisy unclipped indicator (one value within ±${maxIndicator.toPrecision(4)}), got ${aux ? `[${aux.join(', ')}]` : 'none'}`,
               );
             passOn.add({ ...update, numExamples: 1, auxiliary: aux });
-            indicatorSum += aux[0];
+            indicators.set(update.clientId, aux[0]);
           } else passOn.add({ ...update, numExamples: 1, auxiliary: undefined });
           count++;
           return;
@@ -332,7 +342,7 @@ class DifferentiallyPrivate implements Strategy {
           // indicators were summed with their updates — inside the secure sum when there is one,
           // which covers only the protocol's survivors.
           const noisyCount = passOn
-            ? (passOn.auxiliarySum?.()?.[0] ?? indicatorSum) / share!.scale!
+            ? (passOn.auxiliarySum?.()?.[0] ?? sumInIdOrder(indicators)) / share!.scale!
             : unclipped + this.countNoiseStd(expected) * noise.normal();
           this.clipNorm = nextClipNorm(C, noisyCount / expected, a);
         }
