@@ -7,8 +7,8 @@
  * Writes the "Privacy accountant check" section of BENCHMARKS.md. The same cases are asserted in
  * src/privacy/dp/accountant.test.ts; this only puts them where people look for figures.
  */
-import { epsilon, noiseMultiplierFor, RdpAccountant } from '../src/privacy/dp/accountant.js';
-import { OPACUS_ORDERS } from '../src/privacy/dp/rdp.js';
+import { epsilon, noiseMultiplierFor, RdpAccountant } from 'edgefl';
+import { OPACUS_ORDERS } from 'edgefl/internal/privacy/dp/rdp';
 import { machineLine, updateBenchmarksSection } from './report.js';
 
 interface Case {

@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runTrain, type TrainCommandOptions } from '../src/cli/train.js';
+import { runTrain, type TrainCommandOptions } from '@edgefl/cli/internal/train';
 import { machineLine, updateBenchmarksSection, writeResultJson } from './report.js';
 
 const { values: args } = parseArgs({

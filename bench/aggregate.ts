@@ -25,13 +25,10 @@
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
-import { FedAvg } from '../src/fl/strategies/fedavg.js';
-import { strategyByName } from '../src/fl/strategies/index.js';
-import type { RoundAggregator, RoundContext, Strategy } from '../src/fl/strategy.js';
-import { simdAvailable } from '../src/tensor/wasm/simd-kernels.js';
-import { plainSumBackend } from '../src/tensor/weighted-sum.js';
-import { Rng } from '../src/util/rng.js';
-import { parallelSumBackend } from '../src/tensor/node/parallel-sum.js';
+import { FedAvg, strategyByName, type RoundAggregator, type RoundContext, type Strategy, Rng } from 'edgefl';
+import { simdAvailable } from 'edgefl/internal/tensor/wasm/simd-kernels';
+import { plainSumBackend } from 'edgefl/internal/tensor/weighted-sum';
+import { parallelSumBackend } from '@edgefl/node';
 import { machineLine, mean, median, updateBenchmarksSection, writeResultJson } from './report.js';
 
 // Memory figures need a clean heap at the start of each round: re-run with --expose-gc if needed.
@@ -262,7 +259,7 @@ for (const { clients, params } of FEDAVG_CONFIGS) {
     params,
     await timeRounds(strategyRunner(new FedAvg()), clients, params, REPS),
   );
-  // The same on two threads (edgefl/node's opt-in), for every size here, to show where it pays.
+  // The same on two threads (@edgefl/node's opt-in), for every size here, to show where it pays.
   const parallel = await parallelSumBackend({ minLength: 1 });
   if (parallel) {
     record(
@@ -348,7 +345,7 @@ if (!args['no-record']) {
 
 One server round: \`add\` for every client plus \`finish\`. Each client's delta is generated into one reused buffer outside the timer. The memory columns come from one more, untimed round, with the heap collected and settled before each reading, so they are the aggregator's own: "held after the 1st update" is the memory the round holds once it has started (off-heap: ArrayBuffers and WebAssembly memory, after a full collection; FedAvg: its float64 running sum, 8 bytes a parameter, plus a float32 staging copy of the update being added — whole up to 2^17 parameters, a 16 KB block above), and "growth up to the last" is what it adds as the other clients arrive — ~0 for FedAvg whatever the number of clients, (clients − 1) × params × 4 bytes for the strategies that must hold every update (bench/results/aggregate.json also has the RSS growth, which stays ~0 even then because freed memory from the previous round is reused). "plain loop" is the first thing one would write (a float32 running sum, no NaN/Inf check); "no SIMD" is edgefl's path on runtimes without WebAssembly; "Kahan float32" is the alternative to a float64 sum at the same 8 bytes a parameter. For reference, Flower's FedAvg on this kind of machine: ~90 ms for 100 × 1M; NumPy alone ~50–65 ms.
 
-FedAvg's SIMD path checks each delta for NaN/Inf before adding anything (so that a refused update leaves the sum untouched), on a copy in the WebAssembly memory: up to 2^17 parameters the whole delta is copied once and checked and added from the copy, which stays in L2; above, it is copied block by block twice, for the check and for the multiply-add. 1000 × 100k does the same 100M multiply-adds as 100 × 1M with an 800 KB sum that stays in L2; 100 × 1M's 8 MB sum lives in the L3 that the other processes of a shared machine also use, so that row is bound by memory bandwidth and varies with what else runs (~95 to ~210 ms across runs during development, at load averages 0.8 to 6): per client the delta is read twice (8 bytes a parameter) and the sum read and written (16). The 60 ms target is out of reach on one thread with these guarantees: holding 8 handed-over updates and folding them into the sum in one pass (sum traffic ÷ 8) gained 10–20% in a same-run A/B, because the kernels' own work (copy 0.13, check 0.1, promote-multiply-add 0.32 ns a parameter, measured in cache) is already ~0.55 ns a parameter, 55 ms a round, before any memory traffic. The "2 threads" rows are edgefl/node's opt-in \`parallelSumBackend()\` (its \`backend\` given to the round as \`sumBackend\`): each vector is split between the main thread and a helper thread over a shared WebAssembly memory (the update is copied whole into it, the helper's half first; both halves are checked before either is added, and the sums are bit-identical to one thread's). The helper polls for the next command for 2 ms and then sleeps, so its CPU time counts in the CPU column. It pays from about 2^18 parameters (its default threshold): at 100k the one-thread path already works in L2 and the hand-overs cost what the second core saves. Its memory is a shared WebAssembly memory of 12 bytes a parameter (the float64 sum and a whole float32 stage), which Node's external-memory counter does not include, hence the 0.0 MB in the memory columns. Flower's and NumPy's figures come from a float32 sum with no validation pass.
+FedAvg's SIMD path checks each delta for NaN/Inf before adding anything (so that a refused update leaves the sum untouched), on a copy in the WebAssembly memory: up to 2^17 parameters the whole delta is copied once and checked and added from the copy, which stays in L2; above, it is copied block by block twice, for the check and for the multiply-add. 1000 × 100k does the same 100M multiply-adds as 100 × 1M with an 800 KB sum that stays in L2; 100 × 1M's 8 MB sum lives in the L3 that the other processes of a shared machine also use, so that row is bound by memory bandwidth and varies with what else runs (~95 to ~210 ms across runs during development, at load averages 0.8 to 6): per client the delta is read twice (8 bytes a parameter) and the sum read and written (16). The 60 ms target is out of reach on one thread with these guarantees: holding 8 handed-over updates and folding them into the sum in one pass (sum traffic ÷ 8) gained 10–20% in a same-run A/B, because the kernels' own work (copy 0.13, check 0.1, promote-multiply-add 0.32 ns a parameter, measured in cache) is already ~0.55 ns a parameter, 55 ms a round, before any memory traffic. The "2 threads" rows are @edgefl/node's opt-in \`parallelSumBackend()\` (its \`backend\` given to the round as \`sumBackend\`): each vector is split between the main thread and a helper thread over a shared WebAssembly memory (the update is copied whole into it, the helper's half first; both halves are checked before either is added, and the sums are bit-identical to one thread's). The helper polls for the next command for 2 ms and then sleeps, so its CPU time counts in the CPU column. It pays from about 2^18 parameters (its default threshold): at 100k the one-thread path already works in L2 and the hand-overs cost what the second core saves. Its memory is a shared WebAssembly memory of 12 bytes a parameter (the float64 sum and a whole float32 stage), which Node's external-memory counter does not include, hence the 0.0 MB in the memory columns. Flower's and NumPy's figures come from a float32 sum with no validation pass.
 
 ### FedAvg (streaming, O(model))
 

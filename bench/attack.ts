@@ -11,23 +11,19 @@
  */
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { loadNamedDataset } from '../src/cli/datasets.js';
-import { sgd } from '../src/autodiff/optimizers.js';
-import { initialParameters } from '../src/model/build.js';
-import { builtInModel } from '../src/model/zoo.js';
-import type { ModelSpec } from '../src/model/layers.js';
-import { nodeRuntime } from '../src/runtime/node.js';
-import { nodeSecAggCrypto } from '../src/privacy/secagg/crypto-node.js';
-import { Trainer } from '../src/runtime/trainer.js';
-import { psnr, ssim } from '../src/privacy/attack/metrics.js';
+import { loadNamedDataset } from '@edgefl/cli/internal/datasets';
+import { sgd, initialParameters, builtInModel, type ModelSpec, Trainer } from 'edgefl';
+import { nodeRuntime } from '@edgefl/node';
+import { nodeSecAggCrypto } from '@edgefl/node/internal/privacy/secagg/crypto-node';
+import { psnr, ssim } from 'edgefl/internal/privacy/attack/metrics';
 import {
   runAttack,
   type AttackMethod,
   type AttackOptions,
   type AttackReport,
-} from '../src/privacy/attack/scenario.js';
-import type { DefenseName } from '../src/privacy/attack/defenses.js';
-import { writeImageGrid } from '../src/privacy/attack/node/picture.js';
+} from 'edgefl/internal/privacy/attack/scenario';
+import type { DefenseName } from 'edgefl/internal/privacy/attack/defenses';
+import { writeImageGrid } from '@edgefl/cli/internal/report/picture';
 import { machineLine, updateBenchmarksSection, writeResultJson } from './report.js';
 
 const { values: args } = parseArgs({

@@ -13,11 +13,10 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadNamedDataset } from '../src/cli/datasets.js';
-import { builtInModel } from '../src/model/zoo.js';
-import { runSimulation, type SimulationConfig } from '../src/sim/simulate.js';
-import { ArrayDataset } from '../src/data/dataset.js';
-import { writeCurves, type CurvePoint } from '../src/report/node/curves.js';
+import { loadNamedDataset } from '@edgefl/cli/internal/datasets';
+import { builtInModel, ArrayDataset } from 'edgefl';
+import { runSimulation, type SimulationConfig } from '@edgefl/node';
+import { writeCurves, type CurvePoint } from '@edgefl/cli/internal/report/curves';
 import { machineLine, updateBenchmarksSection, writeResultJson } from './report.js';
 
 const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '100' } } });

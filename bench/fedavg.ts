@@ -15,11 +15,10 @@ import { parseArgs } from 'node:util';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadNamedDataset } from '../src/cli/datasets.js';
-import { builtInModel } from '../src/model/zoo.js';
-import { runSimulation, type SimulationConfig } from '../src/sim/simulate.js';
-import { ArrayDataset } from '../src/data/dataset.js';
-import { writeCurves, type CurvePoint } from '../src/report/node/curves.js';
+import { loadNamedDataset } from '@edgefl/cli/internal/datasets';
+import { builtInModel, ArrayDataset } from 'edgefl';
+import { runSimulation, type SimulationConfig } from '@edgefl/node';
+import { writeCurves, type CurvePoint } from '@edgefl/cli/internal/report/curves';
 import { machineLine, median, updateBenchmarksSection, writeResultJson } from './report.js';
 
 interface PaperRun {

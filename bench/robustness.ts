@@ -11,10 +11,9 @@ import { parseArgs } from 'node:util';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadNamedDataset } from '../src/cli/datasets.js';
-import { builtInModel } from '../src/model/zoo.js';
-import { runSimulation, type SimulationConfig } from '../src/sim/simulate.js';
-import { ArrayDataset } from '../src/data/dataset.js';
+import { loadNamedDataset } from '@edgefl/cli/internal/datasets';
+import { builtInModel, ArrayDataset } from 'edgefl';
+import { runSimulation, type SimulationConfig } from '@edgefl/node';
 import { machineLine, updateBenchmarksSection, writeResultJson } from './report.js';
 
 const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '30' } } });

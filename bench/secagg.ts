@@ -34,15 +34,14 @@ import { fileURLToPath } from 'node:url';
 import { machineLine, updateBenchmarksSection } from './report.js';
 import cliProgress from 'cli-progress';
 import {
-  loadSecAggCrypto,
   planNeighbourhood,
   runSecAggInProcess,
   SecAggError,
   type InProcessStage,
   type SecAggCrypto,
-} from '../src/privacy/secagg/index.js';
-import { SecAggClientThreads } from '../src/privacy/secagg/node/in-workers.js';
-import { Rng } from '../src/util/rng.js';
+} from 'edgefl/internal/privacy/secagg/index';
+import { nodeSecAggCrypto, SecAggClientThreads } from '@edgefl/node';
+import { Rng } from 'edgefl';
 
 interface Row {
   label: string;
@@ -391,7 +390,7 @@ function table(results: Result[]): string {
 }
 
 async function main(): Promise<void> {
-  const crypto = await loadSecAggCrypto();
+  const crypto = nodeSecAggCrypto();
   const plan = rows();
   const bar = new cliProgress.SingleBar(
     { format: '{row} [{bar}] {percentage}% {stage}', hideCursor: true, clearOnComplete: true },

@@ -17,16 +17,18 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { loadNamedDataset } from '../src/cli/datasets.js';
-import { builtInModel } from '../src/model/zoo.js';
-import { initialParameters } from '../src/model/build.js';
-import { sgd } from '../src/autodiff/optimizers.js';
-import { parsePartition } from '../src/data/partition/parse.js';
-import { ArrayDataset } from '../src/data/dataset.js';
-import { RoundEngine } from '../src/fl/engine.js';
-import { FedAvg } from '../src/fl/strategies/fedavg.js';
-import { WorkerPool } from '../src/sim/pool.js';
-import { Rng } from '../src/util/rng.js';
+import { loadNamedDataset } from '@edgefl/cli/internal/datasets';
+import {
+  builtInModel,
+  initialParameters,
+  sgd,
+  parsePartition,
+  ArrayDataset,
+  RoundEngine,
+  FedAvg,
+  Rng,
+} from 'edgefl';
+import { WorkerPool } from '@edgefl/node';
 import { machineLine, mean, median, updateBenchmarksSection, writeResultJson } from './report.js';
 
 const PER_ROUND = 100;

@@ -8,12 +8,8 @@
  * Writes bench/results/train.json and the "Training throughput" section of BENCHMARKS.md.
  */
 import { parseArgs } from 'node:util';
-import { ArrayDataset } from '../src/data/dataset.js';
-import { sgd } from '../src/autodiff/optimizers.js';
-import { builtInModel } from '../src/model/zoo.js';
-import { Trainer } from '../src/runtime/trainer.js';
-import { nodeRuntime } from '../src/runtime/node.js';
-import { Rng } from '../src/util/rng.js';
+import { ArrayDataset, sgd, builtInModel, Trainer, Rng } from 'edgefl';
+import { nodeRuntime } from '@edgefl/node';
 import { runTfjsInChild } from './peers/run-tfjs.js';
 import { runTorch } from './peers/torch.js';
 import { PEER_LEARNING_RATE, type PeerModel, type PeerResult } from './peers/result.js';

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs every *.test.ts under src/ and test/ with Node's test runner (Node 20's runner does not
+// Runs every *.test.ts under packages/*/src/ and test/ with Node's test runner (Node 20's runner does not
 // expand glob patterns itself). Extra arguments narrow the run to files whose path contains them.
 // First it makes sure the system packages the tests need are there (scripts/setup-test-deps.sh):
 // a fresh checkout needs only `npm ci` and `npm test`.
@@ -21,7 +21,8 @@ function walk(dir, out) {
   return out;
 }
 
-const files = ['src', 'test']
+const packages = readdirSync(join(root, 'packages')).map((p) => join('packages', p, 'src'));
+const files = [...packages, 'test']
   .flatMap((d) => walk(join(root, d), []))
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort();
@@ -31,10 +32,16 @@ if (files.length === 0) {
 }
 ensureSystemPackages();
 const reporter = process.stdout.isTTY ? 'spec' : 'spec';
+// The packages' names resolve to their TypeScript sources (the "@edgefl/source" export condition),
+// in the test processes and in every worker thread or child process they start.
+const env = {
+  ...process.env,
+  NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --conditions=@edgefl/source`.trim(),
+};
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', `--test-reporter=${reporter}`, '--test-concurrency=1', ...flags, ...files],
-  { cwd: root, stdio: 'inherit' },
+  { cwd: root, stdio: 'inherit', env },
 );
 process.exit(result.status ?? 1);
 

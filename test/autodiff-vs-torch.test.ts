@@ -5,8 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
-import { compileTrainingGraph } from '../src/autodiff/training-graph.js';
 import {
+  compileTrainingGraph,
   avgPool2d,
   conv2d,
   dense,
@@ -17,7 +17,7 @@ import {
   sigmoid,
   tanh,
   type LayerSpec,
-} from '../src/model/layers.js';
+} from 'edgefl';
 import { loadTorchReference, type TorchCase, type TorchLayer } from './fixtures/torch/reference.js';
 import { checkOnnxModel } from './helpers/onnx-checker.js';
 

@@ -1,6 +1,6 @@
 /**
  * Every TypeScript example in README.md and docs/*.md compiles as a user's code: it imports from
- * 'edgefl', 'edgefl/node' or 'edgefl/web' (never from the sources by path) and type-checks under the
+ * 'edgefl', '@edgefl/node' or 'edgefl/web' (never from the sources by path) and type-checks under the
  * project's strict settings. An example that drifts from the API fails here, naming the page, the
  * line and the compiler's message. A fragment that cannot compile alone is marked ```ts no-check.
  */
@@ -40,7 +40,7 @@ const PROBE_PAGE = [
   '',
   '```ts', //                                                     line 3
   "import { sgd } from 'edgefl';",
-  "import { nodeRuntime } from 'edgefl/node';",
+  "import { nodeRuntime } from '@edgefl/node';",
   "import { webRuntime } from 'edgefl/web';",
   'const runtime = await Promise.resolve(nodeRuntime());',
   'console.log(sgd({ lr: 0.1 }).lr, runtime.name, typeof webRuntime);',
@@ -106,7 +106,7 @@ test('the checker refuses a missing export and a type error, naming the page, th
 
 test('the checker refuses an import of the sources by path, which only works inside this repository', () => {
   assert.deepEqual(nonPackageImports(probes[2]), [
-    "probe.md:20: imports './src/privacy/dp/accountant.js'; examples import from 'edgefl', 'edgefl/node', 'edgefl/web', as a user does",
+    "probe.md:20: imports './src/privacy/dp/accountant.js'; examples import from 'edgefl', 'edgefl/web', '@edgefl/node', '@edgefl/cli', as a user does",
   ]);
   assert.deepEqual(nonPackageImports(probes[0]), []);
 });

@@ -2,15 +2,23 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
-import { sgd } from '../src/autodiff/optimizers.js';
-import { conv2d, dense, flatten, maxPool2d, relu, sequential } from '../src/model/layers.js';
-import { exportInferenceModel } from '../src/model/export.js';
-import { decodeModel, OnnxFormatError } from '../src/onnx/proto.js';
-import { ArrayDataset } from '../src/data/dataset.js';
-import { Trainer } from '../src/runtime/trainer.js';
-import { nodeRuntime } from '../src/runtime/node.js';
+import {
+  sgd,
+  conv2d,
+  dense,
+  flatten,
+  maxPool2d,
+  relu,
+  sequential,
+  exportInferenceModel,
+  decodeModel,
+  OnnxFormatError,
+  ArrayDataset,
+  Trainer,
+  Rng,
+} from 'edgefl';
+import { nodeRuntime } from '@edgefl/node';
 import { checkOnnxModel } from './helpers/onnx-checker.js';
-import { Rng } from '../src/util/rng.js';
 
 const runtime = nodeRuntime();
 

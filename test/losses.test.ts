@@ -2,9 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
-import { Graph } from '../src/onnx/graph.js';
-import { encodeModel } from '../src/onnx/proto.js';
-import { buildLoss, type LossName } from '../src/autodiff/losses.js';
+import { Graph, encodeModel } from 'edgefl';
+import { buildLoss, type LossName } from 'edgefl/internal/autodiff/losses';
 
 async function lossValue(name: LossName, z: number[], y: number[], shape: number[], classWeights?: number[]) {
   const g = new Graph('loss');

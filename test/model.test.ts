@@ -2,11 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
-import { compileTrainingGraph } from '../src/autodiff/training-graph.js';
-import { adam } from '../src/autodiff/optimizers.js';
-import { ArrayDataset } from '../src/data/dataset.js';
-import { buildModel, initialParameters } from '../src/model/build.js';
 import {
+  compileTrainingGraph,
+  adam,
+  ArrayDataset,
+  buildModel,
+  initialParameters,
   avgPool2d,
   conv2d,
   dense,
@@ -28,12 +29,12 @@ import {
   tanh,
   transformerBlock,
   type ModelSpec,
-} from '../src/model/layers.js';
-import { builtInModel } from '../src/model/zoo.js';
-import { exportInferenceModel } from '../src/model/export.js';
-import { Trainer } from '../src/runtime/trainer.js';
-import { nodeRuntime } from '../src/runtime/node.js';
-import { Rng } from '../src/util/rng.js';
+  builtInModel,
+  exportInferenceModel,
+  Trainer,
+  Rng,
+} from 'edgefl';
+import { nodeRuntime } from '@edgefl/node';
 import { checkOnnxModel } from './helpers/onnx-checker.js';
 
 const runtime = nodeRuntime();

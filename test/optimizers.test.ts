@@ -5,12 +5,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
-import { compileTrainingGraph } from '../src/autodiff/training-graph.js';
-import { adam, adamw, sgd, type OptimizerConfig } from '../src/autodiff/optimizers.js';
-import { dense, relu, sequential } from '../src/model/layers.js';
-import { initialParameters } from '../src/model/build.js';
-import { Trainer } from '../src/runtime/trainer.js';
-import { nodeRuntime } from '../src/runtime/node.js';
+import {
+  compileTrainingGraph,
+  adam,
+  adamw,
+  sgd,
+  type OptimizerConfig,
+  dense,
+  relu,
+  sequential,
+  initialParameters,
+  Trainer,
+} from 'edgefl';
+import { nodeRuntime } from '@edgefl/node';
 import { blobs } from './helpers/synthetic.js';
 
 const runtime = nodeRuntime();

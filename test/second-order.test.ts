@@ -6,12 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
-import { gradients } from '../src/autodiff/gradients.js';
-import { buildLoss } from '../src/autodiff/losses.js';
-import * as op from '../src/onnx/ops.js';
-import { encodeModel } from '../src/onnx/proto.js';
-import { buildModel, initialParameters } from '../src/model/build.js';
 import {
+  gradients,
+  encodeModel,
+  buildModel,
+  initialParameters,
   conv2d,
   dense,
   flatten,
@@ -20,8 +19,10 @@ import {
   sigmoid,
   tanh,
   type ModelSpec,
-} from '../src/model/layers.js';
-import { Rng } from '../src/util/rng.js';
+  Rng,
+} from 'edgefl';
+import { buildLoss } from 'edgefl/internal/autodiff/losses';
+import * as op from 'edgefl/internal/onnx/ops';
 import { checkOnnxModel } from './helpers/onnx-checker.js';
 
 async function checkSecondOrder(spec: ModelSpec, batch: number, o: { eps: number; seed: number }) {

@@ -1,12 +1,18 @@
 /** Trainer behaviour: learning, determinism, parameter exchange, and refusal of bad input. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sgd } from '../src/autodiff/optimizers.js';
-import { ArrayDataset } from '../src/data/dataset.js';
-import { dense, relu, sequential } from '../src/model/layers.js';
-import { Trainer, TrainingDivergedError, type TrainerOptions } from '../src/runtime/trainer.js';
-import { nodeRuntime } from '../src/runtime/node.js';
-import { ParameterSet } from '../src/tensor/parameters.js';
+import {
+  sgd,
+  ArrayDataset,
+  dense,
+  relu,
+  sequential,
+  Trainer,
+  TrainingDivergedError,
+  type TrainerOptions,
+  ParameterSet,
+} from 'edgefl';
+import { nodeRuntime } from '@edgefl/node';
 import { blobs } from './helpers/synthetic.js';
 import { inSharedMemory } from './helpers/shared-memory.js';
 
@@ -60,7 +66,7 @@ test('a Trainer without a runtime is refused, naming what to pass', async () => 
   } as unknown as TrainerOptions;
   await assert.rejects(
     Trainer.create(spec, withoutRuntime),
-    /^Error: Trainer\.create: no ONNX Runtime given: pass \{ runtime: nodeRuntime\(\) \} from 'edgefl\/node', or webRuntime\(ort\) from 'edgefl\/web'$/,
+    /^Error: Trainer\.create: no ONNX Runtime given: pass \{ runtime: nodeRuntime\(\) \} from '@edgefl\/node', or webRuntime\(ort\) from 'edgefl\/web'$/,
   );
 });
 

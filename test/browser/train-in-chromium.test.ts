@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
-import { nodeRuntime } from '../../src/runtime/node.js';
+import { nodeRuntime } from '@edgefl/node';
 import { bundleForBrowser } from './harness/bundle.js';
 import { launchChromium, missingChromium } from './harness/chromium.js';
 import { startStaticServer, type StaticServer } from './harness/static-server.js';

@@ -8,8 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ortWeb from 'onnxruntime-web';
 import type { Env } from 'onnxruntime-common';
-import { nodeRuntime } from '../../src/runtime/node.js';
-import { webRuntime, type OnnxruntimeWebModule } from '../../src/runtime/web.js';
+import { nodeRuntime } from '@edgefl/node';
+import { webRuntime, type OnnxruntimeWebModule } from 'edgefl/web';
 import { formatLosses, largestDifference, mismatch, trainingProblems } from './harness/compare.js';
 import { runScenario } from './page/scenario.js';
 

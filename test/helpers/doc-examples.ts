@@ -1,7 +1,7 @@
 /**
  * The TypeScript examples of the documentation, compiled as a user's code: each fenced ```ts (or
  * ```typescript) block becomes a module of its own in a temporary project, where 'edgefl',
- * 'edgefl/node' and 'edgefl/web' resolve to the package's sources, under the project's own strict
+ * '@edgefl/node' and 'edgefl/web' resolve to the package's sources, under the project's own strict
  * compiler settings. A block that cannot compile on its own (a fragment) opts out with an explicit
  * marker on its fence, ```ts no-check, and the page says why.
  */
@@ -27,12 +27,12 @@ export interface CodeBlock {
 export const TYPESCRIPT_LANGS: readonly string[] = ['ts', 'typescript'];
 export const NO_CHECK = 'no-check';
 
-/** The entry points of the package, as a user imports them, and the sources they are built from. */
-export const PACKAGE_ENTRIES: Readonly<Record<string, string>> = {
-  edgefl: 'src/index.ts',
-  'edgefl/node': 'src/node.ts',
-  'edgefl/web': 'src/web.ts',
-};
+/**
+ * The packages' entry points, as a user imports them. In this repository they resolve to the
+ * packages' sources (the workspace links them into node_modules; the "@edgefl/source" export
+ * condition of tsconfig.json points them at src/).
+ */
+export const PACKAGE_ENTRIES: readonly string[] = ['edgefl', 'edgefl/web', '@edgefl/node', '@edgefl/cli'];
 
 /**
  * The fenced blocks of a Markdown text (CommonMark fences: three or more backticks or tildes,
@@ -71,20 +71,22 @@ export function docPosition(block: CodeBlock, codeLine: number): string {
 }
 
 /**
- * Imports a user could not write: anything but the package's entry points and other packages
- * (a relative path into the sources, './src/...', works only inside this repository).
+ * Imports a user should not write: anything but the packages' entry points and other packages (a
+ * relative path into the sources, './src/...', works only inside this repository; the packages'
+ * `internal/` modules are what they share among themselves, not an API).
  */
 export function nonPackageImports(block: CodeBlock): string[] {
   return ts
     .preProcessFile(block.code, true, true)
-    .importedFiles.filter((f) => f.fileName.startsWith('.') || f.fileName.startsWith('/'))
+    .importedFiles.filter(
+      (f) =>
+        f.fileName.startsWith('.') ||
+        f.fileName.startsWith('/') ||
+        /^(@edgefl\/[^/]+|edgefl)\/internal\//.test(f.fileName),
+    )
     .map(
       (f) =>
-        `${docPosition(block, lineOf(block.code, f.pos))}: imports '${f.fileName}'; examples import from ${Object.keys(
-          PACKAGE_ENTRIES,
-        )
-          .map((e) => `'${e}'`)
-          .join(', ')}, as a user does`,
+        `${docPosition(block, lineOf(block.code, f.pos))}: imports '${f.fileName}'; examples import from ${PACKAGE_ENTRIES.map((e) => `'${e}'`).join(', ')}, as a user does`,
     );
 }
 
@@ -128,7 +130,7 @@ export function compileBlocks(blocks: readonly CodeBlock[], root: string): Map<C
   }
 }
 
-/** The project's compiler settings, with the package's entry points mapped to its sources. */
+/** The project's compiler settings (which resolve the packages' names to their sources). */
 function compilerOptions(root: string): ts.CompilerOptions {
   const configFile = join(root, 'tsconfig.json');
   const read = ts.readConfigFile(configFile, ts.sys.readFile);
@@ -142,9 +144,6 @@ function compilerOptions(root: string): ts.CompilerOptions {
     sourceMap: false,
     // Every block is a module of its own, even without an import: top-level await, no shared names.
     moduleDetection: ts.ModuleDetectionKind.Force,
-    paths: Object.fromEntries(
-      Object.entries(PACKAGE_ENTRIES).map(([entry, src]) => [entry, [join(root, src)]]),
-    ),
     typeRoots: [join(root, 'node_modules', '@types')],
     types: ['node'],
   };

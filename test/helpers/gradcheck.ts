@@ -6,12 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
-import { Graph, type Value } from '../../src/onnx/graph.js';
-import * as op from '../../src/onnx/ops.js';
-import { encodeModel } from '../../src/onnx/proto.js';
-import { gradients } from '../../src/autodiff/gradients.js';
-import { Rng } from '../../src/util/rng.js';
-import type { DType } from '../../src/onnx/types.js';
+import { Graph, type Value, encodeModel, gradients, Rng } from 'edgefl';
+import * as op from 'edgefl/internal/onnx/ops';
+import type { DType } from 'edgefl/internal/onnx/types';
 import { checkOnnxModel } from './onnx-checker.js';
 
 export interface InputSpec {

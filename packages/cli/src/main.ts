@@ -1,0 +1,37 @@
+/** The `edgefl` command. */
+import { Command, CommanderError } from 'commander';
+import { registerTrainCommand } from './train.js';
+import { registerExportCommand } from './export.js';
+import { registerDpCommand } from './dp.js';
+import { registerAttackCommand } from './attack.js';
+import { registerSimulateCommand } from './simulate.js';
+
+export function buildProgram(out?: (line: string) => void): Command {
+  const program = new Command('edgefl')
+    .description(
+      'Edge AI and federated learning in TypeScript: train (ONNX Runtime), protect, compress and deploy models as .onnx',
+    )
+    .version('0.1.0')
+    .showHelpAfterError('(add --help to see every option)');
+  registerSimulateCommand(program, out);
+  registerTrainCommand(program, out);
+  registerExportCommand(program, out);
+  registerDpCommand(program, out);
+  registerAttackCommand(program, out);
+  return program;
+}
+
+async function main(): Promise<void> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(process.argv);
+  } catch (e) {
+    if (e instanceof CommanderError) process.exit(e.exitCode);
+    process.stderr.write(`edgefl: ${(e as Error).message}\n`);
+    if (process.env.EDGEFL_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
+    process.exit(1);
+  }
+}
+
+await main();

@@ -1,0 +1,96 @@
+/**
+ * edgefl — the isomorphic core (runs in Node and in browsers). Node-only adapters are in
+ * '@edgefl/node' (nodeRuntime: onnxruntime-node); the browser adapter for onnxruntime-web is
+ * webRuntime from 'edgefl/web'. Whatever opens an ONNX Runtime session is given one of them.
+ */
+export * from './model/layers.js';
+export { buildModel, initialParameters, validateSpec } from './model/build.js';
+export { builtInModel, builtInModels } from './model/zoo.js';
+export { exportInferenceModel, EXPORT_INPUT, EXPORT_LOGITS, EXPORT_PROBABILITIES } from './model/export.js';
+export {
+  sgd,
+  adam,
+  adamw,
+  type OptimizerConfig,
+  type SgdConfig,
+  type AdamConfig,
+} from './autodiff/optimizers.js';
+export type { LossName } from './autodiff/losses.js';
+export {
+  compileTrainingGraph,
+  compileEvaluationGraph,
+  type CompiledGraph,
+  type TrainingGraphOptions,
+} from './autodiff/training-graph.js';
+export { gradients } from './autodiff/gradients.js';
+export {
+  Trainer,
+  TrainingDivergedError,
+  type TrainerOptions,
+  type FitOptions,
+  type FitResult,
+  type FitProgress,
+  type EvaluateResult,
+} from './runtime/trainer.js';
+export type { OrtRuntime } from './runtime/ort.js';
+export { ParameterSet, type ParameterEntry } from './tensor/parameters.js';
+export { encodeParameters, decodeParameters, WireFormatError } from './tensor/wire.js';
+export { Graph, Value, GraphError } from './onnx/graph.js';
+export * as ops from './onnx/ops.js';
+export { encodeModel, decodeModel, OnnxFormatError } from './onnx/proto.js';
+export * from './data/index.js';
+export { Rng } from './util/rng.js';
+export * from './privacy/dp/accountant.js';
+export * from './compress/index.js';
+export * from './fl/strategy.js';
+export * from './fl/strategies/index.js';
+export { checkUpdate, RoundAborted, UpdateRejected } from './fl/update-check.js';
+export {
+  RoundEngine,
+  clientSeed,
+  type RoundEngineOptions,
+  type RoundReport,
+  type EvaluationResult,
+} from './fl/engine.js';
+export type { FitExecutor, FitOutcome, FitTask, EvaluateTask, EvaluateOutcome } from './fl/executor.js';
+export type { FederatedEvaluationOptions, FederatedEvaluationResult } from './fl/federated-evaluation.js';
+export { LocalExecutor } from './federation/local-executor.js';
+export {
+  fitClient,
+  evaluateClient,
+  transformUpdate,
+  type ClientState,
+  type ClientFit,
+  type ClientFitResult,
+  type ClientEnvironment,
+  type ClientRoundSession,
+} from './federation/client-pipeline.js';
+export { uploadBytes, type Upload } from './fl/upload.js';
+export type { StageMessage, StageReply } from './fl/executor.js';
+export * from './fl/executors/index.js';
+export { runFederated, ResumeError } from './fl/run.js';
+export type {
+  CheckpointStore,
+  RoundSubscriber,
+  RunStartInfo,
+  FederatedRunOptions,
+  FederatedRunResult,
+} from './fl/run.js';
+export type { RoundRecord } from './fl/round-record.js';
+export * from './federation/settings.js';
+export { strategyStack, type StrategyStack } from './federation/strategy-stack.js';
+export type { Platform } from './platform.js';
+export { encodeCheckpoint, decodeCheckpoint, CheckpointError, type Checkpoint } from './fl/checkpoint.js';
+export * as secagg from './privacy/secagg/index.js';
+export * as attack from './privacy/attack/index.js';
+export {
+  withSecureAggregation,
+  SecureAggregationStrategy,
+  type SecureAggregationOptions,
+  type SecureAggregationRoundStats,
+} from './privacy/secure-aggregation.js';
+export {
+  withDifferentialPrivacy,
+  type DifferentialPrivacyOptions,
+  type DpRoundStats,
+} from './privacy/differential-privacy.js';

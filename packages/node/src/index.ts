@@ -1,0 +1,43 @@
+/**
+ * @edgefl/node — edgefl's Node adapters: ONNX Runtime in Node (native onnxruntime-node when
+ * installed, else onnxruntime-web's WebAssembly build), node:crypto for secure aggregation, worker
+ * threads (the simulation's pool, the parallel sum), and files (IDX datasets, run folders,
+ * checkpoints, metrics). No data packages and no chart renderer: those are the CLI's.
+ */
+export {
+  nodeRuntime,
+  nativeRuntime,
+  wasmRuntime,
+  nodeBackend,
+  nativeRuntimeAvailable,
+  describeRuntime,
+  backendOf,
+  NATIVE_INSTALL_HINT,
+  type NodeBackend,
+  type NodeRuntimeOptions,
+} from './runtime/node.js';
+export * from './data/index.js';
+export {
+  saveTrainedModel,
+  loadTrainedModel,
+  loadModelSpecFile,
+  type TrainedModelInfo,
+} from './io/trained-model.js';
+export { writeFileAtomic } from './io/files.js';
+export { nodePlatform, type NodePlatformOptions } from './node-platform.js';
+export type { Platform } from 'edgefl';
+export { claimRunFolder, RUN_FILES, type ClaimOptions, type RunKind } from './io/run-folder.js';
+export { WorkerPool, type WorkerPoolOptions } from './sim/pool.js';
+export { checkpointFile, metricsFiles } from './io/run-files.js';
+export { parallelSumBackend, type ParallelSumBackend } from './tensor/parallel-sum.js';
+export { joinRound, lateJoinAvailability, type LateJoiners } from './sim/availability.js';
+export {
+  runSimulation,
+  type SimulationConfig,
+  type SimulationData,
+  type SimulationResult,
+  type SimulationCharts,
+  type SimulationRunOptions,
+} from './sim/simulate.js';
+export { nodeSecAggCrypto } from './privacy/secagg/crypto-node.js';
+export { runSecAggInWorkers, SecAggClientThreads } from './privacy/secagg/in-workers.js';
