@@ -10,14 +10,25 @@ export const python =
   process.env.EDGEFL_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
 
 export async function checkOnnxModel(bytes: Uint8Array): Promise<void> {
-  const script = [
-    'import sys, onnx',
-    'm = onnx.load_model_from_string(sys.stdin.buffer.read())',
+  const out = await onnxPython(bytes, [
     'onnx.checker.check_model(m, full_check=True)',
     'onnx.shape_inference.infer_shapes(m, check_type=True, strict_mode=True)',
     'print("ok")',
+  ]);
+  if (out.trim() !== 'ok') throw new Error(`ONNX checker said: ${out.trim()}`);
+}
+
+/**
+ * Runs Python lines with the ONNX package on model bytes, loaded as `m`; resolves with what they
+ * print. A model the package cannot load, or a failing line, rejects with Python's last lines.
+ */
+export function onnxPython(bytes: Uint8Array, lines: readonly string[]): Promise<string> {
+  const script = [
+    'import sys, onnx',
+    'm = onnx.load_model_from_string(sys.stdin.buffer.read())',
+    ...lines,
   ].join('\n');
-  await new Promise<void>((resolve, reject) => {
+  return new Promise<string>((resolve, reject) => {
     const p = spawn(python, ['-c', script], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
@@ -31,7 +42,7 @@ export async function checkOnnxModel(bytes: Uint8Array): Promise<void> {
       ),
     );
     p.on('close', (code) => {
-      if (code === 0 && out.trim() === 'ok') resolve();
+      if (code === 0) resolve(out);
       else if (/No module named 'onnx'/.test(err))
         reject(
           new Error(

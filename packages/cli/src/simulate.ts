@@ -10,28 +10,23 @@
 import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { builtInModel, builtInModels, ArrayDataset, decodeCheckpoint } from 'edgefl';
 import {
-  builtInModel,
-  builtInModels,
-  ArrayDataset,
-  decodeCheckpoint,
   SettingsError,
   simulationSettings,
   simulationSettingsOf,
   clientsPerRound,
   type SimulationSettings,
   strategyStack,
-} from 'edgefl';
-import { loadNamedDataset, DATASETS } from './datasets.js';
-import {
   runSimulation,
   type SimulationResult,
   checkpointFile,
   claimRunFolder,
   describeRuntime,
   nodePlatform,
+  checkResumable,
 } from '@edgefl/node';
-import { checkResumable } from 'edgefl/internal/federation/resume';
+import { loadNamedDataset, DATASETS } from './datasets.js';
 import { portableSecAggCrypto } from 'edgefl/internal/privacy/secagg/crypto-suite';
 import { runCurves } from './report/run-curves.js';
 import { SettingsFlags, deepMerge, getPath } from './settings-flags.js';

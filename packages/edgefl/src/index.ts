@@ -37,7 +37,18 @@ export { ParameterSet, type ParameterEntry } from './tensor/parameters.js';
 export { encodeParameters, decodeParameters, WireFormatError } from './tensor/wire.js';
 export { Graph, Value, GraphError } from './onnx/graph.js';
 export * as ops from './onnx/ops.js';
-export { encodeModel, decodeModel, OnnxFormatError } from './onnx/proto.js';
+export {
+  encodeModel,
+  decodeModel,
+  encodeModelProto,
+  OnnxFormatError,
+  type ModelProto,
+  type GraphProto,
+  type NodeProto,
+  type TensorProto,
+  type AttributeProto,
+  type ValueInfoProto,
+} from './onnx/proto.js';
 export * from './data/index.js';
 export { Rng } from './util/rng.js';
 export * from './privacy/dp/accountant.js';
@@ -77,8 +88,6 @@ export type {
   FederatedRunResult,
 } from './fl/run.js';
 export type { RoundRecord } from './fl/round-record.js';
-export * from './federation/settings.js';
-export { strategyStack, type StrategyStack } from './federation/strategy-stack.js';
 export type { Platform } from './platform.js';
 export { encodeCheckpoint, decodeCheckpoint, CheckpointError, type Checkpoint } from './fl/checkpoint.js';
 export * as secagg from './privacy/secagg/index.js';

@@ -41,3 +41,6 @@ export {
 } from './sim/simulate.js';
 export { nodeSecAggCrypto } from './privacy/secagg/crypto-node.js';
 export { runSecAggInWorkers, SecAggClientThreads } from './privacy/secagg/in-workers.js';
+export * from './federation/settings.js';
+export { strategyStack, type StrategyStack } from './federation/strategy-stack.js';
+export { checkResumable } from './federation/resume.js';

@@ -1,14 +1,29 @@
 /**
- * Graph <-> ONNX protobuf bytes, through the `onnx-proto` package (generated from ONNX's own
- * schema; IR version 8, which covers opset 17).
+ * Graph <-> ONNX protobuf bytes (schema.ts describes the messages; @bufbuild/protobuf encodes them).
+ * Models are written at IR version 8, which covers opset 17.
  */
-import onnxProto from 'onnx-proto';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { Graph, Value } from './graph.js';
 import type { Attribute, DType, Dim, TensorArray, TensorData } from './types.js';
 import { onnxTypeCode } from './ops.js';
+import {
+  ATTRIBUTE_TYPE,
+  ModelProtoSchema,
+  type AttributeProto,
+  type Init,
+  type ModelProto,
+  type TensorProto,
+  type ValueInfoProto,
+} from './schema.js';
 
-const { onnx } = onnxProto;
-export { onnx };
+export type {
+  ModelProto,
+  GraphProto,
+  NodeProto,
+  TensorProto,
+  AttributeProto,
+  ValueInfoProto,
+} from './schema.js';
 
 export const DEFAULT_OPSET = 17;
 export const IR_VERSION = 8;
@@ -30,36 +45,40 @@ const dtypeByCode = new Map<number, DType>(
   ]),
 );
 
-function valueInfo(v: Value): onnxProto.onnx.IValueInfoProto {
+function valueInfo(v: Value): Init<ValueInfoProto> {
   return {
     name: v.name,
     type: {
       tensorType: {
         elemType: onnxTypeCode(v.dtype),
         shape: v.shape
-          ? { dim: v.shape.map((d: Dim) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) }
+          ? {
+              dim: v.shape.map((d: Dim) =>
+                typeof d === 'number' ? { dimValue: BigInt(d) } : { dimParam: d },
+              ),
+            }
           : undefined,
       },
     },
   };
 }
 
-export function tensorProto(name: string, t: TensorData): onnxProto.onnx.ITensorProto {
+export function tensorProto(name: string, t: TensorData): Init<TensorProto> {
   const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-  return { name, dims: [...t.dims], dataType: onnxTypeCode(t.dtype), rawData: bytes };
+  return { name, dims: t.dims.map(BigInt), dataType: onnxTypeCode(t.dtype), rawData: bytes };
 }
 
-function attributeProto(name: string, a: Attribute): onnxProto.onnx.IAttributeProto {
-  const T = onnx.AttributeProto.AttributeType;
+function attributeProto(name: string, a: Attribute): Init<AttributeProto> {
+  const T = ATTRIBUTE_TYPE;
   switch (a.type) {
     case 'int':
-      return { name, type: T.INT, i: a.value };
+      return { name, type: T.INT, i: BigInt(a.value) };
     case 'float':
       return { name, type: T.FLOAT, f: a.value };
     case 'string':
       return { name, type: T.STRING, s: new TextEncoder().encode(a.value) };
     case 'ints':
-      return { name, type: T.INTS, ints: [...a.value] };
+      return { name, type: T.INTS, ints: a.value.map(BigInt) };
     case 'floats':
       return { name, type: T.FLOATS, floats: [...a.value] };
     case 'tensor':
@@ -67,12 +86,12 @@ function attributeProto(name: string, a: Attribute): onnxProto.onnx.IAttributePr
   }
 }
 
-export function toModelProto(graph: Graph, options: ModelOptions = {}): onnxProto.onnx.ModelProto {
-  const opsetImport = [{ domain: '', version: options.opset ?? DEFAULT_OPSET }];
+export function toModelProto(graph: Graph, options: ModelOptions = {}): ModelProto {
+  const opsetImport = [{ domain: '', version: BigInt(options.opset ?? DEFAULT_OPSET) }];
   for (const [domain, version] of Object.entries(options.domains ?? {}))
-    opsetImport.push({ domain, version });
-  return onnx.ModelProto.create({
-    irVersion: IR_VERSION,
+    opsetImport.push({ domain, version: BigInt(version) });
+  const init: Init<ModelProto> = {
+    irVersion: BigInt(IR_VERSION),
     producerName: 'edgefl',
     producerVersion: options.producerVersion ?? '0.1.0',
     docString: options.docString ?? '',
@@ -92,13 +111,22 @@ export function toModelProto(graph: Graph, options: ModelOptions = {}): onnxProt
       input: graph.inputs.map(valueInfo),
       output: graph.outputs.map(valueInfo),
     },
-  });
+  };
+  return create(ModelProtoSchema, init as never) as unknown as ModelProto;
 }
 
 /** Serializes a graph (after pruning nodes that no output needs). */
 export function encodeModel(graph: Graph, options: ModelOptions = {}): Uint8Array {
   graph.prune();
-  return onnx.ModelProto.encode(toModelProto(graph, options)).finish();
+  return toBinary(ModelProtoSchema, toModelProto(graph, options) as never);
+}
+
+/**
+ * Serializes a model message as it stands — one read with decodeModel, perhaps changed — with the
+ * fields edgefl does not describe written back as they were read.
+ */
+export function encodeModelProto(model: ModelProto): Uint8Array {
+  return toBinary(ModelProtoSchema, model as never);
 }
 
 export class OnnxFormatError extends Error {
@@ -106,10 +134,10 @@ export class OnnxFormatError extends Error {
 }
 
 /** Parses bytes as an ONNX model, with an error that says plainly when they are not one. */
-export function decodeModel(bytes: Uint8Array, source = 'input'): onnxProto.onnx.ModelProto {
-  let model: onnxProto.onnx.ModelProto;
+export function decodeModel(bytes: Uint8Array, source = 'input'): ModelProto {
+  let model: ModelProto;
   try {
-    model = onnx.ModelProto.decode(bytes);
+    model = fromBinary(ModelProtoSchema, bytes) as unknown as ModelProto;
   } catch (e) {
     throw new OnnxFormatError(
       `${source} is not an ONNX model: protobuf decoding failed (${(e as Error).message})`,
@@ -122,7 +150,7 @@ export function decodeModel(bytes: Uint8Array, source = 'input'): onnxProto.onnx
   return model;
 }
 
-export function tensorFromProto(t: onnxProto.onnx.ITensorProto): TensorData {
+export function tensorFromProto(t: TensorProto): TensorData {
   const dtype = dtypeByCode.get(t.dataType ?? 0);
   if (!dtype) throw new OnnxFormatError(`tensor '${t.name}' has unsupported data type ${t.dataType}`);
   const dims = (t.dims ?? []).map(Number);
@@ -146,7 +174,7 @@ export function tensorFromProto(t: onnxProto.onnx.ITensorProto): TensorData {
                   ? new Int8Array(buf)
                   : new Uint8Array(buf);
   } else if (dtype === 'float32') data = Float32Array.from(t.floatData ?? []);
-  else if (dtype === 'int64') data = BigInt64Array.from((t.int64Data ?? []).map((v) => BigInt(v.toString())));
+  else if (dtype === 'int64') data = BigInt64Array.from(t.int64Data ?? []);
   else if (dtype === 'float64') data = Float64Array.from(t.doubleData ?? []);
   else data = Int32Array.from(t.int32Data ?? []);
   if (data.length !== count)

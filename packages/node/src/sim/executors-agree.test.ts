@@ -14,9 +14,6 @@ import {
   type FitExecutor,
   serverSide,
   LocalExecutor,
-  strategyStack,
-  parseSettings,
-  simulationSettings,
   SubsetDataset,
   dense,
   relu,
@@ -25,6 +22,8 @@ import {
   initialParameters,
   Trainer,
 } from 'edgefl';
+import { strategyStack } from '../federation/strategy-stack.js';
+import { parseSettings, simulationSettings } from '../federation/settings.js';
 import { nodeRuntime } from '../runtime/node.js';
 import { nodeSecAggCrypto } from '../privacy/secagg/crypto-node.js';
 import { blobs } from '../../../../test/helpers/synthetic.js';

@@ -27,12 +27,14 @@ import {
   Rng,
   lazyExecutor,
   serverSide,
+} from 'edgefl';
+import {
   DEFAULT_LOCAL_EPOCHS,
   simulationSettingsOf,
   type SimulationConfig,
   type SimulationSettings,
-  strategyStack,
-} from 'edgefl';
+} from '../federation/settings.js';
+import { strategyStack } from '../federation/strategy-stack.js';
 import { compileDpSgdGraph } from 'edgefl/internal/autodiff/dp-sgd-graph';
 import { localDpBound } from 'edgefl/internal/privacy/dp/local-bound';
 import { nodePlatform } from '../node-platform.js';
@@ -43,11 +45,11 @@ import { checkpointFile, metricsFiles } from '../io/run-files.js';
 import { claimRunFolder } from '../io/run-folder.js';
 import { WorkerPool } from './pool.js';
 import { lateJoinAvailability } from './availability.js';
-import { checkResumable } from 'edgefl/internal/federation/resume';
+import { checkResumable } from '../federation/resume.js';
 import { join } from 'node:path';
 
-export type { SimulationConfig, SimulationSettings } from 'edgefl';
-export { simulationSettingsOf } from 'edgefl';
+export type { SimulationConfig, SimulationSettings } from '../federation/settings.js';
+export { simulationSettingsOf } from '../federation/settings.js';
 
 export interface SimulationData {
   name: string;

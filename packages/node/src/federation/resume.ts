@@ -3,7 +3,7 @@
  * (more rounds, another target or privacy budget, another number of worker threads). The refusal
  * names every setting that differs, with both values.
  */
-import { ResumeError } from '../fl/run.js';
+import { ResumeError } from 'edgefl';
 import {
   RESUMABLE_CHANGES,
   SettingsError,

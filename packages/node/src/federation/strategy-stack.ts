@@ -4,12 +4,16 @@
  * order that works — DP outside secure aggregation, so that with distributed noise the server only
  * ever sees a sum that already carries the full noise (privacy/differential-privacy.ts).
  */
-import { strategyByName } from '../fl/strategies/index.js';
-import type { Strategy } from '../fl/strategy.js';
-import { defaultNoiseClients, withDifferentialPrivacy } from '../privacy/differential-privacy.js';
-import { withSecureAggregation, type SecureAggregationStrategy } from '../privacy/secure-aggregation.js';
+import {
+  strategyByName,
+  withDifferentialPrivacy,
+  withSecureAggregation,
+  type Platform,
+  type SecureAggregationStrategy,
+  type Strategy,
+} from 'edgefl';
+import { defaultNoiseClients } from 'edgefl/internal/privacy/differential-privacy';
 import { SettingsError, clientsPerRound, type RunSettings } from './settings.js';
-import type { Platform } from '../platform.js';
 
 export interface StrategyStack {
   /** The outermost layer: what the round engine drives. */

@@ -11,9 +11,7 @@
  * worker threads, simulated failures).
  */
 import { z } from 'zod';
-import { codecByName } from '../compress/by-name.js';
-import { parsePartition } from '../data/partition/parse.js';
-import { isStrategyName, strategyNames } from '../fl/strategies/index.js';
+import { codecByName, isStrategyName, parsePartition, strategyNames } from 'edgefl';
 
 const int = (min: number) => z.number().int().min(min);
 const positive = () => z.number().positive();
