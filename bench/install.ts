@@ -52,6 +52,7 @@ async function sizes() {
   ];
   const rows: { who: string; install: string; mb: number; packages: number; largest: string }[] = [];
   let webDir = '';
+  let cliDir = '';
   for (const p of projects) {
     console.log(`installing for ${p.who}...`);
     const dir = emptyProject(p.who.replace(/\W+/g, '-'));
@@ -61,6 +62,7 @@ async function sizes() {
       await npmInstall(dir, ['onnxruntime-node@^1.30.0']);
     }
     if (!webDir) webDir = dir;
+    cliDir = dir;
     rows.push({
       who: p.who,
       install: p.install,
@@ -69,6 +71,11 @@ async function sizes() {
       largest: largest(dir, 5),
     });
   }
+  // The three packages themselves, as installed (the command line's project has all three).
+  const own = ['edgefl', '@edgefl/node', '@edgefl/cli'].map((name) => ({
+    name,
+    mb: folderBytes(join(cliDir, 'node_modules', name)) / MiB,
+  }));
   // onnxruntime-web's files, by what a web app does with them.
   const ortDist = join(webDir, 'node_modules', 'onnxruntime-web', 'dist');
   const files = readdirSync(ortDist).map((f) => ({ f, bytes: statSync(join(ortDist, f)).size }));
@@ -79,7 +86,7 @@ async function sizes() {
     otherWasm: sum(/^ort-wasm-simd-threaded\.(jsep|jspi|asyncify)\.(wasm|mjs)$/),
     maps: sum(/\.map$/),
   };
-  return { rows, ort };
+  return { rows, own, ort };
 }
 
 /** Median ms a training step on each Node back-end: the FedAvg paper's 2NN and CNN on MNIST-sized input. */
@@ -133,8 +140,11 @@ README's line. Bytes of the files under node_modules, in MiB (2^20 bytes, as du 
 |---|---|---:|---:|---|
 ${s.rows.map((r) => `| ${r.who} | \`${r.install}\` | ${r.mb.toFixed(1)} | ${r.packages} | ${r.largest} |`).join('\n')}
 
+The packages themselves: ${s.own.map((o) => `\`${o.name}\` ${o.mb.toFixed(2)} MiB`).join(', ')} (compiled JavaScript
+and type declarations); the rest of each row is their dependencies.
+
 The target for a web app's edgefl with its ONNX Runtime is 160 MiB. onnxruntime-web is
-${mb(s.ort.total)} MiB of it (with the protobufjs 7 it nests). What a web app ships of it is far less: importing
+${mb(s.ort.total)} MiB of it. What a web app ships of it is far less: importing
 \`onnxruntime-web/wasm\` bundles \`ort.wasm.bundle.min.mjs\` and loads \`ort-wasm-simd-threaded.wasm\`,
 ${mb(s.ort.shipped)} MiB together before compression; the other WebAssembly builds (WebGPU/JSEP, JSPI,
 Asyncify: ${mb(s.ort.otherWasm)} MiB) and the source maps (${mb(s.ort.maps)} MiB) stay in node_modules.
