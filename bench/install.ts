@@ -25,10 +25,10 @@ const mb = (bytes: number) => (bytes / MiB).toFixed(1);
 /** The largest installed packages of a project, with their sizes. */
 function largest(dir: string, n: number): string {
   return installedPackages(dir)
-    .map((p) => ({ id: p.id, bytes: folderBytes(p.path) }))
+    .map((p) => ({ name: p.name, bytes: folderBytes(p.path) }))
     .sort((a, b) => b.bytes - a.bytes)
     .slice(0, n)
-    .map((p) => `${p.id.replace(/@[^@]+$/, '')} ${mb(p.bytes)}`)
+    .map((p) => `${p.name} ${mb(p.bytes)}`)
     .join(', ');
 }
 

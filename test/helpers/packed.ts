@@ -146,11 +146,17 @@ async function recordingProxy(): Promise<{ url: string; hosts: Set<string>; clos
   };
 }
 
-/** The installed packages of a project (every package.json under node_modules), by name@version. */
-export function installedPackages(
-  dir: string,
-): { id: string; path: string; manifest: Record<string, unknown> }[] {
-  const out: { id: string; path: string; manifest: Record<string, unknown> }[] = [];
+export interface InstalledPackage {
+  name: string;
+  /** name@version */
+  id: string;
+  path: string;
+  manifest: Record<string, unknown>;
+}
+
+/** The installed packages of a project (every package.json under node_modules). */
+export function installedPackages(dir: string): InstalledPackage[] {
+  const out: InstalledPackage[] = [];
   const visit = (modules: string) => {
     if (!existsSync(modules)) return;
     for (const name of readdirSync(modules)) {
@@ -167,7 +173,8 @@ export function installedPackages(
     const file = join(p, 'package.json');
     if (!existsSync(file) || lstatSync(p).isSymbolicLink()) return;
     const manifest = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    out.push({ id: `${manifest.name}@${manifest.version}`, path: p, manifest });
+    const name = String(manifest.name);
+    out.push({ name, id: `${name}@${manifest.version}`, path: p, manifest });
     visit(join(p, 'node_modules'));
   };
   visit(join(dir, 'node_modules'));

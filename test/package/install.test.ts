@@ -53,7 +53,7 @@ function assertCleanInstall(dir: string, hosts: string[], what: string): void {
 }
 
 function names(dir: string): Set<string> {
-  return new Set(installedPackages(dir).map((p) => p.id.slice(0, p.id.lastIndexOf('@'))));
+  return new Set(installedPackages(dir).map((p) => p.name));
 }
 
 // Three Gaussian blobs in 4-d: the data of the user's scripts below (in their own words).

@@ -18,16 +18,7 @@ import {
 type FieldSpec = [name: string, number: number, type: Type, message?: string];
 type MessageSpec = { name: string; optional?: FieldSpec[]; repeated?: FieldSpec[]; nested?: MessageSpec[] };
 
-const { STRING, INT64, INT32, FLOAT, DOUBLE, BYTES, UINT64, MESSAGE } = {
-  STRING: Type.STRING,
-  INT64: Type.INT64,
-  INT32: Type.INT32,
-  FLOAT: Type.FLOAT,
-  DOUBLE: Type.DOUBLE,
-  BYTES: Type.BYTES,
-  UINT64: Type.UINT64,
-  MESSAGE: Type.MESSAGE,
-};
+const { STRING, INT64, INT32, FLOAT, DOUBLE, BYTES, UINT64, MESSAGE } = Type;
 
 /** onnx.proto's messages (proto2: every singular field optional, repeated numbers unpacked unless noted). */
 const MESSAGES: MessageSpec[] = [

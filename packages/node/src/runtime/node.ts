@@ -55,18 +55,11 @@ export function nativeRuntimeAvailable(): boolean {
 }
 
 /** The back-end `nodeRuntime({ backend: asked })` runs on here. */
-export function nodeBackend(asked?: NodeBackend | 'auto'): NodeBackend {
-  const fromEnv = process.env.EDGEFL_ORT;
-  if (
-    fromEnv !== undefined &&
-    fromEnv !== '' &&
-    fromEnv !== 'native' &&
-    fromEnv !== 'wasm' &&
-    fromEnv !== 'auto'
-  )
+export function nodeBackend(asked: NodeBackend | 'auto' = 'auto'): NodeBackend {
+  const fromEnv = process.env.EDGEFL_ORT || 'auto';
+  if (fromEnv !== 'native' && fromEnv !== 'wasm' && fromEnv !== 'auto')
     throw new Error(`EDGEFL_ORT must be native, wasm or auto, got '${fromEnv}'`);
-  const want =
-    asked && asked !== 'auto' ? asked : fromEnv === 'native' || fromEnv === 'wasm' ? fromEnv : 'auto';
+  const want = asked !== 'auto' ? asked : fromEnv;
   if (want !== 'auto') return want;
   return nativeRuntimeAvailable() ? 'native' : 'wasm';
 }
