@@ -4,7 +4,7 @@ import { registerTrainCommand } from './train.js';
 import { registerExportCommand } from './export.js';
 import { registerDpCommand } from './dp.js';
 import { registerAttackCommand } from './attack.js';
-import { registerSimulateCommand } from './simulate.js';
+import { Interrupted, registerSimulateCommand } from './simulate.js';
 
 export function buildProgram(out?: (line: string) => void): Command {
   const program = new Command('edgefl')
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     if (e instanceof CommanderError) process.exit(e.exitCode);
     process.stderr.write(`edgefl: ${(e as Error).message}\n`);
     if (process.env.EDGEFL_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
-    process.exit(1);
+    process.exit(e instanceof Interrupted ? e.exitCode : 1);
   }
 }
 

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { registerSimulateCommand } from './simulate.js';
+import { Interrupted, registerSimulateCommand } from './simulate.js';
 import { runCommand } from '../../../test/helpers/cli.js';
 
 const fresh = () => mkdtempSync(join(tmpdir(), 'edgefl-refuse-'));
@@ -125,7 +125,8 @@ test('an interrupted run leaves its curves, table, metrics and model, and says h
     clearInterval(interrupt);
     process.emit('SIGINT');
   }, 5);
-  await run;
+  // The command ends in an error (exit code 130 from the CLI): the run asked for was not done.
+  await assert.rejects(run, (e: unknown) => e instanceof Interrupted && e.exitCode === 130);
   clearInterval(interrupt);
   const text = lines.join('\n');
   const m = /stopped early: stopped on request before round (\d+)/.exec(text);

@@ -191,6 +191,8 @@ export function registerSimulateCommand(
     .option('--out <dir>', 'run folder (default: runs/<time>-sim); never an existing run')
     .option('--resume <dir>', 'continue an interrupted run from its last checkpoint')
     .action(async (flags: RunFlags, cmd: Command) => {
+      // The ONNX Runtime is chosen first: an EDGEFL_ORT that cannot work costs nothing, not even a folder.
+      const platform = nodePlatform();
       const { settings, dir, resume } = await resolveSimulation(flags, cmd);
       const data = await loadNamedDataset(settings.dataset);
       if (!(data.train instanceof ArrayDataset)) throw new Error('simulate needs an in-memory dataset');
@@ -200,7 +202,6 @@ export function registerSimulateCommand(
         seed: settings.seed,
       });
       out(describeRun(settings, spec.name ?? settings.model));
-      const platform = nodePlatform();
       out(`ONNX Runtime: ${describeRuntime(platform.runtime)}`);
       // Ctrl-C ends the run after the round in progress, with the run folder complete up to it.
       const stop = new AbortController();
@@ -231,7 +232,18 @@ export function registerSimulateCommand(
       printSummary(r, settings, dir, out);
       if (r.failure) throw new Error(`the run did not train: ${r.failure}`);
       if (r.history.length === 0 && r.stopped) throw new Error(`no round ran: ${r.stopped}`);
+      // Stopped by Ctrl-C: the folder is whole up to the last round, but the run asked for is not done.
+      if (stop.signal.aborted)
+        throw new Interrupted(
+          `interrupted; the run folder is complete up to the last round: continue with --resume ${dir}`,
+        );
     });
+}
+
+/** The command stopped on the user's request (Ctrl-C): the process exits with 130, as an interrupted one does. */
+export class Interrupted extends Error {
+  override name = 'Interrupted';
+  readonly exitCode = 130;
 }
 
 function describeRun(s: SimulationSettings, model: string): string {

@@ -153,10 +153,10 @@ export async function runTrain(
     throw new Error(
       `--model '${o.model}' is a text model: train fits mlp, cnn, logreg or a model .json file to ${o.dataset}`,
     );
+  const runtime = nodeRuntime({ intraOpNumThreads: o.threads });
   // The run folder is claimed before anything slow: a bad --out, or one that holds an earlier run,
   // is refused at once instead of after training, when the result would be thrown away.
   if (o.out !== undefined) await claimRunFolder(o.out, { kind: 'train' });
-  const runtime = nodeRuntime({ intraOpNumThreads: o.threads });
   const data = await loadNamedDataset(o.dataset, { limit: o.limit });
   const spec = await resolveModel(o.model, data.train.featureShape, data.classes.length, o.seed);
   const dir = o.out ?? (await claimDefaultRunFolder(spec));
