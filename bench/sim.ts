@@ -280,6 +280,11 @@ of a round beyond it is the engine's own cost.
   collects, a worker that finishes a client waits unless its next task is already queued.
   Recycling the buffers would need to know when a strategy lets go of an update (FedAvg at once, Krum or the median only at
   the end of the round); it is not done.
+- **the workers' garbage collection**: onnxruntime-node returns every output of a training step over a new ArrayBuffer
+  (0.8 MB a step for the 2NN), and V8 counts that external memory against a worker's small heap. With V8's default
+  concurrent marking the workers ran about 18 full collections each a round on helper threads that took the cores the
+  clients train on: 407 ms a round, clients' compute 367 ms. The pool turns concurrent marking off for the process
+  (\`WorkerPoolOptions.concurrentMarking\`, packages/node/src/sim/worker-gc.ts); the figures below are with it off.
 
 1-minute load average ${loadBefore.toFixed(2)} before the runs, ${loadavg()[0].toFixed(2)} after: on a shared machine absolute times and the
 CPU share this process can get are noisy; the alternating rounds make the two settings comparable.
