@@ -5,6 +5,8 @@ import { registerExportCommand } from './export.js';
 import { registerDpCommand } from './dp.js';
 import { registerAttackCommand } from './attack.js';
 import { Interrupted, registerSimulateCommand } from './simulate.js';
+import { registerPartitionCommand } from './partition.js';
+import { registerFederateCommands } from './federate.js';
 
 export function buildProgram(out?: (line: string) => void): Command {
   const program = new Command('edgefl')
@@ -14,10 +16,12 @@ export function buildProgram(out?: (line: string) => void): Command {
     .version('0.1.0')
     .showHelpAfterError('(add --help to see every option)');
   registerSimulateCommand(program, out);
+  registerPartitionCommand(program, out);
   registerTrainCommand(program, out);
   registerExportCommand(program, out);
   registerDpCommand(program, out);
   registerAttackCommand(program, out);
+  registerFederateCommands(program, out);
   return program;
 }
 

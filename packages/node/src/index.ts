@@ -38,7 +38,10 @@ export {
   type SimulationResult,
   type SimulationCharts,
   type SimulationRunOptions,
+  roundLine,
 } from './sim/simulate.js';
+export { engineSettingsOf, fitConfigOf, evaluatedRound } from './federation/engine-settings.js';
+export { readBytes } from './io/files.js';
 export { nodeSecAggCrypto } from './privacy/secagg/crypto-node.js';
 export { runSecAggInWorkers, SecAggClientThreads } from './privacy/secagg/in-workers.js';
 export * from './federation/settings.js';

@@ -1,10 +1,18 @@
 /**
  * MNIST (LeCun, Bottou, Bengio & Haffner 1998) from its IDX files: 28x28 grey-level images of handwritten
  * digits, 60,000 for training and 10,000 for testing. The same layout serves every dataset distributed
- * the MNIST way (Fashion-MNIST, KMNIST, EMNIST), so the class names are an option.
+ * the MNIST way (Fashion-MNIST, KMNIST, EMNIST), so the class names are an option. encodeMnist writes
+ * samples back in the same format, bit for bit.
  */
-import { ArrayDataset, type Normalization } from './dataset.js';
-import { parseIdx, type IdxTensor } from './idx.js';
+import {
+  allocateFeatures,
+  allocateLabels,
+  ArrayDataset,
+  sizeOf,
+  type Dataset,
+  type Normalization,
+} from './dataset.js';
+import { encodeIdx, parseIdx, type IdxTensor } from './idx.js';
 
 export const MNIST_CLASSES: readonly string[] = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 
@@ -88,4 +96,60 @@ export function mnistFromIdx(
 ): ArrayDataset {
   const classes = options.classes ?? MNIST_CLASSES;
   return mnistDataset(decodeMnist(images, labels, classes.length), { ...options, classes });
+}
+
+/** The bytes of an MNIST-format pair of IDX files. */
+export interface MnistFiles {
+  /** uint8 [n, rows, cols]. */
+  images: Uint8Array;
+  /** uint8 [n]. */
+  labels: Uint8Array;
+}
+
+/**
+ * Writes samples of an MNIST-format dataset back as IDX files, the inverse of decodeMnist: each
+ * feature must be exactly what decodeMnist makes of some byte (float32 of byte / 255), so that reading
+ * the files back gives bit-identical features. A value that is not (a normalized or augmented image) is
+ * refused rather than rounded: the written data would silently differ from the data given.
+ *
+ * @param indices the samples to write, in this order.
+ */
+export function encodeMnist(dataset: Dataset, indices: ArrayLike<number>): MnistFiles {
+  const shape = dataset.featureShape;
+  const image = shape.length === 3 && shape[0] === 1 ? shape.slice(1) : shape;
+  if (image.length !== 2 || dataset.featureType !== 'float32')
+    throw new Error(
+      `encodeMnist: expected float32 images of shape [1, rows, cols] or [rows, cols], got ${dataset.featureType} [${shape}]`,
+    );
+  if (sizeOf(dataset.labelShape) !== 1 || dataset.labelType !== 'int32')
+    throw new Error(
+      `encodeMnist: expected one int32 class index per sample, got ${dataset.labelType} labels of shape [${dataset.labelShape}]`,
+    );
+  const n = indices.length;
+  const [rows, cols] = image;
+  const size = rows * cols;
+  const features = allocateFeatures(dataset, n);
+  const labels = allocateLabels(dataset, n);
+  dataset.gather(indices, features, labels);
+  const pixels = new Uint8Array(n * size);
+  for (let i = 0; i < pixels.length; i++) {
+    const v = features[i];
+    // + 0 turns -0 into the +0 that byte 0 decodes to, and Object.is then tells -0 from it (and NaN from all).
+    const byte = Math.round(v * 255) + 0;
+    if (!(byte >= 0 && byte <= 255 && Object.is(Math.fround(byte / 255), v)))
+      throw new Error(
+        `encodeMnist: sample ${indices[Math.floor(i / size)]} has pixel value ${v} at ${i % size}, ` +
+          'which is not a byte / 255 (only MNIST-scaled pixels can be written back exactly)',
+      );
+    pixels[i] = byte;
+  }
+  for (let i = 0; i < n; i++)
+    if (!(labels[i] >= 0 && labels[i] <= 255))
+      throw new Error(
+        `encodeMnist: sample ${indices[i]} has label ${labels[i]}; an MNIST label file holds bytes 0..255`,
+      );
+  return {
+    images: encodeIdx({ dims: [n, rows, cols], type: 'uint8', data: pixels }),
+    labels: encodeIdx({ dims: [n], type: 'uint8', data: labels }),
+  };
 }

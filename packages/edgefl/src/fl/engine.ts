@@ -35,7 +35,11 @@ export interface EvaluationResult {
 
 export interface RoundEngineOptions {
   strategy: Strategy;
-  clients: readonly ClientInfo[];
+  /**
+   * The registered clients; a function when the federation grows while it runs (a server's enrolled
+   * devices), read at the start of every round.
+   */
+  clients: readonly ClientInfo[] | (() => readonly ClientInfo[]);
   executor: FitExecutor;
   /** Local training instructions; a function to change them by round (e.g. learning-rate decay). */
   fitConfig: FitConfig | ((round: number) => FitConfig);
@@ -120,11 +124,13 @@ export function clientSeed(seed: number, round: number, clientId: string): numbe
 
 export class RoundEngine {
   constructor(readonly options: RoundEngineOptions) {
-    if (options.clients.length === 0) throw new Error('RoundEngine: no clients registered');
-    const ids = new Set<string>();
-    for (const c of options.clients) {
-      if (ids.has(c.id)) throw new Error(`RoundEngine: client id '${c.id}' is registered twice`);
-      ids.add(c.id);
+    if (typeof options.clients !== 'function') {
+      if (options.clients.length === 0) throw new Error('RoundEngine: no clients registered');
+      const ids = new Set<string>();
+      for (const c of options.clients) {
+        if (ids.has(c.id)) throw new Error(`RoundEngine: client id '${c.id}' is registered twice`);
+        ids.add(c.id);
+      }
     }
     const minResults = options.minResults ?? 1;
     if (!Number.isInteger(minResults) || minResults < 1)
@@ -192,7 +198,8 @@ export class RoundEngine {
     const o = this.options;
     const started = performance.now();
     const rng = roundRng(o.seed ?? 0, round);
-    const available = o.availableAt ? o.availableAt(round, o.clients) : o.clients;
+    const registered = typeof o.clients === 'function' ? o.clients() : o.clients;
+    const available = o.availableAt ? o.availableAt(round, registered) : registered;
     const base = typeof o.fitConfig === 'function' ? o.fitConfig(round) : o.fitConfig;
     const report: RoundReport = {
       round,

@@ -59,6 +59,11 @@ export interface FederatedRunOptions {
   extendRecord?: (record: RoundRecord, report: RoundReport) => RoundRecord;
   /** Stops the run after the round in progress (e.g. on SIGINT); the checkpoint stays consistent. */
   signal?: AbortSignal;
+  /**
+   * Awaited before every round (a server waits here until enough clients are connected). A stop
+   * request should make it return.
+   */
+  beforeRound?: (round: number) => Promise<void>;
 }
 
 export interface FederatedRunResult {
@@ -120,6 +125,11 @@ export async function runFederated(o: FederatedRunOptions): Promise<FederatedRun
   });
   try {
     for (let round = firstRound; round <= o.rounds && roundsToTarget === undefined; round++) {
+      if (o.signal?.aborted) {
+        stopped = `stopped on request before round ${round}`;
+        break;
+      }
+      await o.beforeRound?.(round);
       if (o.signal?.aborted) {
         stopped = `stopped on request before round ${round}`;
         break;

@@ -7,11 +7,8 @@
 import {
   type Dataset,
   ArrayDataset,
-  classLabels,
-  parsePartition,
   formatSummaryTable,
   partitionSummary,
-  holdOutPerClient,
   sgd,
   RoundEngine,
   type RoundReport,
@@ -24,16 +21,10 @@ import {
   type ModelSpec,
   Trainer,
   type Platform,
-  Rng,
   lazyExecutor,
   serverSide,
 } from 'edgefl';
-import {
-  DEFAULT_LOCAL_EPOCHS,
-  simulationSettingsOf,
-  type SimulationConfig,
-  type SimulationSettings,
-} from '../federation/settings.js';
+import { DEFAULT_LOCAL_EPOCHS, simulationSettingsOf, type SimulationConfig } from '../federation/settings.js';
 import { strategyStack } from '../federation/strategy-stack.js';
 import { compileDpSgdGraph } from 'edgefl/internal/autodiff/dp-sgd-graph';
 import { localDpBound } from 'edgefl/internal/privacy/dp/local-bound';
@@ -46,6 +37,8 @@ import { claimRunFolder } from '../io/run-folder.js';
 import { WorkerPool } from './pool.js';
 import { lateJoinAvailability } from './availability.js';
 import { checkResumable } from '../federation/resume.js';
+import { partitionClients } from '../data/partition-clients.js';
+import { engineSettingsOf, evaluatedRound } from '../federation/engine-settings.js';
 import { join } from 'node:path';
 
 export type { SimulationConfig, SimulationSettings } from '../federation/settings.js';
@@ -123,14 +116,19 @@ export async function runSimulation(
   await claimRunFolder(dir, { kind: 'simulate', resume: o.resume });
   const checkpoints = checkpointFile(dir);
 
-  const rng = new Rng(settings.seed);
-  const partitioner = parsePartition(settings.partition);
-  const labels = partitioner.needs === 'labels' ? classLabels(data.train) : undefined;
-  const allParts = partitioner({ length: data.train.length, labels }, settings.clients, rng.fork());
   const fedEval = settings.federatedEvaluation;
-  // Federated evaluation: each client sets aside part of its own data, never trained on.
-  const splits = fedEval ? holdOutPerClient(allParts, fedEval.testFraction, rng.fork()) : undefined;
-  const parts = splits?.train ?? allParts;
+  // Federated evaluation: each client sets aside part of its own data, never trained on. The same
+  // shares `edgefl partition` writes for a networked run with this seed.
+  const share = partitionClients(data.train, {
+    clients: settings.clients,
+    partition: settings.partition,
+    seed: settings.seed,
+    testFraction: fedEval?.testFraction,
+  });
+  const allParts = share.parts;
+  const labels = share.labels;
+  const parts = share.train;
+  const splits = share.test ? { train: share.train, test: share.test } : undefined;
   const clients: ClientInfo[] = parts.map((p, k) => ({ id: String(k), numExamples: p.length }));
   log(formatSummaryTable(partitionSummary(allParts, labels, data.train.classes?.length), { maxRows: 8 }));
   if (splits)
@@ -140,8 +138,7 @@ export async function runSimulation(
 
   const trainerOptions = { loss: 'softmaxCrossEntropy' as const, optimizer: sgd({ lr: settings.lr }) };
   const evaluator = await Trainer.create(data.spec, { ...trainerOptions, runtime: platform.runtime });
-  const evalEvery = settings.evalEvery ?? 1;
-  const evaluatedRound = (round: number) => round % evalEvery === 0 || round === settings.rounds;
+  const evaluated = evaluatedRound(settings);
   // Workers start with the first round, once the settings and the checkpoint were found sound,
   // and are always stopped.
   const executor = lazyExecutor(
@@ -174,29 +171,8 @@ export async function runSimulation(
       },
       seed: settings.seed,
     }),
-    fitConfig: (round) => ({
-      localEpochs:
-        settings.localSteps === undefined ? (settings.localEpochs ?? DEFAULT_LOCAL_EPOCHS) : undefined,
-      localSteps: settings.localSteps,
-      batchSize: settings.batchSize,
-      lr: settings.lr * settings.lrDecay ** (round - 1),
-      proximalMu: settings.proximalMu,
-      codec: settings.codec,
-      // Seeded: a simulation repeats; a deployment's clients draw cryptographic noise.
-      dpSgd: settings.localDp
-        ? {
-            noiseMultiplier: settings.localDp.noiseMultiplier,
-            clipNorm: settings.localDp.clipNorm,
-            seeded: true,
-          }
-        : undefined,
-    }),
-    fractionFit: settings.fraction,
+    ...engineSettingsOf(settings, { seededClientNoise: true }),
     sumBackend: platform.sumBackend,
-    minFitClients: settings.minFitClients,
-    minAvailableClients: settings.minAvailableClients,
-    minResults: settings.minResults,
-    seed: settings.seed,
     availableAt: settings.lateJoiners
       ? lateJoinAvailability(settings.seed, {
           fraction: settings.lateJoiners.fraction,
@@ -204,11 +180,10 @@ export async function runSimulation(
         })
       : undefined,
     federatedEvaluation: fedEval
-      ? { fraction: fedEval.fraction, minClients: fedEval.minClients, when: evaluatedRound }
+      ? { fraction: fedEval.fraction, minClients: fedEval.minClients, when: evaluated }
       : undefined,
-    privacyBudget: settings.dp?.epsilonBudget,
     evaluate: async (global, round) => {
-      if (!evaluatedRound(round)) return { loss: NaN };
+      if (!evaluated(round)) return { loss: NaN };
       evaluator.setParameters(global);
       const r = await evaluator.evaluate(data.test);
       return { loss: r.loss, accuracy: r.accuracy };
@@ -242,7 +217,10 @@ export async function runSimulation(
           start: (_history, info) => {
             if (info.resumed) log(`resuming ${dir} after round ${info.firstRound - 1}`);
           },
-          round: (record, history) => log(roundLine(record, history, settings)),
+          round: (record, history) =>
+            log(
+              roundLine(record, history, { rounds: settings.rounds, showAvailable: !!settings.lateJoiners }),
+            ),
         },
         metricsFiles(dir),
         ...(o.charts ? [o.charts({ dir, title, testSeries: splits ? 'central test set' : undefined })] : []),
@@ -288,16 +266,20 @@ export async function runSimulation(
   }
 }
 
-/** The terminal line of one round. */
-function roundLine(r: RoundRecord, history: readonly RoundRecord[], s: SimulationSettings): string {
+/** The terminal line of one round (a simulation's and a server's). */
+export function roundLine(
+  r: RoundRecord,
+  history: readonly RoundRecord[],
+  o: { rounds: number; showAvailable?: boolean },
+): string {
   const total = history.reduce((n, m) => n + m.bytesUp + m.bytesDown, 0);
   const out = r.problems.length;
   return [
-    `round ${String(r.round).padStart(3)}/${s.rounds}`,
+    `round ${String(r.round).padStart(3)}/${o.rounds}`,
     `acc ${r.accuracy === undefined ? '   -  ' : (100 * r.accuracy).toFixed(2) + '%'}`,
     `loss ${r.loss === undefined ? '  -   ' : r.loss.toFixed(4)}`,
     ...(r.clientAccuracy !== undefined ? [`on clients' data ${(100 * r.clientAccuracy).toFixed(2)}%`] : []),
-    `clients ${r.aggregated}/${r.selected}${out ? ` (${out} out)` : ''}${s.lateJoiners ? ` of ${r.available} present` : ''}`,
+    `clients ${r.aggregated}/${r.selected}${out ? ` (${out} out)` : ''}${o.showAvailable ? ` of ${r.available} present` : ''}`,
     `${(total / 2 ** 20).toFixed(1)} MiB up+down so far`,
     `${r.seconds.toFixed(2)} s`,
     ...(r.epsilon !== undefined ? [`ε ${r.epsilon.toFixed(2)}`] : []),

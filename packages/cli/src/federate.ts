@@ -1,0 +1,261 @@
+/**
+ * `edgefl server` and `edgefl client`: a federation across processes and machines. The server
+ * runs the rounds; each client holds its own data and trains where it is.
+ */
+import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { WebSocket } from 'ws';
+import { pino } from 'pino';
+import { builtInModel } from 'edgefl';
+import { describeRuntime, loadClientData, nodePlatform, parseSettings, roundLine } from '@edgefl/node';
+import {
+  connectClient,
+  generateIdentity,
+  identityFromSecretKey,
+  type ClientEvent,
+  type WebSocketLike,
+} from '@edgefl/net';
+import { createServer, serverSettings } from '@edgefl/server';
+import { loadNamedDataset } from './datasets.js';
+import { Interrupted } from './simulate.js';
+
+export function registerFederateCommands(
+  program: Command,
+  out: (line: string) => void = (l) => void process.stderr.write(l + '\n'),
+): void {
+  program
+    .command('server')
+    .description('run a federation server: clients on other machines join it over WebSocket and train')
+    .requiredOption(
+      '--config <file>',
+      'the federation settings (JSON): rounds, strategy, privacy, codec, model, dataset...',
+    )
+    .option(
+      '--state <dir>',
+      'where the server keeps its state (checkpoint, enrolled clients, metrics)',
+      'federation-state',
+    )
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port to listen on (0: any free port)', '8443')
+    .option('--cert <file>', 'TLS certificate (PEM)')
+    .option('--key <file>', 'TLS private key (PEM)')
+    .option('--insecure', 'listen without TLS (loopback only)')
+    .option(
+      '--token <token>',
+      'the enrollment token devices present (default: one made and kept in the state folder)',
+    )
+    .option('--resume', 'continue the run in --state from its last completed round')
+    .option('--log <file>', 'write the structured JSON log here (default: standard output)')
+    .action(async (flags: ServerFlags) => {
+      const raw = JSON.parse(await readFile(flags.config, 'utf8')) as unknown;
+      const settings = parseSettings(serverSettings, raw, flags.config);
+      if (!flags.cert !== !flags.key) throw new Error('--cert and --key go together');
+      if (!flags.cert && !flags.insecure)
+        throw new Error(
+          'give --cert and --key (a TLS certificate), or --insecure to listen in plaintext on loopback',
+        );
+      const data = settings.dataset ? await loadNamedDataset(settings.dataset) : undefined;
+      const inputShape = settings.inputShape ?? data?.train.featureShape;
+      const classes = settings.classes ?? data?.classes.length;
+      if (!inputShape || !classes)
+        throw new Error(
+          `${flags.config}: give "dataset", or "inputShape" and "classes", so the server knows the model's shape`,
+        );
+      const spec = builtInModel(settings.model, {
+        inputShape: [...inputShape],
+        classes,
+        seed: settings.seed,
+      });
+      const state = resolve(flags.state);
+      await mkdir(state, { recursive: true });
+      const token = flags.token ?? (await enrollmentToken(state));
+      const logger = pino(
+        { level: 'info' },
+        flags.log ? pino.destination({ dest: flags.log, mkdir: true, sync: false }) : pino.destination(1),
+      );
+      const platform = nodePlatform();
+      const stop = new AbortController();
+      const onSigint = () => {
+        if (stop.signal.aborted) process.exit(130);
+        out('\nstopping after this round (Ctrl-C again to quit at once)...');
+        stop.abort();
+      };
+      process.on('SIGINT', onSigint);
+      const server = await createServer({
+        settings,
+        spec,
+        stateDir: state,
+        resume: flags.resume,
+        tokens: [token],
+        host: flags.host,
+        port: Number(flags.port),
+        tls: flags.cert ? { cert: await readFile(flags.cert), key: await readFile(flags.key!) } : undefined,
+        test: data?.test,
+        platform,
+        logger,
+        progress: out,
+        subscribers: [
+          {
+            round: (r, history) =>
+              out(roundLine(r, history, { rounds: settings.rounds, showAvailable: true })),
+          },
+        ],
+        signal: stop.signal,
+      });
+      const http = server.url.replace(/^ws/, 'http').replace(/\/federation$/, '');
+      out(
+        `edgefl server: ${settings.federation}, ${settings.strategy}, ${settings.rounds} rounds, ${settings.model} model`,
+      );
+      out(`ONNX Runtime: ${describeRuntime(platform.runtime)}`);
+      out(
+        `listening: ${server.url}   health: ${http}/health   metrics: ${http}/metrics   model: ${http}/model.onnx`,
+      );
+      out(`enrollment token: ${token}`);
+      out(`a device joins with: npx edgefl client --server ${server.url} --token ${token} --data <its data>`);
+      try {
+        const r = await server.run();
+        out(
+          `run ended: ${r.stopped ?? `${r.history.length} rounds done`}; model: ${join(state, 'model.onnx')}`,
+        );
+        if (r.failure) throw new Error(`the run did not train: ${r.failure}`);
+      } finally {
+        process.off('SIGINT', onSigint);
+        await server.close();
+        logger.flush();
+      }
+      if (stop.signal.aborted) throw new Interrupted(`interrupted; continue with --resume --state ${state}`);
+    });
+
+  program
+    .command('client')
+    .description('join a federation: train on this device’s data for the server’s rounds')
+    .requiredOption('--server <url>', 'the server’s WebSocket URL (wss://host:port/federation)')
+    .requiredOption(
+      '--data <path>',
+      'this device’s data: a folder of IDX files (edgefl partition writes them) or a CSV file',
+    )
+    .option('--label <column>', 'the label column of a CSV file')
+    .option('--token <token>', 'the enrollment token (needed on the first connection)')
+    .option('--id <name>', 'this client’s name in the federation (default: the data folder’s name)')
+    .option(
+      '--identity <file>',
+      'this device’s key (made on first use; default: .edgefl-identity next to the data)',
+    )
+    .option('--ca <file>', 'trust this CA certificate (PEM) for the server’s TLS certificate')
+    .option('--quiet', 'print only problems and the end')
+    .action(async (flags: ClientFlags) => {
+      const data = await loadClientData(flags.data, { labelColumn: flags.label });
+      const id =
+        flags.id ??
+        basename(resolve(flags.data))
+          .replace(/\.[^.]*$/, '')
+          .replace(/[^A-Za-z0-9._-]/g, '-');
+      const identityFile =
+        flags.identity ??
+        join(resolve(flags.data, existsSync(join(flags.data, '.')) ? '.' : '..'), `.edgefl-identity-${id}`);
+      const identity = await loadOrMakeIdentity(identityFile);
+      const ca = flags.ca ? await readFile(flags.ca) : undefined;
+      const platform = nodePlatform();
+      const stop = new AbortController();
+      const onSigint = () => stop.abort();
+      process.on('SIGINT', onSigint);
+      out(
+        `edgefl client '${id}': ${data.train.length} examples${data.test ? `, ${data.test.length} held out` : ''}; ONNX Runtime: ${describeRuntime(platform.runtime)}`,
+      );
+      const client = connectClient({
+        url: flags.server,
+        clientId: id,
+        identity,
+        token: flags.token,
+        data: data.train,
+        test: data.test,
+        runtime: platform.runtime,
+        secaggCrypto: platform.secaggCrypto,
+        webSocket: (url, protocols) =>
+          new WebSocket(url, protocols, ca ? { ca } : {}) as unknown as WebSocketLike,
+        onEvent: (e) => {
+          const line = describeEvent(e);
+          if (line && (!flags.quiet || e.kind === 'refused' || e.kind === 'done')) out(line);
+        },
+        signal: stop.signal,
+      });
+      const r = await client.done;
+      process.off('SIGINT', onSigint);
+      out(`client '${id}' stopped: ${r.reason} (${r.fits} fits)`);
+      if (!r.completed && !stop.signal.aborted) throw new Error(r.reason);
+      // The runtime's native threads would keep the process alive.
+      process.exit(stop.signal.aborted ? 130 : 0);
+    });
+}
+
+interface ServerFlags {
+  config: string;
+  state: string;
+  host: string;
+  port: string;
+  cert?: string;
+  key?: string;
+  insecure?: boolean;
+  token?: string;
+  resume?: boolean;
+  log?: string;
+}
+
+interface ClientFlags {
+  server: string;
+  data: string;
+  label?: string;
+  token?: string;
+  id?: string;
+  identity?: string;
+  ca?: string;
+  quiet?: boolean;
+}
+
+/** The state folder's enrollment token, made on the first start (readable by the owner only). */
+async function enrollmentToken(state: string): Promise<string> {
+  const path = join(state, 'enrollment-token');
+  if (existsSync(path)) return (await readFile(path, 'utf8')).trim();
+  const token = randomBytes(24).toString('base64url');
+  await writeFile(path, token + '\n', { mode: 0o600 });
+  return token;
+}
+
+/** A device key kept in a file (hex, owner-only), made on first use. */
+async function loadOrMakeIdentity(path: string) {
+  if (existsSync(path)) {
+    const hex = (await readFile(path, 'utf8')).trim();
+    if (!/^[0-9a-f]{64}$/.test(hex)) throw new Error(`${path}: not an edgefl identity key (64 hex digits)`);
+    return identityFromSecretKey(Buffer.from(hex, 'hex'));
+  }
+  const { identity, secretKey } = generateIdentity();
+  await writeFile(path, Buffer.from(secretKey).toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
+  await chmod(path, 0o600);
+  return identity;
+}
+
+function describeEvent(e: ClientEvent): string | undefined {
+  switch (e.kind) {
+    case 'connecting':
+      return e.attempt === 0 ? `connecting to ${e.url}` : undefined;
+    case 'connected':
+      return `joined ${e.federation}`;
+    case 'fit':
+      return `round ${e.round}: trained on ${e.numExamples} examples in ${e.seconds.toFixed(2)} s${e.loss !== undefined ? `, loss ${e.loss.toFixed(4)}` : ''}`;
+    case 'evaluate':
+      return `round ${e.round}: evaluated, loss ${e.loss.toFixed(4)}${e.accuracy !== undefined ? `, accuracy ${(100 * e.accuracy).toFixed(2)}%` : ''}`;
+    case 'task-error':
+      return `round ${e.round}: could not do the task: ${e.message}`;
+    case 'refused':
+      return `the server refused: ${e.code}: ${e.message}`;
+    case 'disconnected':
+      return `disconnected: ${e.reason}${e.retryInMs !== undefined ? `; retrying in ${(e.retryInMs / 1000).toFixed(1)} s` : ''}`;
+    case 'done':
+      return `the run is over: ${e.reason}`;
+    case 'stage':
+      return undefined;
+  }
+}

@@ -1,0 +1,219 @@
+/**
+ * The binary frame every protocol message travels in, one WebSocket binary message each:
+ *
+ *   [ header length H: uint32, little-endian ][ header: H bytes of UTF-8 JSON ][ payload: the rest ]
+ *
+ * The header says what the message is (`type`, round, task...); the payload carries the numbers
+ * (global parameters as float32 little-endian, a codec's bytes, a secure-aggregation message) as
+ * they are, never as JSON numbers. A message larger than one frame may carry is split into a first
+ * frame holding the header with `chunks` (how many frames follow) and `payloadBytes` (the whole
+ * payload's length), then `chunks` frames of type 'chunk' whose payloads are the payload's pieces in
+ * order (see Chunker / Assembler).
+ */
+
+/** Why a frame or message was refused: the receiver answers with this message and drops it. */
+export class ProtocolError extends Error {
+  override name = 'ProtocolError';
+  constructor(
+    /** A stable identifier a client in another language can match ('bad-frame', 'too-large'...). */
+    readonly code: ProtocolErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type ProtocolErrorCode =
+  | 'bad-frame'
+  | 'bad-message'
+  | 'too-large'
+  | 'unsupported-version'
+  | 'unauthorized'
+  | 'revoked'
+  | 'unexpected'
+  | 'busy'
+  | 'server-error';
+
+/** The largest header accepted: headers carry instructions, never parameters. */
+export const MAX_HEADER_BYTES = 64 * 1024;
+
+export interface Frame {
+  /** The parsed JSON header, not yet checked against a message schema. */
+  header: unknown;
+  payload: Uint8Array;
+}
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** One frame's bytes. */
+export function encodeFrame(header: object, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
+  const h = utf8.encode(JSON.stringify(header));
+  if (h.length > MAX_HEADER_BYTES)
+    throw new ProtocolError('too-large', `frame header of ${h.length} bytes exceeds ${MAX_HEADER_BYTES}`);
+  const out = new Uint8Array(4 + h.length + payload.length);
+  new DataView(out.buffer).setUint32(0, h.length, true);
+  out.set(h, 4);
+  out.set(payload, 4 + h.length);
+  return out;
+}
+
+/** Parses one frame; throws ProtocolError('bad-frame') naming what is wrong. */
+export function decodeFrame(bytes: Uint8Array): Frame {
+  if (bytes.length < 4)
+    throw new ProtocolError(
+      'bad-frame',
+      `frame of ${bytes.length} bytes is shorter than its 4-byte header length`,
+    );
+  const h = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0, true);
+  if (h > MAX_HEADER_BYTES)
+    throw new ProtocolError('bad-frame', `frame header length ${h} exceeds ${MAX_HEADER_BYTES}`);
+  if (4 + h > bytes.length)
+    throw new ProtocolError(
+      'bad-frame',
+      `frame header length ${h} runs past the frame's ${bytes.length} bytes`,
+    );
+  let header: unknown;
+  try {
+    header = JSON.parse(fromUtf8.decode(bytes.subarray(4, 4 + h)));
+  } catch (e) {
+    throw new ProtocolError('bad-frame', `frame header is not UTF-8 JSON: ${(e as Error).message}`);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header))
+    throw new ProtocolError('bad-frame', 'frame header is not a JSON object');
+  return { header, payload: bytes.subarray(4 + h) };
+}
+
+/**
+ * Splits a message into frames of at most `maxFrameBytes` each: one frame when it fits, else a
+ * first frame with the header (marked with `chunks` and `payloadBytes`) and the payload in pieces.
+ */
+export function frameMessage(
+  header: { type: string } & Record<string, unknown>,
+  payload: Uint8Array,
+  maxFrameBytes: number,
+): Uint8Array[] {
+  const single = encodeFrame(header, payload);
+  if (single.length <= maxFrameBytes) return [single];
+  // Room for a chunk frame's own header ({"type":"chunk","seq":N} is well under 64 bytes).
+  const piece = maxFrameBytes - 64;
+  if (piece < 1024) throw new RangeError(`maxFrameBytes ${maxFrameBytes} is too small to chunk a payload`);
+  const chunks = Math.ceil(payload.length / piece);
+  const frames = [encodeFrame({ ...header, chunks, payloadBytes: payload.length })];
+  for (let k = 0; k < chunks; k++)
+    frames.push(encodeFrame({ type: 'chunk', seq: k }, payload.subarray(k * piece, (k + 1) * piece)));
+  return frames;
+}
+
+/**
+ * Reassembles chunked messages on one connection, holding at most `maxMessageBytes` of payload:
+ * feed it every frame; it returns a whole message when one is complete, else undefined.
+ */
+export class Assembler {
+  private pending?: {
+    header: Record<string, unknown>;
+    payload: Uint8Array;
+    received: number;
+    next: number;
+    chunks: number;
+  };
+
+  constructor(private readonly maxMessageBytes: number) {}
+
+  /** Whether a chunked message is being received (bytes of it are held). */
+  get busy(): boolean {
+    return this.pending !== undefined;
+  }
+
+  push(frame: Frame): Frame | undefined {
+    const header = frame.header as Record<string, unknown>;
+    const p = this.pending;
+    if (header.type === 'chunk') {
+      if (!p) throw new ProtocolError('bad-frame', 'a chunk frame arrived with no chunked message begun');
+      if (header.seq !== p.next)
+        throw new ProtocolError(
+          'bad-frame',
+          `chunk ${String(header.seq)} arrived where chunk ${p.next} was due`,
+        );
+      if (p.received + frame.payload.length > p.payload.length)
+        throw new ProtocolError(
+          'bad-frame',
+          `chunks carry more than the ${p.payload.length} payload bytes announced`,
+        );
+      p.payload.set(frame.payload, p.received);
+      p.received += frame.payload.length;
+      p.next++;
+      if (p.next < p.chunks) return undefined;
+      this.pending = undefined;
+      if (p.received !== p.payload.length)
+        throw new ProtocolError(
+          'bad-frame',
+          `chunks carried ${p.received} of the ${p.payload.length} payload bytes announced`,
+        );
+      return { header: p.header, payload: p.payload };
+    }
+    if (p)
+      throw new ProtocolError(
+        'bad-frame',
+        `a '${String(header.type)}' message arrived inside a chunked '${String(p.header.type)}' message`,
+      );
+    if (header.chunks === undefined) {
+      if (frame.payload.length > this.maxMessageBytes)
+        throw tooLarge(frame.payload.length, this.maxMessageBytes);
+      return frame;
+    }
+    const { chunks, payloadBytes } = header;
+    if (
+      !Number.isInteger(chunks) ||
+      (chunks as number) < 1 ||
+      !Number.isInteger(payloadBytes) ||
+      (payloadBytes as number) < 0
+    )
+      throw new ProtocolError(
+        'bad-frame',
+        'a chunked message needs integer chunks >= 1 and payloadBytes >= 0',
+      );
+    if ((payloadBytes as number) > this.maxMessageBytes)
+      throw tooLarge(payloadBytes as number, this.maxMessageBytes);
+    const { chunks: _c, payloadBytes: _b, ...rest } = header;
+    this.pending = {
+      header: rest,
+      payload: new Uint8Array(payloadBytes as number),
+      received: 0,
+      next: 0,
+      chunks: chunks as number,
+    };
+    return undefined;
+  }
+}
+
+function tooLarge(bytes: number, limit: number): ProtocolError {
+  return new ProtocolError('too-large', `a message of ${bytes} payload bytes exceeds the limit of ${limit}`);
+}
+
+/** Float32 values as little-endian bytes (a copy on big-endian hosts, a view otherwise). */
+export function float32Bytes(values: Float32Array): Uint8Array {
+  if (LITTLE_ENDIAN) return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  const out = new Uint8Array(values.length * 4);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i], true);
+  return out;
+}
+
+/** Little-endian float32 bytes as values (copied: the frame's buffer is not the caller's to keep). */
+export function float32Values(bytes: Uint8Array, what: string): Float32Array {
+  if (bytes.length % 4 !== 0)
+    throw new ProtocolError(
+      'bad-message',
+      `${what}: ${bytes.length} bytes is not a whole number of float32 values`,
+    );
+  const out = new Float32Array(bytes.length / 4);
+  if (LITTLE_ENDIAN) new Uint8Array(out.buffer).set(bytes);
+  else {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true);
+  }
+  return out;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;

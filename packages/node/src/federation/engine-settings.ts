@@ -1,0 +1,67 @@
+/**
+ * The round engine's options that follow from a run's settings alone — the clients' instructions
+ * each round and the sampling, minimums and stopping rules — the same for a simulation and a
+ * server, so that the two cannot drift apart. What differs (the executor, the clients, evaluation,
+ * simulated failures) each run assembles itself.
+ */
+import type { FitConfig, RoundEngineOptions } from 'edgefl';
+import { DEFAULT_LOCAL_EPOCHS, type RunSettings } from './settings.js';
+
+export interface EngineSettingsOptions {
+  /**
+   * Whether DP-SGD's noise on the clients is seeded: a simulation repeats exactly; real clients
+   * must draw cryptographic noise.
+   */
+  seededClientNoise: boolean;
+}
+
+/** The clients' instructions for a round. */
+export function fitConfigOf(settings: RunSettings, o: EngineSettingsOptions): (round: number) => FitConfig {
+  return (round) => ({
+    localEpochs:
+      settings.localSteps === undefined ? (settings.localEpochs ?? DEFAULT_LOCAL_EPOCHS) : undefined,
+    localSteps: settings.localSteps,
+    batchSize: settings.batchSize,
+    lr: settings.lr * settings.lrDecay ** (round - 1),
+    proximalMu: settings.proximalMu,
+    codec: settings.codec,
+    dpSgd: settings.localDp
+      ? {
+          noiseMultiplier: settings.localDp.noiseMultiplier,
+          clipNorm: settings.localDp.clipNorm,
+          ...(o.seededClientNoise ? { seeded: true } : {}),
+        }
+      : undefined,
+  });
+}
+
+/** Sampling, minimums, seed and the privacy budget. */
+export function engineSettingsOf(
+  settings: RunSettings,
+  o: EngineSettingsOptions,
+): Pick<
+  RoundEngineOptions,
+  | 'fitConfig'
+  | 'fractionFit'
+  | 'minFitClients'
+  | 'minAvailableClients'
+  | 'minResults'
+  | 'seed'
+  | 'privacyBudget'
+> {
+  return {
+    fitConfig: fitConfigOf(settings, o),
+    fractionFit: settings.fraction,
+    minFitClients: settings.minFitClients,
+    minAvailableClients: settings.minAvailableClients,
+    minResults: settings.minResults,
+    seed: settings.seed,
+    privacyBudget: settings.dp?.epsilonBudget,
+  };
+}
+
+/** Whether a round evaluates (every `evalEvery` rounds, and the last). */
+export function evaluatedRound(settings: RunSettings): (round: number) => boolean {
+  const every = settings.evalEvery ?? 1;
+  return (round) => round % every === 0 || round === settings.rounds;
+}

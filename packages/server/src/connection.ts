@@ -1,0 +1,165 @@
+/**
+ * One client's WebSocket on the server: frames in (reassembled, size-limited, checked against the
+ * client message schemas) and out (chunked, with back-pressure). Nothing here knows about rounds;
+ * the server hands each checked message to whoever handles the connection's current state.
+ *
+ * Back-pressure: the server sends a client at most one model per task, and `send` waits while
+ * the socket's unsent bytes exceed `highWaterBytes`, so a client that reads slowly holds back only
+ * its own messages instead of growing the server's buffers without bound.
+ */
+import type { WebSocket } from 'ws';
+import {
+  Assembler,
+  ProtocolError,
+  decodeFrame,
+  frameMessage,
+  parseClientMessage,
+  type ClientMessage,
+  type ProtocolErrorCode,
+} from '@edgefl/net';
+
+export interface ConnectionLimits {
+  /** Frames larger than this are chunked when sent (default 1 MiB). */
+  maxFrameBytes: number;
+  /** The largest message payload a client may send (default: enough for the model's update). */
+  maxMessageBytes: number;
+  /** `send` waits while more than this many bytes are unsent (default 8 MiB). */
+  highWaterBytes: number;
+  /** Refused messages after which the connection is closed (default 20). */
+  maxRefusals: number;
+}
+
+export type MessageHandler = (message: ClientMessage, payload: Uint8Array) => void | Promise<void>;
+
+export class Connection {
+  private readonly assembler: Assembler;
+  private handler?: MessageHandler;
+  private refusals = 0;
+  private chain = Promise.resolve();
+  /** Set once the client proved its identity. */
+  clientId?: string;
+  readonly closed: Promise<{ code: number; reason: string }>;
+  private isClosed = false;
+
+  constructor(
+    readonly socket: WebSocket,
+    readonly address: string,
+    private readonly limits: ConnectionLimits,
+    /** Told about every refused frame or message (for the metrics and the log). */
+    private readonly onRefused: (conn: Connection, error: ProtocolError) => void,
+  ) {
+    this.assembler = new Assembler(limits.maxMessageBytes);
+    this.closed = new Promise((resolve) =>
+      socket.once('close', (code, reason) => {
+        this.isClosed = true;
+        resolve({ code, reason: reason.toString() });
+      }),
+    );
+    socket.on('message', (data, isBinary) => this.receive(data as Buffer | ArrayBuffer | Buffer[], isBinary));
+  }
+
+  get open(): boolean {
+    return !this.isClosed && this.socket.readyState === this.socket.OPEN;
+  }
+
+  /** Who handles the next messages (replacing the previous handler). */
+  setHandler(handler: MessageHandler): void {
+    this.handler = handler;
+  }
+
+  private receive(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+    let checked;
+    try {
+      if (!isBinary)
+        throw new ProtocolError(
+          'bad-frame',
+          'text messages are not part of the protocol; send binary frames',
+        );
+      const bytes = Array.isArray(data) ? Buffer.concat(data) : data;
+      const u8 =
+        bytes instanceof ArrayBuffer
+          ? new Uint8Array(bytes)
+          : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const whole = this.assembler.push(decodeFrame(u8));
+      if (!whole) return;
+      checked = parseClientMessage(whole);
+    } catch (e) {
+      this.refuse(e);
+      return;
+    }
+    const { message, payload } = checked;
+    // In order, one at a time: a handler may be async (verifying, storing).
+    this.chain = this.chain.then(async () => {
+      try {
+        if (!this.handler)
+          throw new ProtocolError(
+            'unexpected',
+            `'${message.type}' arrived before the server was ready for it`,
+          );
+        await this.handler(message, payload);
+      } catch (e) {
+        this.refuse(e);
+      }
+    });
+  }
+
+  /** Refuses what a client sent: tells it why, counts it, and closes the connection when told to. */
+  refuse(e: unknown, fatal = false): void {
+    const error =
+      e instanceof ProtocolError
+        ? e
+        : new ProtocolError('server-error', `the server failed on this message: ${(e as Error).message}`);
+    this.onRefused(this, error);
+    this.refusals++;
+    const closing =
+      fatal ||
+      this.refusals >= this.limits.maxRefusals ||
+      error.code === 'too-large' ||
+      error.code === 'bad-frame';
+    this.sendNow({ type: 'error', code: error.code, message: error.message.slice(0, 2000), fatal: closing });
+    if (closing) this.close(1008, error.code);
+  }
+
+  /** Sends an error and closes (an identity refused, a revoked client). */
+  reject(code: ProtocolErrorCode, message: string): void {
+    this.onRefused(this, new ProtocolError(code, message));
+    this.sendNow({ type: 'error', code, message, fatal: true });
+    this.close(1008, code);
+  }
+
+  /** Sends a message; resolves when the socket has taken it without exceeding the high-water mark. */
+  async send(
+    header: { type: string } & Record<string, unknown>,
+    payload: Uint8Array = new Uint8Array(0),
+  ): Promise<void> {
+    for (const frame of frameMessage(header, payload, this.limits.maxFrameBytes)) {
+      if (!this.open) throw new Error('connection closed');
+      while (this.socket.bufferedAmount > this.limits.highWaterBytes) {
+        if (!this.open) throw new Error('connection closed');
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      await new Promise<void>((resolve, reject) =>
+        this.socket.send(frame, { binary: true }, (err) => (err ? reject(err) : resolve())),
+      );
+    }
+  }
+
+  private sendNow(header: { type: string } & Record<string, unknown>): void {
+    if (!this.open) return;
+    for (const frame of frameMessage(header, new Uint8Array(0), this.limits.maxFrameBytes))
+      this.socket.send(frame, { binary: true });
+  }
+
+  close(code = 1000, reason = ''): void {
+    if (this.isClosed) return;
+    try {
+      this.socket.close(code, reason.slice(0, 120));
+    } catch {
+      this.socket.terminate();
+    }
+    // A client that never answers the close handshake is cut off.
+    setTimeout(() => {
+      if (!this.isClosed) this.socket.terminate();
+    }, 2000).unref();
+  }
+}

@@ -1,0 +1,59 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WebSocket } from 'ws';
+import { ArrayDataset, builtInModel } from 'edgefl';
+import { nodePlatform } from '@edgefl/node';
+import { connectClient, generateIdentity, type WebSocketLike } from '@edgefl/net';
+import { createServer, serverSettingsOf } from './index.js';
+
+test('smoke: a server and two in-process clients train 2 rounds', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'edgefl-server-'));
+  const settings = serverSettingsOf({
+    rounds: 2,
+    fraction: 1,
+    minAvailableClients: 2,
+    localEpochs: 1,
+    model: 'logreg',
+  });
+  const spec = builtInModel('logreg', { inputShape: [4], classes: 3, seed: 1 });
+  const server = await createServer({
+    settings,
+    spec,
+    stateDir: dir,
+    tokens: ['secret'],
+    progress: (l) => console.log(l),
+  });
+  const platform = nodePlatform();
+  const data = (n: number) =>
+    new ArrayDataset({
+      features: Float32Array.from({ length: n * 4 }, (_, i) => Math.sin(i)),
+      labels: Int32Array.from({ length: n }, (_, i) => i % 3),
+      featureShape: [4],
+      labelShape: [],
+      classes: ['a', 'b', 'c'],
+    });
+  const clients = ['c1', 'c2'].map((id) =>
+    connectClient({
+      url: server.url,
+      clientId: id,
+      identity: generateIdentity().identity,
+      token: 'secret',
+      data: data(30),
+      runtime: platform.runtime,
+      webSocket: (url, protocols) => new WebSocket(url, protocols) as unknown as WebSocketLike,
+      onEvent: (e) => console.log(id, JSON.stringify(e)),
+    }),
+  );
+  const result = await server.run();
+  assert.equal(result.history.length, 2);
+  assert.ok(
+    result.history.every((r) => r.aggregated === 2),
+    JSON.stringify(result.history.map((r) => r.problems)),
+  );
+  const done = await Promise.all(clients.map((c) => c.done));
+  assert.ok(done.every((d) => d.completed && d.fits === 2));
+  await server.close();
+});
