@@ -47,7 +47,13 @@ async function sizes() {
     {
       who: 'the command line',
       install: '@edgefl/cli',
-      specs: [packs.edgefl, packs['@edgefl/node'], packs['@edgefl/cli']],
+      specs: [
+        packs.edgefl,
+        packs['@edgefl/net'],
+        packs['@edgefl/node'],
+        packs['@edgefl/server'],
+        packs['@edgefl/cli'],
+      ],
     },
   ];
   const rows: { who: string; install: string; mb: number; packages: number; largest: string }[] = [];
@@ -72,7 +78,7 @@ async function sizes() {
     });
   }
   // The three packages themselves, as installed (the command line's project has all three).
-  const own = ['edgefl', '@edgefl/node', '@edgefl/cli'].map((name) => ({
+  const own = ['edgefl', '@edgefl/net', '@edgefl/node', '@edgefl/server', '@edgefl/cli'].map((name) => ({
     name,
     mb: folderBytes(join(cliDir, 'node_modules', name)) / MiB,
   }));

@@ -32,7 +32,14 @@ export const NO_CHECK = 'no-check';
  * packages' sources (the workspace links them into node_modules; the "@edgefl/source" export
  * condition of tsconfig.json points them at src/).
  */
-export const PACKAGE_ENTRIES: readonly string[] = ['edgefl', 'edgefl/web', '@edgefl/node', '@edgefl/cli'];
+export const PACKAGE_ENTRIES: readonly string[] = [
+  'edgefl',
+  'edgefl/web',
+  '@edgefl/net',
+  '@edgefl/node',
+  '@edgefl/server',
+  '@edgefl/cli',
+];
 
 /**
  * The fenced blocks of a Markdown text (CommonMark fences: three or more backticks or tildes,

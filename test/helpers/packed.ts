@@ -21,10 +21,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const WORKSPACES = ['edgefl', '@edgefl/node', '@edgefl/cli'] as const;
+export const WORKSPACES = ['edgefl', '@edgefl/net', '@edgefl/node', '@edgefl/server', '@edgefl/cli'] as const;
 export type Workspace = (typeof WORKSPACES)[number];
 
-/** Packs the three workspace packages (building them first); returns each one's tarball. */
+/** Packs the workspace packages (building them first); returns each one's tarball. */
 export function packWorkspaces(
   dest = mkdtempSync(join(tmpdir(), 'edgefl-packs-')),
 ): Record<Workspace, string> {

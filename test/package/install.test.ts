@@ -142,7 +142,13 @@ test(
   { timeout: 900_000 },
   async () => {
     const dir = emptyProject('cli');
-    const install = await npmInstall(dir, [packs.edgefl, packs['@edgefl/node'], packs['@edgefl/cli']]);
+    const install = await npmInstall(dir, [
+      packs.edgefl,
+      packs['@edgefl/net'],
+      packs['@edgefl/node'],
+      packs['@edgefl/server'],
+      packs['@edgefl/cli'],
+    ]);
     assertCleanInstall(dir, install.hosts, '@edgefl/cli');
     const out = await run('npx', ['edgefl', 'simulate', '--rounds', '2', '--out', 'run'], dir);
     assert.match(out, /ONNX Runtime: onnxruntime-web \(WebAssembly/);
