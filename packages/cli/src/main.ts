@@ -7,6 +7,7 @@ import { registerAttackCommand } from './attack.js';
 import { Interrupted, registerSimulateCommand } from './simulate.js';
 import { registerPartitionCommand } from './partition.js';
 import { registerFederateCommands } from './federate.js';
+import { registerCertsCommand } from './certs.js';
 
 export function buildProgram(out?: (line: string) => void): Command {
   const program = new Command('edgefl')
@@ -22,6 +23,7 @@ export function buildProgram(out?: (line: string) => void): Command {
   registerDpCommand(program, out);
   registerAttackCommand(program, out);
   registerFederateCommands(program, out);
+  registerCertsCommand(program, out);
   return program;
 }
 
