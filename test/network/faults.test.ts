@@ -11,6 +11,7 @@ import { decodeCheckpoint, type RoundRecord } from 'edgefl';
 import { runCommand } from '../helpers/cli.js';
 import { startEdgefl, type EdgeflProcess } from '../helpers/processes.js';
 import { registerPartitionCommand } from '../../packages/cli/src/partition.js';
+import { registerCertsCommand } from '../../packages/cli/src/certs.js';
 
 const CLIENTS = 10;
 
@@ -21,8 +22,13 @@ function records(dir: string): RoundRecord[] {
     .map((l) => JSON.parse(l) as RoundRecord);
 }
 
-async function federation(settings: Record<string, unknown>) {
+async function federation(settings: Record<string, unknown>, o: { tls?: boolean } = {}) {
   const work = mkdtempSync(join(tmpdir(), 'edgefl-faults-'));
+  const certs = join(work, 'certs');
+  if (o.tls) await runCommand(registerCertsCommand, ['certs', '--out', certs]);
+  const transport = o.tls
+    ? ['--cert', join(certs, 'server.pem'), '--key', join(certs, 'server-key.pem')]
+    : ['--insecure'];
   const parts = join(work, 'parts');
   await runCommand(registerPartitionCommand, [
     'partition',
@@ -47,7 +53,7 @@ async function federation(settings: Record<string, unknown>) {
     config,
     '--state',
     state,
-    '--insecure',
+    ...transport,
     '--port',
     port,
     '--token',
@@ -64,6 +70,7 @@ async function federation(settings: Record<string, unknown>) {
       join(parts, `client-${k}`),
       '--id',
       `device-${k}`,
+      ...(o.tls ? ['--ca', join(certs, 'ca.pem')] : []),
     ]);
   return { work, state, serverArgs, client };
 }
@@ -108,12 +115,12 @@ test(
 );
 
 test(
-  'the server killed with SIGKILL in the middle of training and restarted with --resume: no completed round is lost, the clients reconnect by themselves, and the run ends at its last round',
+  'with TLS, the server killed with SIGKILL in the middle of training and restarted with --resume: no completed round is lost, the clients reconnect by themselves, and the run ends at its last round',
   { timeout: 300_000 },
   async () => {
-    const f = await federation({ rounds: 6, fraction: 0.5, minAvailableClients: CLIENTS, seed: 2 });
+    const f = await federation({ rounds: 6, fraction: 0.5, minAvailableClients: CLIENTS, seed: 2 }, { tls: true });
     const first = startEdgefl(f.serverArgs('0'));
-    const [, url, port] = await first.waitFor(/listening: (ws:\/\/127\.0\.0\.1:(\d+)\/federation)/);
+    const [, url, port] = await first.waitFor(/listening: (wss:\/\/127\.0\.0\.1:(\d+)\/federation)/);
     const clients = Array.from({ length: CLIENTS }, (_, k) => f.client(url, k));
     await first.waitFor(/round {3}3\/6/);
     first.child.kill('SIGKILL');

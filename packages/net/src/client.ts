@@ -194,8 +194,13 @@ export function connectClient(o: ClientOptions): FederationClient {
           ws.close(1011, 'client error');
         });
     };
-    ws.onerror = () => {
-      // The close event follows with the reason.
+    ws.onerror = (ev) => {
+      // The close event follows; keep the error's own words (a TLS certificate refused, a refused
+      // connection), which the close code alone (1006) does not say.
+      const error =
+        (ev as { error?: { message?: string }; message?: string }).error?.message ??
+        (ev as { message?: string }).message;
+      if (error && !closedReason) closedReason = error;
     };
     ws.onclose = (ev) => {
       socket = undefined;
