@@ -165,6 +165,7 @@ export function registerFederateCommands(
       out(
         `edgefl client '${id}': ${data.train.length} examples${data.test ? `, ${data.test.length} held out` : ''}; ONNX Runtime: ${describeRuntime(platform.runtime)}`,
       );
+      const drill = drillOf(process.env.EDGEFL_DRILL_EXIT_AT);
       const client = connectClient({
         url: flags.server,
         clientId: id,
@@ -177,6 +178,16 @@ export function registerFederateCommands(
         webSocket: (url, protocols) =>
           new WebSocket(url, protocols, ca ? { ca } : {}) as unknown as WebSocketLike,
         onEvent: (e) => {
+          // A fault drill: the device dies (SIGKILL, no goodbye) as this task arrives.
+          if (
+            e.kind === 'task' &&
+            drill &&
+            e.stage === drill.stage &&
+            (drill.round === undefined || drill.round === e.round)
+          ) {
+            out(`drill: dying at round ${e.round}, stage '${e.stage}'`);
+            process.kill(process.pid, 'SIGKILL');
+          }
           const line = describeEvent(e);
           if (line && (!flags.quiet || e.kind === 'refused' || e.kind === 'done')) out(line);
         },
@@ -237,8 +248,22 @@ async function loadOrMakeIdentity(path: string) {
   return identity;
 }
 
+/**
+ * EDGEFL_DRILL_EXIT_AT=STAGE[@ROUND]: the client process kills itself when that task arrives (fit,
+ * evaluate, share-keys, masked-input, unmasking) — for fault drills of a deployment and the tests.
+ */
+function drillOf(spec: string | undefined): { stage: string; round?: number } | undefined {
+  if (!spec) return undefined;
+  const m = /^([a-z-]+)(?:@(\d+))?$/.exec(spec);
+  if (!m)
+    throw new Error(`EDGEFL_DRILL_EXIT_AT: expected STAGE or STAGE@ROUND (e.g. share-keys@2), got '${spec}'`);
+  return { stage: m[1], round: m[2] === undefined ? undefined : Number(m[2]) };
+}
+
 function describeEvent(e: ClientEvent): string | undefined {
   switch (e.kind) {
+    case 'task':
+      return undefined;
     case 'connecting':
       return e.attempt === 0 ? `connecting to ${e.url}` : undefined;
     case 'connected':

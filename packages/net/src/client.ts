@@ -82,6 +82,8 @@ export interface ClientOptions {
 
 export type ClientEvent =
   | { kind: 'connecting'; url: string; attempt: number }
+  /** A task arrived and is about to be worked on ('fit', 'evaluate', or a later stage's name). */
+  | { kind: 'task'; round: number; stage: string }
   | { kind: 'connected'; federation: string }
   | { kind: 'fit'; round: number; seconds: number; numExamples: number; loss?: number }
   | { kind: 'stage'; round: number; stage: string }
@@ -171,6 +173,7 @@ export function connectClient(o: ClientOptions): FederationClient {
         clientId: o.clientId,
         publicKey: toBase64Url(o.identity.publicKey),
         ...(o.token ? { token: o.token } : {}),
+        numExamples: o.data.length,
       });
     };
     ws.onmessage = (ev) => {
@@ -228,10 +231,13 @@ export function connectClient(o: ClientOptions): FederationClient {
           emit({ kind: 'connected', federation: m.federation });
           return;
         case 'fit':
+          emit({ kind: 'task', round: m.round, stage: 'fit' });
           return fit(m, payload);
         case 'stage':
+          emit({ kind: 'task', round: m.round, stage: m.stage });
           return stage(m, payload);
         case 'evaluate':
+          emit({ kind: 'task', round: m.round, stage: 'evaluate' });
           return evaluate(m, payload);
         case 'error':
           emit({ kind: 'refused', code: m.code, message: m.message });

@@ -37,6 +37,11 @@ export const helloSchema = z.strictObject({
   publicKey: base64url(32),
   /** An enrollment token, on a device's first connection. */
   token: z.string().min(1).max(512).optional(),
+  /**
+   * The examples the device trains on: FedAvg's weight, and what secure aggregation scales the
+   * weights by (the largest among a round's participants), known before the round.
+   */
+  numExamples: z.number().int().min(0),
 });
 
 export const authSchema = z.strictObject({

@@ -146,6 +146,8 @@ export async function createServer(o: ServerOptions): Promise<FederationServer> 
 
   /** Authenticated connections by client id (a reconnecting client replaces its old one). */
   const sessions = new Map<string, Connection>();
+  /** The examples each connected client said it trains on (its ClientInfo for the rounds). */
+  const examples = new Map<string, number>();
   const perAddress = new Map<string, number>();
   let handshaking = 0;
   let current: Float32Array = initial.values;
@@ -243,6 +245,7 @@ export async function createServer(o: ServerOptions): Promise<FederationServer> 
     }, limits.handshakeSeconds * 1000);
     let nonce: Uint8Array | undefined;
     let pendingId: string | undefined;
+    let pendingExamples = 0;
     conn.setHandler(async (m) => {
       if (m.type === 'hello') {
         if (nonce) throw new ProtocolError('unexpected', 'a second hello');
@@ -258,6 +261,7 @@ export async function createServer(o: ServerOptions): Promise<FederationServer> 
           log?.info({ clientId: m.clientId, address }, 'enrolled');
         }
         pendingId = m.clientId;
+        pendingExamples = m.numExamples;
         nonce = randomNonce();
         return conn.send({ type: 'challenge', protocol: PROTOCOL_VERSION, nonce: toBase64Url(nonce) });
       }
@@ -279,6 +283,7 @@ export async function createServer(o: ServerOptions): Promise<FederationServer> 
         conn.clientId = pendingId;
         const previous = sessions.get(pendingId);
         sessions.set(pendingId, conn);
+        examples.set(pendingId, pendingExamples);
         if (previous && previous !== conn) previous.close(1000, 'replaced by a new connection');
         metrics.clientsConnected.set(sessions.size);
         log?.info({ clientId: pendingId, address }, 'connected');
@@ -334,7 +339,7 @@ export async function createServer(o: ServerOptions): Promise<FederationServer> 
     [...sessions.keys()]
       .filter((id) => registry.isActive(id))
       .sort()
-      .map((id) => ({ id }));
+      .map((id) => ({ id, numExamples: examples.get(id) }));
 
   const run = async (): Promise<FederatedRunResult> => {
     const { strategy } = strategyStack(
