@@ -55,6 +55,11 @@ export class Connection {
         resolve({ code, reason: reason.toString() });
       }),
     );
+    // ws reports a frame it will not read (past maxPayload, a protocol violation) as an 'error'
+    // and closes the socket; without a listener that error would end the server process.
+    socket.on('error', (e) =>
+      onRefused(this, new ProtocolError(tooLargeOr(e), `connection error: ${e.message}`)),
+    );
     socket.on('message', (data, isBinary) => this.receive(data as Buffer | ArrayBuffer | Buffer[], isBinary));
   }
 
@@ -162,4 +167,8 @@ export class Connection {
       if (!this.isClosed) this.socket.terminate();
     }, 2000).unref();
   }
+}
+
+function tooLargeOr(e: Error): ProtocolErrorCode {
+  return /max payload/i.test(e.message) ? 'too-large' : 'bad-frame';
 }
