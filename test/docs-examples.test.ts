@@ -106,7 +106,7 @@ test('the checker refuses a missing export and a type error, naming the page, th
 
 test('the checker refuses an import of the sources by path, which only works inside this repository', () => {
   assert.deepEqual(nonPackageImports(probes[2]), [
-    "probe.md:20: imports './src/privacy/dp/accountant.js'; examples import from 'edgefl', 'edgefl/web', '@edgefl/node', '@edgefl/cli', as a user does",
+    "probe.md:20: imports './src/privacy/dp/accountant.js'; examples import from 'edgefl', 'edgefl/web', '@edgefl/net', '@edgefl/node', '@edgefl/server', '@edgefl/cli', as a user does",
   ]);
   assert.deepEqual(nonPackageImports(probes[0]), []);
 });

@@ -118,7 +118,10 @@ test(
   'with TLS, the server killed with SIGKILL in the middle of training and restarted with --resume: no completed round is lost, the clients reconnect by themselves, and the run ends at its last round',
   { timeout: 300_000 },
   async () => {
-    const f = await federation({ rounds: 6, fraction: 0.5, minAvailableClients: CLIENTS, seed: 2 }, { tls: true });
+    const f = await federation(
+      { rounds: 6, fraction: 0.5, minAvailableClients: CLIENTS, seed: 2 },
+      { tls: true },
+    );
     const first = startEdgefl(f.serverArgs('0'));
     const [, url, port] = await first.waitFor(/listening: (wss:\/\/127\.0\.0\.1:(\d+)\/federation)/);
     const clients = Array.from({ length: CLIENTS }, (_, k) => f.client(url, k));

@@ -99,7 +99,17 @@ export function frameMessage(
   const piece = maxFrameBytes - 64;
   if (piece < 1024) throw new RangeError(`maxFrameBytes ${maxFrameBytes} is too small to chunk a payload`);
   const chunks = Math.ceil(payload.length / piece);
-  const frames = [encodeFrame({ ...header, chunks, payloadBytes: payload.length })];
+  // The header goes whole in the first frame: one that does not fit cannot be chunked.
+  if (chunks === 0)
+    throw new RangeError(
+      `a '${header.type}' header of ${single.length} bytes does not fit a frame of ${maxFrameBytes}`,
+    );
+  const first = encodeFrame({ ...header, chunks, payloadBytes: payload.length });
+  if (first.length > maxFrameBytes)
+    throw new RangeError(
+      `a '${header.type}' header of ${first.length} bytes does not fit a frame of ${maxFrameBytes}`,
+    );
+  const frames = [first];
   for (let k = 0; k < chunks; k++)
     frames.push(encodeFrame({ type: 'chunk', seq: k }, payload.subarray(k * piece, (k + 1) * piece)));
   return frames;
@@ -133,7 +143,7 @@ export class Assembler {
       if (header.seq !== p.next)
         throw new ProtocolError(
           'bad-frame',
-          `chunk ${String(header.seq)} arrived where chunk ${p.next} was due`,
+          `chunk ${describe(header.seq)} arrived where chunk ${p.next} was due`,
         );
       if (p.received + frame.payload.length > p.payload.length)
         throw new ProtocolError(
@@ -155,7 +165,7 @@ export class Assembler {
     if (p)
       throw new ProtocolError(
         'bad-frame',
-        `a '${String(header.type)}' message arrived inside a chunked '${String(p.header.type)}' message`,
+        `a ${describe(header.type)} message arrived inside a chunked ${describe(p.header.type)} message`,
       );
     if (header.chunks === undefined) {
       if (frame.payload.length > this.maxMessageBytes)
@@ -184,6 +194,15 @@ export class Assembler {
       chunks: chunks as number,
     };
     return undefined;
+  }
+}
+
+/** A peer's value in an error message: JSON, cut short — never String(), which a crafted object can make throw. */
+function describe(value: unknown): string {
+  try {
+    return (JSON.stringify(value) ?? 'undefined').slice(0, 40).replace(/"/g, "'");
+  } catch {
+    return 'an unreadable value';
   }
 }
 

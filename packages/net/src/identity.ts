@@ -34,8 +34,23 @@ export function identityFromSecretKey(secretKey: Uint8Array): DeviceIdentity {
   };
 }
 
-/** Checks an Ed25519 signature (false for malformed keys or signatures, never a throw). */
+/**
+ * Whether a public key is one a device may hold: a valid point of the prime-order subgroup. A
+ * small-order key (the identity point, for one) verifies signatures anyone can make, so such a key
+ * is never enrolled and never verifies anything.
+ */
+export function isIdentityKey(publicKey: Uint8Array): boolean {
+  try {
+    const point = ed25519.Point.fromBytes(publicKey);
+    return !point.isSmallOrder() && point.isTorsionFree();
+  } catch {
+    return false;
+  }
+}
+
+/** Checks an Ed25519 signature (false for malformed or small-order keys, malformed signatures; never a throw). */
 export function verifySignature(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  if (!isIdentityKey(publicKey)) return false;
   try {
     return ed25519.verify(signature, message, publicKey);
   } catch {

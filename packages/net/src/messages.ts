@@ -187,7 +187,9 @@ export interface Received<T> {
 function parseWith<T>(schema: z.ZodType<T>, frame: Frame, from: string): Received<T> {
   const r = schema.safeParse(frame.header);
   if (r.success) return { message: r.data, payload: frame.payload };
-  const type = (frame.header as { type?: unknown }).type;
+  const header = frame.header;
+  const type =
+    typeof header === 'object' && header !== null ? (header as { type?: unknown }).type : undefined;
   const issues = r.error.issues
     .slice(0, 3)
     .map((i) => `${i.path.length ? i.path.join('.') : '(header)'}: ${i.message}`)

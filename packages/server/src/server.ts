@@ -39,6 +39,7 @@ import {
   SUBPROTOCOL,
   authChallengeBytes,
   fromBase64Url,
+  isIdentityKey,
   randomNonce,
   toBase64Url,
   verifySignature,
@@ -254,6 +255,8 @@ export async function createServer(o: ServerOptions): Promise<FederationServer> 
             'unsupported-version',
             `this server speaks protocol ${PROTOCOL_VERSION}, the client ${m.protocol}`,
           );
+        if (!isIdentityKey(fromBase64Url(m.publicKey)))
+          return conn.reject('unauthorized', 'the public key is not a valid Ed25519 key of prime order');
         const admission = await registry.admit(m.clientId, m.publicKey, m.token);
         if (!admission.ok) return conn.reject(admission.code, admission.message);
         if (admission.enrolled) {
