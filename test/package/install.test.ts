@@ -41,9 +41,15 @@ const registry = registryHost();
 /**
  * Install scripts read and accepted: protobufjs's postinstall (protobufjs 7 is a dependency of
  * onnxruntime-web) only makes an empty folder inside its own package and warns about version
- * schemes; it reaches no network.
+ * schemes; bufferutil's install (an optional dependency of @edgefl/server: ws's native frame
+ * masking) runs node-gyp-build, which finds the prebuilt binary shipped in the package, or builds
+ * it from the C source beside it where there is none, and fails harmlessly (optional) without a
+ * compiler. Neither reaches the network.
  */
-const REVIEWED_INSTALL_SCRIPTS = [/^protobufjs@7\.[\d.]+ postinstall: node scripts\/postinstall$/];
+const REVIEWED_INSTALL_SCRIPTS = [
+  /^protobufjs@7\.[\d.]+ postinstall: node scripts\/postinstall$/,
+  /^bufferutil@4\.[\d.]+ install: node-gyp-build$/,
+];
 
 /** Asserts what every install must hold: only the registry reached, no unreviewed install-time code. */
 function assertCleanInstall(dir: string, hosts: string[], what: string): void {

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { pino } from 'pino';
 import { builtInModel } from 'edgefl';
@@ -175,6 +175,7 @@ export function registerFederateCommands(
         test: data.test,
         runtime: platform.runtime,
         secaggCrypto: platform.secaggCrypto,
+        sha256: (bytes) => createHash('sha256').update(bytes).digest(),
         webSocket: (url, protocols) =>
           new WebSocket(url, protocols, ca ? { ca } : {}) as unknown as WebSocketLike,
         onEvent: (e) => {

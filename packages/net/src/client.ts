@@ -37,6 +37,7 @@ import {
   toBase64Url,
   updateSigningBytes,
   type DeviceIdentity,
+  type Sha256,
 } from './identity.js';
 
 /** The part of the WebSocket API the client uses (the browser's; `ws` in Node has the same). */
@@ -67,6 +68,8 @@ export interface ClientOptions {
   runtime: OrtRuntime;
   /** Needed when the federation runs secure aggregation. */
   secaggCrypto?: SecAggCrypto;
+  /** SHA-256 for signing uploads (default: the portable one; in Node pass node:crypto's, ~10x faster). */
+  sha256?: Sha256;
   /** Opens a WebSocket (default: the global WebSocket class). */
   webSocket?: WebSocketFactory;
   /** Frames larger than this are chunked (default 1 MiB). */
@@ -107,7 +110,7 @@ export interface FederationClient {
 }
 
 /** Refusals after which reconnecting cannot help. */
-const FINAL_CODES = new Set(['unauthorized', 'revoked', 'unsupported-version', 'bad-message']);
+const FINAL_CODES = new Set(['unauthorized', 'revoked', 'unsupported-version']);
 
 export function connectClient(o: ClientOptions): FederationClient {
   const open: WebSocketFactory =
@@ -309,7 +312,7 @@ export function connectClient(o: ClientOptions): FederationClient {
           metrics: finiteOnly(result.metrics),
           seconds,
           signature: toBase64Url(
-            o.identity.sign(updateSigningBytes(o.clientId, m.round, m.task, 'fit', bytes)),
+            o.identity.sign(updateSigningBytes(o.clientId, m.round, m.task, 'fit', bytes, o.sha256)),
           ),
         },
         bytes,
@@ -344,7 +347,7 @@ export function connectClient(o: ClientOptions): FederationClient {
           stage: m.stage,
           seconds: (performance.now() - started) / 1000,
           signature: toBase64Url(
-            o.identity.sign(updateSigningBytes(o.clientId, m.round, m.task, m.stage, reply)),
+            o.identity.sign(updateSigningBytes(o.clientId, m.round, m.task, m.stage, reply, o.sha256)),
           ),
         },
         reply,

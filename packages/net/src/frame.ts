@@ -95,24 +95,39 @@ export function frameMessage(
 ): Uint8Array[] {
   const single = encodeFrame(header, payload);
   if (single.length <= maxFrameBytes) return [single];
+  const chunks = chunkFrames(payload, maxFrameBytes);
+  return [firstFrame(header, chunks.length, payload.length, maxFrameBytes), ...chunks];
+}
+
+/**
+ * A payload as 'chunk' frames of at most `maxFrameBytes`: the part of a chunked message that does
+ * not depend on its header, so one payload sent to many peers (the global model to every client)
+ * is framed once and shared (see firstFrame).
+ */
+export function chunkFrames(payload: Uint8Array, maxFrameBytes: number): Uint8Array[] {
   // Room for a chunk frame's own header ({"type":"chunk","seq":N} is well under 64 bytes).
   const piece = maxFrameBytes - 64;
   if (piece < 1024) throw new RangeError(`maxFrameBytes ${maxFrameBytes} is too small to chunk a payload`);
-  const chunks = Math.ceil(payload.length / piece);
-  // The header goes whole in the first frame: one that does not fit cannot be chunked.
-  if (chunks === 0)
-    throw new RangeError(
-      `a '${header.type}' header of ${single.length} bytes does not fit a frame of ${maxFrameBytes}`,
-    );
-  const first = encodeFrame({ ...header, chunks, payloadBytes: payload.length });
-  if (first.length > maxFrameBytes)
-    throw new RangeError(
-      `a '${header.type}' header of ${first.length} bytes does not fit a frame of ${maxFrameBytes}`,
-    );
-  const frames = [first];
-  for (let k = 0; k < chunks; k++)
+  const frames: Uint8Array[] = [];
+  for (let k = 0; k * piece < payload.length; k++)
     frames.push(encodeFrame({ type: 'chunk', seq: k }, payload.subarray(k * piece, (k + 1) * piece)));
   return frames;
+}
+
+/** The first frame of a chunked message: its whole header, announcing `chunks` frames of `payloadBytes` in all. */
+export function firstFrame(
+  header: { type: string } & Record<string, unknown>,
+  chunks: number,
+  payloadBytes: number,
+  maxFrameBytes: number,
+): Uint8Array {
+  // The header goes whole in the first frame: one that does not fit cannot be chunked.
+  const first = chunks === 0 ? undefined : encodeFrame({ ...header, chunks, payloadBytes });
+  if (!first || first.length > maxFrameBytes)
+    throw new RangeError(
+      `a '${header.type}' header of ${first?.length ?? encodeFrame(header).length} bytes does not fit a frame of ${maxFrameBytes}`,
+    );
+  return first;
 }
 
 /**

@@ -65,16 +65,23 @@ export function authChallengeBytes(nonce: Uint8Array, clientId: string): Uint8Ar
   return utf8.encode(`edgefl-auth-v1\n${clientId}\n${bytesToHex(nonce)}`);
 }
 
-/** What a client signs to send an upload or a stage reply: bound to client, round, task and the bytes. */
+/** SHA-256, as a platform provides it (the portable one by default; Node's is ~10x faster). */
+export type Sha256 = (bytes: Uint8Array) => Uint8Array;
+
+/**
+ * What a client signs to send an upload or a stage reply: bound to client, round, task and the
+ * bytes (their SHA-256; pass the platform's hash for multi-megabyte payloads).
+ */
 export function updateSigningBytes(
   clientId: string,
   round: number,
   task: string,
   kind: string,
   payload: Uint8Array,
+  hash: Sha256 = sha256,
 ): Uint8Array {
   return utf8.encode(
-    `edgefl-update-v1\n${clientId}\n${round}\n${task}\n${kind}\n${bytesToHex(sha256(payload))}`,
+    `edgefl-update-v1\n${clientId}\n${round}\n${task}\n${kind}\n${bytesToHex(hash(payload))}`,
   );
 }
 

@@ -12,6 +12,7 @@ import {
   Assembler,
   ProtocolError,
   decodeFrame,
+  firstFrame,
   frameMessage,
   parseClientMessage,
   type ClientMessage,
@@ -73,6 +74,7 @@ export class Connection {
   }
 
   private receive(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+    if (this.closing) return;
     let checked;
     try {
       if (!isBinary)
@@ -121,23 +123,57 @@ export class Connection {
       this.refusals >= this.limits.maxRefusals ||
       error.code === 'too-large' ||
       error.code === 'bad-frame';
-    this.sendNow({ type: 'error', code: error.code, message: error.message.slice(0, 2000), fatal: closing });
-    if (closing) this.close(1008, error.code);
+    this.sendError(
+      { type: 'error', code: error.code, message: error.message.slice(0, 2000), fatal: closing },
+      closing,
+    );
   }
 
   /** Sends an error and closes (an identity refused, a revoked client). */
   reject(code: ProtocolErrorCode, message: string): void {
     this.onRefused(this, new ProtocolError(code, message));
-    this.sendNow({ type: 'error', code, message, fatal: true });
-    this.close(1008, code);
+    this.sendError({ type: 'error', code, message, fatal: true }, true);
   }
 
   /** Sends a message; resolves when the socket has taken it without exceeding the high-water mark. */
-  async send(
+  send(
     header: { type: string } & Record<string, unknown>,
     payload: Uint8Array = new Uint8Array(0),
   ): Promise<void> {
-    for (const frame of frameMessage(header, payload, this.limits.maxFrameBytes)) {
+    return this.sendFrames(frameMessage(header, payload, this.limits.maxFrameBytes));
+  }
+
+  /**
+   * Sends a message whose payload was framed once for many connections (`chunkFrames`, at this
+   * connection's frame size): only the first frame, with the header, is this connection's own.
+   */
+  sendShared(
+    header: { type: string } & Record<string, unknown>,
+    payloadBytes: number,
+    chunks: Uint8Array[],
+  ): Promise<void> {
+    if (chunks.length === 0) return this.send(header);
+    return this.sendFrames([
+      firstFrame(header, chunks.length, payloadBytes, this.limits.maxFrameBytes),
+      ...chunks,
+    ]);
+  }
+
+  get maxFrameBytes(): number {
+    return this.limits.maxFrameBytes;
+  }
+
+  /** Messages go out one after another: a message's frames are never interleaved with another's. */
+  private sendFrames(frames: Uint8Array[]): Promise<void> {
+    const sent = this.outbox.then(() => this.write(frames));
+    this.outbox = sent.catch(() => {});
+    return sent;
+  }
+
+  private outbox: Promise<void> = Promise.resolve();
+
+  private async write(frames: Uint8Array[]): Promise<void> {
+    for (const frame of frames) {
       if (!this.open) throw new Error('connection closed');
       while (this.socket.bufferedAmount > this.limits.highWaterBytes) {
         if (!this.open) throw new Error('connection closed');
@@ -149,11 +185,21 @@ export class Connection {
     }
   }
 
-  private sendNow(header: { type: string } & Record<string, unknown>): void {
-    if (!this.open) return;
-    for (const frame of frameMessage(header, new Uint8Array(0), this.limits.maxFrameBytes))
-      this.socket.send(frame, { binary: true });
+  /**
+   * An error message, queued behind what is being sent (never between a message's frames); with
+   * `close`, the connection closes once it is out (or at once if it cannot go out).
+   */
+  private sendError(header: { type: 'error'; code: string } & Record<string, unknown>, close: boolean): void {
+    if (close) this.closing = true;
+    const done = () => {
+      if (close) this.close(1008, header.code);
+    };
+    if (!this.open) return done();
+    this.send(header).then(done, done);
   }
+
+  /** Set once the connection is being closed for a fatal error: what arrives after is ignored. */
+  closing = false;
 
   close(code = 1000, reason = ''): void {
     if (this.isClosed) return;

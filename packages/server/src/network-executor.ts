@@ -20,21 +20,23 @@ import {
 } from 'edgefl';
 import {
   ProtocolError,
+  chunkFrames,
   float32Bytes,
   float32Values,
   fromBase64Url,
   randomHex,
   updateSigningBytes,
-  verifySignature,
   type ClientMessage,
   type Message,
 } from '@edgefl/net';
 import type { Connection } from './connection.js';
+import { nodeSha256 } from './verify.js';
 
-/** Where the executor finds a client's current connection and its registered key. */
+/** Where the executor finds a client's current connection, and checks its signatures. */
 export interface ClientDirectory {
   connectionOf(clientId: string): Connection | undefined;
-  publicKeyOf(clientId: string): Uint8Array | undefined;
+  /** Whether `signature` over `message` verifies with the client's enrolled, unrevoked key. */
+  verify(clientId: string, message: Uint8Array, signature: Uint8Array): boolean;
 }
 
 export interface NetworkExecutorOptions {
@@ -82,7 +84,7 @@ export class NetworkExecutor implements FitExecutor {
   ): Promise<void> {
     this.currentRound = round;
     this.roundTasks = new Map();
-    const payload = float32Bytes(global);
+    const payload = sharedPayload(float32Bytes(global));
     await Promise.all(
       tasks.map(async ({ client, config }) => {
         const task = randomHex(16);
@@ -91,7 +93,7 @@ export class NetworkExecutor implements FitExecutor {
           header: { type: 'fit', round, task, config, seed: clientSeed(this.o.seed, round, client.id) },
           payload,
         });
-        onOutcome(this.fitOutcome(client.id, r, payload.length));
+        onOutcome(this.fitOutcome(client.id, r, payload.bytes.length));
       }),
     );
   }
@@ -109,7 +111,7 @@ export class NetworkExecutor implements FitExecutor {
           return onReply({ ok: false, clientId, kind: 'failed', reason: 'has no fit in this round' });
         const r = await this.ask(clientId, round, task, 'stage', stage, {
           header: { type: 'stage', round, task, stage },
-          payload,
+          payload: sharedPayload(payload),
         });
         onReply(
           r.ok
@@ -126,7 +128,7 @@ export class NetworkExecutor implements FitExecutor {
     tasks: readonly EvaluateTask[],
     onOutcome: (o: EvaluateOutcome) => void,
   ): Promise<void> {
-    const payload = float32Bytes(global);
+    const payload = sharedPayload(float32Bytes(global));
     await Promise.all(
       tasks.map(async ({ client }) => {
         const task = randomHex(16);
@@ -185,15 +187,15 @@ export class NetworkExecutor implements FitExecutor {
         `task ${message.task} is at stage '${p.stage}', the reply says '${message.stage}'`,
       );
     if (message.type === 'fit-result' || message.type === 'stage-result') {
-      const key = this.o.directory.publicKeyOf(p.clientId);
       const signed = updateSigningBytes(
         p.clientId,
         p.round,
         message.task,
         p.kind === 'fit' ? 'fit' : p.stage!,
         payload,
+        nodeSha256,
       );
-      if (!key || !verifySignature(key, signed, fromBase64Url(message.signature)))
+      if (!this.o.directory.verify(p.clientId, signed, fromBase64Url(message.signature)))
         throw new ProtocolError(
           'unauthorized',
           `the signature of task ${message.task}'s reply does not verify with the client's key`,
@@ -220,7 +222,7 @@ export class NetworkExecutor implements FitExecutor {
     task: string,
     kind: Kind,
     stage: string | undefined,
-    send: { header: { type: string } & Record<string, unknown>; payload: Uint8Array },
+    send: { header: { type: string } & Record<string, unknown>; payload: SharedPayload },
   ): Promise<Settled> {
     const conn = this.o.directory.connectionOf(clientId);
     if (!conn?.open) return Promise.resolve({ ok: false, kind: 'dropped', reason: 'not connected' });
@@ -231,7 +233,7 @@ export class NetworkExecutor implements FitExecutor {
         kind,
         stage,
         sentAt: performance.now(),
-        bytesDown: send.payload.length,
+        bytesDown: send.payload.bytes.length,
         settle: resolve,
       };
       // A stage reuses the fit's task id: the fit's entry is settled by then.
@@ -247,7 +249,7 @@ export class NetworkExecutor implements FitExecutor {
           this.o.deadlineSeconds * 1000,
         );
       conn
-        .send(send.header, send.payload)
+        .sendShared(send.header, send.payload.bytes.length, send.payload.framed(conn.maxFrameBytes))
         .catch((e: Error) =>
           this.settle(task, { ok: false, kind: 'dropped', reason: `could not send: ${e.message}` }),
         );
@@ -300,4 +302,22 @@ function uploadOf(m: Message<ClientMessage, 'fit-result'>, payload: Uint8Array, 
   if (delta.length !== parameters)
     throw new Error(`sent an update of ${delta.length} values; the model has ${parameters}`);
   return { kind: 'delta', delta, ...(u.auxiliary ? { auxiliary: u.auxiliary } : {}) };
+}
+
+/** A payload sent to many connections, framed once per frame size (not once per client). */
+interface SharedPayload {
+  bytes: Uint8Array;
+  framed(maxFrameBytes: number): Uint8Array[];
+}
+
+function sharedPayload(bytes: Uint8Array): SharedPayload {
+  const cache = new Map<number, Uint8Array[]>();
+  return {
+    bytes,
+    framed: (max) => {
+      let frames = cache.get(max);
+      if (!frames) cache.set(max, (frames = chunkFrames(bytes, max)));
+      return frames;
+    },
+  };
 }

@@ -42,7 +42,6 @@ import {
   isIdentityKey,
   randomNonce,
   toBase64Url,
-  verifySignature,
   ProtocolError,
 } from '@edgefl/net';
 import {
@@ -55,6 +54,7 @@ import {
   writeFileAtomic,
 } from '@edgefl/node';
 import { Connection, type ConnectionLimits } from './connection.js';
+import { verifyEd25519 } from './verify.js';
 import { ClientRegistry, type RegistryState } from './registry.js';
 import { NetworkExecutor } from './network-executor.js';
 import { ServerMetrics } from './metrics.js';
@@ -109,6 +109,8 @@ export interface FederationServer {
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+/** A task's deadline when the settings give none (deadlineSeconds). */
+export const DEFAULT_DEADLINE_SECONDS = 600;
 
 export async function createServer(o: ServerOptions): Promise<FederationServer> {
   const settings = o.settings;
@@ -163,14 +165,15 @@ export async function createServer(o: ServerOptions): Promise<FederationServer> 
   const executor = new NetworkExecutor({
     directory: {
       connectionOf: (id) => sessions.get(id),
-      publicKeyOf: (id) => {
+      verify: (id, message, signature) => {
         const c = registry.get(id);
-        return c && !c.revokedAt ? fromBase64Url(c.publicKey) : undefined;
+        return !!c && !c.revokedAt && verifyEd25519(c.publicKey, message, signature);
       },
     },
     parameters,
     seed: settings.seed,
-    deadlineSeconds: settings.deadlineSeconds,
+    // Without a deadline one silent client would hold its round for ever.
+    deadlineSeconds: settings.deadlineSeconds ?? DEFAULT_DEADLINE_SECONDS,
     onRefused: (clientId, reason) => log?.info({ clientId, reason }, 'task not completed'),
   });
 
@@ -242,7 +245,7 @@ export async function createServer(o: ServerOptions): Promise<FederationServer> 
     }
     const timer = setTimeout(() => {
       if (!authenticated)
-        conn.reject('unauthorized', `the handshake did not finish within ${limits.handshakeSeconds} s`);
+        conn.reject('busy', `the handshake did not finish within ${limits.handshakeSeconds} s`);
     }, limits.handshakeSeconds * 1000);
     let nonce: Uint8Array | undefined;
     let pendingId: string | undefined;
@@ -272,19 +275,15 @@ export async function createServer(o: ServerOptions): Promise<FederationServer> 
         if (!nonce || !pendingId) return conn.reject('unexpected', 'auth before hello');
         const key = registry.get(pendingId);
         if (!key || key.revokedAt) return conn.reject('revoked', `client '${pendingId}' is not active`);
-        if (
-          !verifySignature(
-            fromBase64Url(key.publicKey),
-            authChallengeBytes(nonce, pendingId),
-            fromBase64Url(m.signature),
-          )
-        )
+        if (!verifyEd25519(key.publicKey, authChallengeBytes(nonce, pendingId), fromBase64Url(m.signature)))
           return conn.reject('unauthorized', 'the challenge signature does not verify with the enrolled key');
         authenticated = true;
         clearTimeout(timer);
         handshaking--;
         conn.clientId = pendingId;
         const previous = sessions.get(pendingId);
+        // Tasks sent on the connection this one replaces will never be answered on it.
+        if (previous && previous !== conn) executor.disconnected(pendingId, 'replaced by a new connection');
         sessions.set(pendingId, conn);
         examples.set(pendingId, pendingExamples);
         if (previous && previous !== conn) previous.close(1000, 'replaced by a new connection');
@@ -349,6 +348,7 @@ export async function createServer(o: ServerOptions): Promise<FederationServer> 
       settings,
       Math.max(registry.size, settings.minAvailableClients ?? 1),
       platform,
+      { seededNoise: false },
     );
     const evaluator = o.test
       ? await Trainer.create(o.spec, {

@@ -30,6 +30,14 @@ export function strategyStack(
   settings: RunSettings,
   population: number,
   platform: Pick<Platform, 'secaggCrypto'>,
+  o: {
+    /**
+     * Draw the DP noise (the server's, and the clients' under distributed noise) from a generator
+     * seeded by the run's seed, so a simulation repeats (default). A deployment must pass false:
+     * seeded noise is noise anyone who knows the settings can subtract.
+     */
+    seededNoise?: boolean;
+  } = {},
 ): StrategyStack {
   let inner: Strategy;
   try {
@@ -72,7 +80,7 @@ export function strategyStack(
     adaptiveClipping: dp.targetQuantile === undefined ? undefined : { targetQuantile: dp.targetQuantile },
     noise: dp.noise,
     delta: dp.delta,
-    noiseSeed: settings.seed,
+    noiseSeed: o.seededNoise === false ? undefined : settings.seed,
   });
   currentClipNorm = () => strategy.clipNorm;
   return { strategy, secure };
