@@ -383,7 +383,8 @@ export function connectClient(o: ClientOptions): FederationClient {
       emit({ kind: 'disconnected', reason });
       return stop({ reason: `gave up after ${attempt + 1} attempts: ${reason}`, completed: false, fits });
     }
-    // Full jitter: many clients dropped at once by a server restart do not return in one wave.
+    // Equal jitter (half fixed, half random): clients dropped at once by a server restart do not
+    // return in one wave, and none retries at once.
     const ceiling = Math.min(maxMs, initialMs * 2 ** attempt);
     const delay = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
     emit({ kind: 'disconnected', reason, retryInMs: delay });
