@@ -34,8 +34,13 @@ let ready = 0;
 let done = 0;
 const answered = new Map<number, number>();
 
+const identities = new Map<string, ReturnType<typeof generateIdentity>['identity']>();
+
 function client(id: string): void {
-  const { identity } = generateIdentity();
+  // One key per device, kept across its attempts (a retry after enrolling must present the same key).
+  let identity = identities.get(id);
+  if (!identity) identities.set(id, (identity = generateIdentity().identity));
+  const key = identity;
   const ws = new WebSocket(url, [SUBPROTOCOL], { ...(ca ? { ca } : {}), perMessageDeflate: false });
   const assembler = new Assembler(1 << 30);
   let parameters = 0;
@@ -51,7 +56,7 @@ function client(id: string): void {
       type: 'hello',
       protocol: PROTOCOL_VERSION,
       clientId: id,
-      publicKey: toBase64Url(identity.publicKey),
+      publicKey: toBase64Url(key.publicKey),
       token,
       numExamples: 10,
     }),
@@ -63,7 +68,7 @@ function client(id: string): void {
     if (m.type === 'challenge')
       send({
         type: 'auth',
-        signature: toBase64Url(identity.sign(authChallengeBytes(fromBase64Url(m.nonce), id))),
+        signature: toBase64Url(key.sign(authChallengeBytes(fromBase64Url(m.nonce), id))),
       });
     else if (m.type === 'welcome') {
       parameters = m.parameters;
@@ -81,7 +86,7 @@ function client(id: string): void {
           metrics: {},
           seconds: 0,
           signature: toBase64Url(
-            identity.sign(
+            key.sign(
               updateSigningBytes(id, m.round, m.task, 'fit', payload, (b) =>
                 createHash('sha256').update(b).digest(),
               ),
@@ -98,10 +103,15 @@ function client(id: string): void {
     }
   });
   ws.on('error', (e) => process.stderr.write(`${id}: ${e.message}\n`));
+  // A connection refused or reset before the welcome (a listen backlog overflowing while thousands
+  // join) is tried again, as a real client would.
+  ws.on('close', () => {
+    if (parameters === 0) setTimeout(() => client(id), 500 + Math.random() * 1000);
+  });
 }
 
 // Open the connections in waves, so the server's handshake limit is not the thing measured.
-const WAVE = 200;
+const WAVE = 100;
 for (let k = 0; k < count; k += WAVE) {
   setTimeout(
     () => {

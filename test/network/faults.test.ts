@@ -7,20 +7,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeCheckpoint, type RoundRecord } from 'edgefl';
+import { decodeCheckpoint } from 'edgefl';
 import { runCommand } from '../helpers/cli.js';
+import { partitionMnist, roundRecords } from '../helpers/federation.js';
 import { startEdgefl, type EdgeflProcess } from '../helpers/processes.js';
-import { registerPartitionCommand } from '../../packages/cli/src/partition.js';
 import { registerCertsCommand } from '../../packages/cli/src/certs.js';
 
 const CLIENTS = 10;
-
-function records(dir: string): RoundRecord[] {
-  return readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as RoundRecord);
-}
 
 async function federation(settings: Record<string, unknown>, o: { tls?: boolean } = {}) {
   const work = mkdtempSync(join(tmpdir(), 'edgefl-faults-'));
@@ -30,17 +23,7 @@ async function federation(settings: Record<string, unknown>, o: { tls?: boolean 
     ? ['--cert', join(certs, 'server.pem'), '--key', join(certs, 'server-key.pem')]
     : ['--insecure'];
   const parts = join(work, 'parts');
-  await runCommand(registerPartitionCommand, [
-    'partition',
-    '--dataset',
-    'mnist',
-    '--clients',
-    String(CLIENTS),
-    '--partition',
-    'iid',
-    '--out',
-    parts,
-  ]);
+  await partitionMnist(parts, { clients: CLIENTS, partition: 'iid' });
   const config = join(work, 'federation.json');
   writeFileSync(
     config,
@@ -91,7 +74,7 @@ test(
     const back = f.client(url, 0, false);
     await back.waitFor(/joined/);
     assert.equal(await server.exited, 0, server.output());
-    const r = records(f.state);
+    const r = roundRecords(f.state);
     assert.equal(r.length, 8);
     // Round 2: the three killed clients are recorded as dropped, the other seven aggregated.
     const second = r[1];
@@ -134,7 +117,7 @@ test(
       'checkpoint',
     );
     assert.ok(saved.round >= 3, `checkpoint of round ${saved.round}`);
-    const before = records(f.state).slice(0, saved.round);
+    const before = roundRecords(f.state).slice(0, saved.round);
 
     const second = startEdgefl(f.serverArgs(port, '--resume'));
     await second.waitFor(new RegExp(`resuming from round ${saved.round}`));
@@ -144,7 +127,7 @@ test(
       assert.match(c.output(), /disconnected: .*retrying/);
       assert.match(c.output(), /the run finished after round 6/);
     }
-    const after = records(f.state);
+    const after = roundRecords(f.state);
     assert.deepEqual(
       after.map((r) => r.round),
       [1, 2, 3, 4, 5, 6],

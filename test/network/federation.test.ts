@@ -8,21 +8,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RoundRecord } from 'edgefl';
 import { runCommand } from '../helpers/cli.js';
+import { partitionMnist, roundRecords } from '../helpers/federation.js';
 import { startEdgefl } from '../helpers/processes.js';
-import { registerPartitionCommand } from '../../packages/cli/src/partition.js';
 import { registerSimulateCommand } from '../../packages/cli/src/simulate.js';
 
 const CLIENTS = 10;
 const ROUNDS = 5;
-
-function records(dir: string): RoundRecord[] {
-  return readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as RoundRecord);
-}
 
 test(
   'ten client processes and a server on loopback train 5 rounds to the figures of the simulation with the same seed and shares',
@@ -30,19 +22,7 @@ test(
   async () => {
     const work = mkdtempSync(join(tmpdir(), 'edgefl-network-'));
     const parts = join(work, 'parts');
-    await runCommand(registerPartitionCommand, [
-      'partition',
-      '--dataset',
-      'mnist',
-      '--clients',
-      String(CLIENTS),
-      '--partition',
-      'shards:2',
-      '--seed',
-      '3',
-      '--out',
-      parts,
-    ]);
+    await partitionMnist(parts, { clients: CLIENTS, partition: 'shards:2', seed: 3 });
     const settings = {
       dataset: 'mnist',
       model: 'mlp',
@@ -92,7 +72,7 @@ test(
       assert.equal(await c.exited, 0, c.output());
       assert.match(c.output(), /the run finished after round 5/);
     }
-    const network = records(state);
+    const network = roundRecords(state);
 
     const sim = join(work, 'sim');
     await runCommand(registerSimulateCommand, [
@@ -118,7 +98,7 @@ test(
       '--out',
       sim,
     ]);
-    const simulated = records(sim);
+    const simulated = roundRecords(sim);
     assert.equal(network.length, ROUNDS);
     for (let r = 0; r < ROUNDS; r++) {
       const [n, s] = [network[r], simulated[r]];

@@ -5,36 +5,20 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { epsilon, type RoundRecord } from 'edgefl';
-import { runCommand } from '../helpers/cli.js';
+import { epsilon } from 'edgefl';
+import { partitionMnist, roundRecords } from '../helpers/federation.js';
 import { startEdgefl } from '../helpers/processes.js';
-import { registerPartitionCommand } from '../../packages/cli/src/partition.js';
 
 const CLIENTS = 10;
-
-function records(dir: string): RoundRecord[] {
-  return readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as RoundRecord);
-}
 
 /** A server and ten clients; `drills[k]` makes client k die as that task arrives. */
 async function federate(settings: Record<string, unknown>, drills: Record<number, string> = {}) {
   const work = mkdtempSync(join(tmpdir(), 'edgefl-privacy-'));
   const parts = join(work, 'parts');
-  await runCommand(registerPartitionCommand, [
-    'partition',
-    '--clients',
-    String(CLIENTS),
-    '--partition',
-    'iid',
-    '--out',
-    parts,
-  ]);
+  await partitionMnist(parts, { clients: CLIENTS, partition: 'iid' });
   const config = join(work, 'federation.json');
   writeFileSync(
     config,
@@ -86,7 +70,7 @@ test(
       assert.equal(await clients[k].exited, 'SIGKILL', clients[k].output());
       assert.match(clients[k].output(), /drill: dying at round 2/);
     }
-    const r = records(state);
+    const r = roundRecords(state);
     assert.equal(r.length, 2);
     assert.ok(
       r.every((x) => x.updated),
@@ -129,7 +113,7 @@ test(
       seed: 5,
     });
     assert.equal(await server.exited, 0, server.output());
-    const r = records(state);
+    const r = roundRecords(state);
     assert.equal(r.length, 4);
     for (const rec of r) {
       const expected = epsilon({

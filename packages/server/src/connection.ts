@@ -147,7 +147,7 @@ export class Connection {
    * Sends a message whose payload was framed once for many connections (`chunkFrames`, at this
    * connection's frame size): only the first frame, with the header, is this connection's own.
    */
-  sendShared(
+  async sendShared(
     header: { type: string } & Record<string, unknown>,
     payloadBytes: number,
     chunks: Uint8Array[],

@@ -64,7 +64,7 @@ export class ClientRegistry {
       return { ok: false, code: 'unauthorized', message: 'the enrollment token is not valid' };
     const client: EnrolledClient = { id: clientId, publicKey, enrolledAt: new Date().toISOString() };
     this.byId.set(clientId, client);
-    await this.save(this.state());
+    await this.persist();
     return { ok: true, client, enrolled: true };
   }
 
@@ -73,8 +73,27 @@ export class ClientRegistry {
     const c = this.byId.get(clientId);
     if (!c || c.revokedAt) return false;
     c.revokedAt = new Date().toISOString();
-    await this.save(this.state());
+    await this.persist();
     return true;
+  }
+
+  private writing: Promise<void> = Promise.resolve();
+  private queued?: Promise<void>;
+
+  /**
+   * Saves the registry, resolving once a save that includes every change made so far is on disk.
+   * Changes that arrive while a save is being written share the one save after it: a thousand
+   * devices enrolling at once cost a handful of writes, not a thousand (each rewrites the file).
+   */
+  private persist(): Promise<void> {
+    if (this.queued) return this.queued;
+    const next = this.writing.then(async () => {
+      this.queued = undefined;
+      await this.save(this.state());
+    });
+    this.queued = next;
+    this.writing = next.catch(() => {});
+    return next;
   }
 
   get(clientId: string): EnrolledClient | undefined {

@@ -408,8 +408,14 @@ export async function createServer(o: ServerOptions): Promise<FederationServer> 
               );
             said = true;
             await new Promise<void>((resolve) => {
-              waiters.push(resolve);
-              o.signal?.addEventListener('abort', () => resolve(), { once: true });
+              // One listener per wait, removed when a client's arrival ends the wait: a server
+              // that waits thousands of times must not collect them.
+              const onAbort = () => resolve();
+              o.signal?.addEventListener('abort', onAbort, { once: true });
+              waiters.push(() => {
+                o.signal?.removeEventListener('abort', onAbort);
+                resolve();
+              });
             });
           }
         },
