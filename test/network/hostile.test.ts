@@ -165,7 +165,7 @@ test('an unknown client, a wrong enrollment token, and another device claiming a
   assert.equal(r.aggregated, 3);
 });
 
-test('a challenge answered with a bad signature is refused and the device is not let in', async () => {
+test('a challenge answered with a bad signature is refused, the device is not let in, and the id is not taken', async () => {
   const peer = await openPeer(url);
   const { identity } = generateIdentity();
   peer.send({
@@ -183,6 +183,10 @@ test('a challenge answered with a bad signature is refused and the device is not
   assert.match(String(e.header.message), /challenge signature does not verify/);
   await peer.closed;
   assert.ok(!server.connected().includes('forger'));
+  // Nothing was enrolled for the id before the key was proved: the device that holds its key can
+  // still take it (no squatting on ids with keys one does not have).
+  const owner = await joinAs(url, 'forger', { token: TOKEN });
+  owner.socket.close();
   await moreRounds(1);
 });
 

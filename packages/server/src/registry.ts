@@ -36,8 +36,13 @@ export class ClientRegistry {
     for (const c of state.clients) this.byId.set(c.id, c);
   }
 
-  /** Whether `hello` may proceed to the challenge, enrolling the device if it presents a valid token. */
-  async admit(clientId: string, publicKey: string, token: string | undefined): Promise<Admission> {
+  /**
+   * Whether `hello` may proceed to the challenge: the id is enrolled with this key, or it is new and
+   * a valid token came with it. Nothing is recorded yet — a device is enrolled only once it has
+   * proved it holds the key (`enroll`, after the challenge): a token holder cannot claim ids with
+   * keys it does not have.
+   */
+  check(clientId: string, publicKey: string, token: string | undefined): Admission {
     const known = this.byId.get(clientId);
     if (known) {
       if (known.revokedAt)
@@ -62,6 +67,16 @@ export class ClientRegistry {
       };
     if (!this.tokens.some((t) => sameSecret(t, token)))
       return { ok: false, code: 'unauthorized', message: 'the enrollment token is not valid' };
+    return { ok: true, client: { id: clientId, publicKey, enrolledAt: '' }, enrolled: true };
+  }
+
+  /**
+   * Enrolls a device that passed `check` with a token and then proved its key; refused if the id
+   * was enrolled meanwhile (with another key, or revoked). Resolves once the registry is on disk.
+   */
+  async enroll(clientId: string, publicKey: string): Promise<Admission> {
+    const known = this.byId.get(clientId);
+    if (known) return this.check(clientId, publicKey, undefined);
     const client: EnrolledClient = { id: clientId, publicKey, enrolledAt: new Date().toISOString() };
     this.byId.set(clientId, client);
     await this.persist();

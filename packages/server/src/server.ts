@@ -250,6 +250,8 @@ export async function createServer(o: ServerOptions): Promise<FederationServer> 
     let nonce: Uint8Array | undefined;
     let pendingId: string | undefined;
     let pendingExamples = 0;
+    let pendingKey = '';
+    let pendingEnrollment = false;
     conn.setHandler(async (m) => {
       if (m.type === 'hello') {
         if (nonce) throw new ProtocolError('unexpected', 'a second hello');
@@ -260,12 +262,10 @@ export async function createServer(o: ServerOptions): Promise<FederationServer> 
           );
         if (!isIdentityKey(fromBase64Url(m.publicKey)))
           return conn.reject('unauthorized', 'the public key is not a valid Ed25519 key of prime order');
-        const admission = await registry.admit(m.clientId, m.publicKey, m.token);
+        const admission = registry.check(m.clientId, m.publicKey, m.token);
         if (!admission.ok) return conn.reject(admission.code, admission.message);
-        if (admission.enrolled) {
-          metrics.clientsEnrolled.set(registry.size);
-          log?.info({ clientId: m.clientId, address }, 'enrolled');
-        }
+        pendingKey = m.publicKey;
+        pendingEnrollment = admission.enrolled;
         pendingId = m.clientId;
         pendingExamples = m.numExamples;
         nonce = randomNonce();
@@ -273,10 +273,20 @@ export async function createServer(o: ServerOptions): Promise<FederationServer> 
       }
       if (m.type === 'auth') {
         if (!nonce || !pendingId) return conn.reject('unexpected', 'auth before hello');
-        const key = registry.get(pendingId);
-        if (!key || key.revokedAt) return conn.reject('revoked', `client '${pendingId}' is not active`);
-        if (!verifyEd25519(key.publicKey, authChallengeBytes(nonce, pendingId), fromBase64Url(m.signature)))
-          return conn.reject('unauthorized', 'the challenge signature does not verify with the enrolled key');
+        if (!verifyEd25519(pendingKey, authChallengeBytes(nonce, pendingId), fromBase64Url(m.signature)))
+          return conn.reject(
+            'unauthorized',
+            'the challenge signature does not verify with the presented key',
+          );
+        // Enrolled only now, with the key proved; or, if already enrolled, still active.
+        const admission = pendingEnrollment
+          ? await registry.enroll(pendingId, pendingKey)
+          : registry.check(pendingId, pendingKey, undefined);
+        if (!admission.ok) return conn.reject(admission.code, admission.message);
+        if (pendingEnrollment) {
+          metrics.clientsEnrolled.set(registry.size);
+          log?.info({ clientId: pendingId, address }, 'enrolled');
+        }
         authenticated = true;
         clearTimeout(timer);
         handshaking--;
