@@ -18,7 +18,7 @@ import {
   type ClientEvent,
   type WebSocketLike,
 } from '@edgefl/net';
-import { createServer, serverSettings } from '@edgefl/server';
+import { createServer, plaintextRefusal, serverSettings } from '@edgefl/server';
 import { loadNamedDataset } from './datasets.js';
 import { Interrupted } from './simulate.js';
 
@@ -50,13 +50,22 @@ export function registerFederateCommands(
     .option('--resume', 'continue the run in --state from its last completed round')
     .option('--log <file>', 'write the structured JSON log here (default: standard output)')
     .action(async (flags: ServerFlags) => {
-      const raw = JSON.parse(await readFile(flags.config, 'utf8')) as unknown;
+      // Everything that can be refused is refused before any work (loading data, writing the token).
+      if (!existsSync(flags.config)) throw new Error(`--config ${flags.config}: no such file`);
+      let raw: unknown;
+      try {
+        raw = JSON.parse(await readFile(flags.config, 'utf8'));
+      } catch (e) {
+        throw new Error(`--config ${flags.config}: not JSON (${(e as Error).message})`);
+      }
       const settings = parseSettings(serverSettings, raw, flags.config);
       if (!flags.cert !== !flags.key) throw new Error('--cert and --key go together');
       if (!flags.cert && !flags.insecure)
         throw new Error(
           'give --cert and --key (a TLS certificate), or --insecure to listen in plaintext on loopback',
         );
+      const refusal = flags.cert ? undefined : plaintextRefusal(flags.host);
+      if (refusal) throw new Error(refusal);
       const data = settings.dataset ? await loadNamedDataset(settings.dataset) : undefined;
       const inputShape = settings.inputShape ?? data?.train.featureShape;
       const classes = settings.classes ?? data?.classes.length;

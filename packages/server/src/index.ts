@@ -3,7 +3,13 @@
  * @edgefl/net) enroll with a token, authenticate with their device key, and train; the server runs
  * the shared federated run with the settings' strategy, privacy layers and codec.
  */
-export { createServer, type ServerOptions, type ServerLimits, type FederationServer } from './server.js';
+export {
+  createServer,
+  plaintextRefusal,
+  type ServerOptions,
+  type ServerLimits,
+  type FederationServer,
+} from './server.js';
 export {
   serverSettings,
   serverSettingsOf,

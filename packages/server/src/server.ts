@@ -109,16 +109,21 @@ export interface FederationServer {
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** Why the server may not listen on `host` without TLS, or undefined when it may (loopback). */
+export function plaintextRefusal(host: string): string | undefined {
+  return LOOPBACK.has(host)
+    ? undefined
+    : `refusing to listen in plaintext on ${host}: give a TLS certificate and key (edgefl certs makes a trial one), or listen on 127.0.0.1`;
+}
 /** A task's deadline when the settings give none (deadlineSeconds). */
 export const DEFAULT_DEADLINE_SECONDS = 600;
 
 export async function createServer(o: ServerOptions): Promise<FederationServer> {
   const settings = o.settings;
   const host = o.host ?? '127.0.0.1';
-  if (!o.tls && !LOOPBACK.has(host))
-    throw new Error(
-      `refusing to listen in plaintext on ${host}: give a TLS certificate and key (edgefl certs makes a trial one), or listen on 127.0.0.1`,
-    );
+  const refusal = o.tls ? undefined : plaintextRefusal(host);
+  if (refusal) throw new Error(refusal);
   if (o.tokens.length === 0) throw new Error('createServer: give at least one enrollment token');
   const log = o.logger;
   const progress = o.progress ?? (() => {});
