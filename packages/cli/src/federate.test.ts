@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCommand } from '../../../test/helpers/cli.js';
@@ -29,4 +29,17 @@ test('edgefl server refuses what cannot work before any work: no state folder, n
     /--cert and --key go together/,
   );
   assert.equal(existsSync(state), false);
+  await assert.rejects(
+    run('--config', config, '--insecure', '--resume'),
+    /--resume: .* holds no federation to continue/,
+  );
+  // A folder that holds a run is never started over.
+  mkdirSync(state);
+  writeFileSync(join(state, 'checkpoint.eflc'), 'a run');
+  await assert.rejects(
+    run('--config', config, '--insecure'),
+    /already holds a federation .* --resume, or give another --state/,
+  );
+  assert.equal(readFileSync(join(state, 'checkpoint.eflc'), 'utf8'), 'a run');
+  assert.equal(existsSync(join(state, 'enrollment-token')), false);
 });

@@ -18,7 +18,7 @@ import {
   type ClientEvent,
   type WebSocketLike,
 } from '@edgefl/net';
-import { createServer, plaintextRefusal, serverSettings } from '@edgefl/server';
+import { checkStateFolder, createServer, plaintextRefusal, serverSettings } from '@edgefl/server';
 import { loadNamedDataset } from './datasets.js';
 import { Interrupted } from './simulate.js';
 
@@ -66,6 +66,7 @@ export function registerFederateCommands(
         );
       const refusal = flags.cert ? undefined : plaintextRefusal(flags.host);
       if (refusal) throw new Error(refusal);
+      checkStateFolder(resolve(flags.state), !!flags.resume);
       const data = settings.dataset ? await loadNamedDataset(settings.dataset) : undefined;
       const inputShape = settings.inputShape ?? data?.train.featureShape;
       const classes = settings.classes ?? data?.classes.length;

@@ -28,7 +28,7 @@ export { nodePlatform, type NodePlatformOptions } from './node-platform.js';
 export type { Platform } from 'edgefl';
 export { claimRunFolder, RUN_FILES, type ClaimOptions, type RunKind } from './io/run-folder.js';
 export { WorkerPool, type WorkerPoolOptions } from './sim/pool.js';
-export { checkpointFile, metricsFiles } from './io/run-files.js';
+export { checkpointFile, metricsFiles, CHECKPOINT_FILE } from './io/run-files.js';
 export { parallelSumBackend, type ParallelSumBackend } from './tensor/parallel-sum.js';
 export { joinRound, lateJoinAvailability, type LateJoiners } from './sim/availability.js';
 export {
@@ -40,7 +40,12 @@ export {
   type SimulationRunOptions,
   roundLine,
 } from './sim/simulate.js';
-export { engineSettingsOf, fitConfigOf, evaluatedRound } from './federation/engine-settings.js';
+export {
+  engineSettingsOf,
+  fitConfigOf,
+  evaluatedRound,
+  centralEvaluation,
+} from './federation/engine-settings.js';
 export { readBytes } from './io/files.js';
 export { nodeSecAggCrypto } from './privacy/secagg/crypto-node.js';
 export { runSecAggInWorkers, SecAggClientThreads } from './privacy/secagg/in-workers.js';

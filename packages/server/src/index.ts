@@ -21,3 +21,4 @@ export { ClientRegistry, type EnrolledClient, type RegistryState } from './regis
 export { NetworkExecutor, type NetworkExecutorOptions, type ClientDirectory } from './network-executor.js';
 export { ServerMetrics } from './metrics.js';
 export { Connection, type ConnectionLimits } from './connection.js';
+export { checkStateFolder } from './state-folder.js';

@@ -115,6 +115,13 @@ export class ClientRegistry {
     return this.byId.get(clientId);
   }
 
+  /** The enrolled, unrevoked clients, as the round engine registers them. */
+  active(): { id: string }[] {
+    const out: { id: string }[] = [];
+    for (const c of this.byId.values()) if (!c.revokedAt) out.push({ id: c.id });
+    return out;
+  }
+
   isActive(clientId: string): boolean {
     const c = this.byId.get(clientId);
     return c !== undefined && !c.revokedAt;

@@ -27,7 +27,6 @@ import {
   sgd,
   type ClientInfo,
   type Dataset,
-  type EvaluationResult,
   type FederatedRunResult,
   type ModelSpec,
   type Platform,
@@ -47,7 +46,7 @@ import {
 import {
   checkpointFile,
   engineSettingsOf,
-  evaluatedRound,
+  centralEvaluation,
   metricsFiles,
   nodePlatform,
   strategyStack,
@@ -55,6 +54,7 @@ import {
 } from '@edgefl/node';
 import { Connection, type ConnectionLimits } from './connection.js';
 import { verifyEd25519 } from './verify.js';
+import { checkStateFolder } from './state-folder.js';
 import { ClientRegistry, type RegistryState } from './registry.js';
 import { NetworkExecutor } from './network-executor.js';
 import { ServerMetrics } from './metrics.js';
@@ -125,6 +125,7 @@ export async function createServer(o: ServerOptions): Promise<FederationServer> 
   const refusal = o.tls ? undefined : plaintextRefusal(host);
   if (refusal) throw new Error(refusal);
   if (o.tokens.length === 0) throw new Error('createServer: give at least one enrollment token');
+  checkStateFolder(o.stateDir, !!o.resume);
   const log = o.logger;
   const progress = o.progress ?? (() => {});
   const platform = o.platform ?? nodePlatform();
@@ -372,30 +373,17 @@ export async function createServer(o: ServerOptions): Promise<FederationServer> 
           runtime: platform.runtime,
         })
       : undefined;
-    const evaluated = evaluatedRound(settings);
     const minClients = settings.minAvailableClients ?? 1;
     const engine = new RoundEngine({
       strategy,
-      clients: () => registryClients(),
+      clients: () => registry.active(),
       availableAt: () => connectedClients(),
       executor: serverSide(executor, { codec: settings.codec, parameters, seed: settings.seed }),
       ...engineSettingsOf(settings, { seededClientNoise: false }),
       sumBackend: platform.sumBackend,
-      evaluate: evaluator
-        ? async (global, round): Promise<EvaluationResult> => {
-            if (!evaluated(round)) return { loss: NaN };
-            evaluator.setParameters(global);
-            const r = await evaluator.evaluate(o.test!);
-            return { loss: r.loss, accuracy: r.accuracy };
-          }
-        : undefined,
+      evaluate: evaluator && o.test ? centralEvaluation(settings, evaluator, o.test) : undefined,
     });
     const checkpoints = checkpointFile(o.stateDir);
-    const registryClients = () =>
-      registry
-        .state()
-        .clients.filter((c) => !c.revokedAt)
-        .map((c) => ({ id: c.id }));
     try {
       const result = await runFederated({
         engine,
@@ -436,12 +424,11 @@ export async function createServer(o: ServerOptions): Promise<FederationServer> 
         },
         subscribers: [
           {
-            start: (history, info) => {
+            start: (_history, info) => {
               if (info.resumed) {
                 progress(`resuming from round ${info.firstRound - 1}`);
                 lastRound = info.firstRound - 1;
               }
-              void history;
             },
             round: (record: RoundRecord) => {
               lastRound = record.round;
@@ -487,10 +474,7 @@ export async function createServer(o: ServerOptions): Promise<FederationServer> 
   return {
     url,
     port,
-    run: async () => {
-      const r = await run();
-      return r;
-    },
+    run,
     connected: () => [...sessions.keys()],
     revoke: async (clientId) => {
       const ok = await registry.revoke(clientId);

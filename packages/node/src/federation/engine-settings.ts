@@ -4,7 +4,7 @@
  * server, so that the two cannot drift apart. What differs (the executor, the clients, evaluation,
  * simulated failures) each run assembles itself.
  */
-import type { FitConfig, RoundEngineOptions } from 'edgefl';
+import type { Dataset, EvaluationResult, FitConfig, RoundEngineOptions, Trainer } from 'edgefl';
 import { DEFAULT_LOCAL_EPOCHS, type RunSettings } from './settings.js';
 
 export interface EngineSettingsOptions {
@@ -64,4 +64,22 @@ export function engineSettingsOf(
 export function evaluatedRound(settings: RunSettings): (round: number) => boolean {
   const every = settings.evalEvery ?? 1;
   return (round) => round % every === 0 || round === settings.rounds;
+}
+
+/**
+ * The engine's central evaluation: the new global model on a test set the server holds, in the
+ * rounds the settings evaluate (others record no figure).
+ */
+export function centralEvaluation(
+  settings: RunSettings,
+  evaluator: Trainer,
+  test: Dataset,
+): (global: Float32Array, round: number) => Promise<EvaluationResult> {
+  const evaluated = evaluatedRound(settings);
+  return async (global, round) => {
+    if (!evaluated(round)) return { loss: NaN };
+    evaluator.setParameters(global);
+    const r = await evaluator.evaluate(test);
+    return { loss: r.loss, accuracy: r.accuracy };
+  };
 }

@@ -38,7 +38,7 @@ import { WorkerPool } from './pool.js';
 import { lateJoinAvailability } from './availability.js';
 import { checkResumable } from '../federation/resume.js';
 import { partitionClients } from '../data/partition-clients.js';
-import { engineSettingsOf, evaluatedRound } from '../federation/engine-settings.js';
+import { centralEvaluation, engineSettingsOf, evaluatedRound } from '../federation/engine-settings.js';
 import { join } from 'node:path';
 
 export type { SimulationConfig, SimulationSettings } from '../federation/settings.js';
@@ -182,12 +182,7 @@ export async function runSimulation(
     federatedEvaluation: fedEval
       ? { fraction: fedEval.fraction, minClients: fedEval.minClients, when: evaluated }
       : undefined,
-    evaluate: async (global, round) => {
-      if (!evaluated(round)) return { loss: NaN };
-      evaluator.setParameters(global);
-      const r = await evaluator.evaluate(data.test);
-      return { loss: r.loss, accuracy: r.accuracy };
-    },
+    evaluate: centralEvaluation(settings, evaluator, data.test),
   });
 
   const local = settings.localDp
