@@ -251,7 +251,11 @@ export class NetworkExecutor implements FitExecutor {
       conn
         .sendShared(send.header, send.payload.bytes.length, send.payload.framed(conn.maxFrameBytes))
         .catch((e: Error) =>
-          this.settle(task, { ok: false, kind: 'dropped', reason: `could not send: ${e.message}` }),
+          this.settle(task, {
+            ok: false,
+            kind: 'dropped',
+            reason: `disconnected: could not send (${e.message})`,
+          }),
         );
     });
   }
