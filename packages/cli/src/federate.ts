@@ -6,19 +6,42 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { get as httpGet } from 'node:http';
+import { get as httpsGet } from 'node:https';
 import { WebSocket } from 'ws';
 import { pino } from 'pino';
 import { builtInModel } from 'edgefl';
-import { describeRuntime, loadClientData, nodePlatform, parseSettings, roundLine } from '@edgefl/node';
+import {
+  describeRuntime,
+  loadClientData,
+  nodePlatform,
+  nodeSha256,
+  parseSettings,
+  roundLine,
+  writeFileAtomic,
+} from '@edgefl/node';
 import {
   connectClient,
+  fromBase64Url,
+  isIdentityKey,
+  modelAuthorization,
+  toBase64Url,
+  type DeviceIdentity,
   generateIdentity,
   identityFromSecretKey,
   type ClientEvent,
   type WebSocketLike,
 } from '@edgefl/net';
-import { checkStateFolder, createServer, plaintextRefusal, serverSettings } from '@edgefl/server';
+import {
+  checkStateFolder,
+  createServer,
+  plaintextRefusal,
+  requestRevocation,
+  revocationPending,
+  serverSettings,
+  type RegistryState,
+} from '@edgefl/server';
 import { loadNamedDataset } from './datasets.js';
 import { Interrupted } from './simulate.js';
 
@@ -121,7 +144,7 @@ export function registerFederateCommands(
       );
       out(`ONNX Runtime: ${describeRuntime(platform.runtime)}`);
       out(
-        `listening: ${server.url}   health: ${http}/health   metrics: ${http}/metrics   model: ${http}/model.onnx`,
+        `listening: ${server.url}   health: ${http}/health   metrics: ${http}/metrics   model: ${http}/model.onnx${settings.privateModel ? ' (private: enrolled devices only)' : ''}`,
       );
       out(`enrollment token: ${token}`);
       out(`a device joins with: npx edgefl client --server ${server.url} --token ${token} --data <its data>`);
@@ -140,6 +163,40 @@ export function registerFederateCommands(
     });
 
   program
+    .command('revoke')
+    .description(
+      'revoke an enrolled device: a running server cuts it off within a second; a stopped one when it starts',
+    )
+    .argument('<client-id>', 'the device to revoke')
+    .option('--state <dir>', 'the server’s state folder', 'federation-state')
+    .option('--wait <seconds>', 'how long to wait for a running server to apply it', '5')
+    .action(async (clientId: string, flags: { state: string; wait: string }) => {
+      const registryFile = join(flags.state, 'registry.json');
+      if (!existsSync(registryFile))
+        throw new Error(`${flags.state} is not a federation server's state folder (no registry.json)`);
+      const registry = JSON.parse(await readFile(registryFile, 'utf8')) as RegistryState;
+      const known = registry.clients.find((c) => c.id === clientId);
+      if (!known) {
+        const ids = registry.clients.map((c) => c.id);
+        throw new Error(
+          `'${clientId}' is not enrolled in ${flags.state} (${ids.length} devices${ids.length ? `: ${ids.slice(0, 10).join(', ')}${ids.length > 10 ? ', …' : ''}` : ''})`,
+        );
+      }
+      if (known.revokedAt) return out(`'${clientId}' was already revoked at ${known.revokedAt}`);
+      const wait = Number(flags.wait);
+      if (!(wait >= 0)) throw new Error(`--wait: expected seconds >= 0, got '${flags.wait}'`);
+      await requestRevocation(flags.state, clientId);
+      const until = Date.now() + wait * 1000;
+      while (revocationPending(flags.state, clientId) && Date.now() < until)
+        await new Promise((r) => setTimeout(r, 100));
+      out(
+        revocationPending(flags.state, clientId)
+          ? `revocation of '${clientId}' queued: no running server took it within ${wait} s; the server applies it when it starts`
+          : `'${clientId}' revoked: the server cut it off and refuses it from now on`,
+      );
+    });
+
+  program
     .command('client')
     .description('join a federation: train on this device’s data for the server’s rounds')
     .requiredOption('--server <url>', 'the server’s WebSocket URL (wss://host:port/federation)')
@@ -155,6 +212,14 @@ export function registerFederateCommands(
       'this device’s key (made on first use; default: .edgefl-identity next to the data)',
     )
     .option('--ca <file>', 'trust this CA certificate (PEM) for the server’s TLS certificate')
+    .option(
+      '--trusted-peers <file>',
+      'secure aggregation: a JSON object {client id: identity key} of the devices this one may share secrets with (each device prints its key on start)',
+    )
+    .option(
+      '--save-model <file>',
+      'when the run ends, download the final global model (.onnx) here — signed, so it works for a private model too',
+    )
     .option('--quiet', 'print only problems and the end')
     .action(async (flags: ClientFlags) => {
       const data = await loadClientData(flags.data, { labelColumn: flags.label });
@@ -167,6 +232,7 @@ export function registerFederateCommands(
         flags.identity ??
         join(resolve(flags.data, existsSync(join(flags.data, '.')) ? '.' : '..'), `.edgefl-identity-${id}`);
       const identity = await loadOrMakeIdentity(identityFile);
+      const trustedPeers = flags.trustedPeers ? await readTrustedPeers(flags.trustedPeers) : undefined;
       const ca = flags.ca ? await readFile(flags.ca) : undefined;
       const platform = nodePlatform();
       const stop = new AbortController();
@@ -174,6 +240,9 @@ export function registerFederateCommands(
       process.on('SIGINT', onSigint);
       out(
         `edgefl client '${id}': ${data.train.length} examples${data.test ? `, ${data.test.length} held out` : ''}; ONNX Runtime: ${describeRuntime(platform.runtime)}`,
+      );
+      out(
+        `identity key ${toBase64Url(identity.publicKey)}${trustedPeers ? `; secure aggregation only with ${Object.keys(trustedPeers).length} trusted devices` : ''}`,
       );
       const drill = drillOf(process.env.EDGEFL_DRILL_EXIT_AT);
       const client = connectClient({
@@ -185,7 +254,8 @@ export function registerFederateCommands(
         test: data.test,
         runtime: platform.runtime,
         secaggCrypto: platform.secaggCrypto,
-        sha256: (bytes) => createHash('sha256').update(bytes).digest(),
+        sha256: nodeSha256,
+        ...(trustedPeers ? { trustedPeers } : {}),
         webSocket: (url, protocols) =>
           new WebSocket(url, protocols, ca ? { ca } : {}) as unknown as WebSocketLike,
         onEvent: (e) => {
@@ -208,6 +278,11 @@ export function registerFederateCommands(
       process.off('SIGINT', onSigint);
       out(`client '${id}' stopped: ${r.reason} (${r.fits} fits)`);
       if (!r.completed && !stop.signal.aborted) throw new Error(r.reason);
+      if (flags.saveModel && r.completed) {
+        const bytes = await downloadModel(flags.server, id, identity, ca);
+        await writeFileAtomic(flags.saveModel, bytes);
+        out(`final model: ${flags.saveModel} (${bytes.length.toLocaleString('en')} bytes)`);
+      }
       // The runtime's native threads would keep the process alive.
       process.exit(stop.signal.aborted ? 130 : 0);
     });
@@ -234,7 +309,67 @@ interface ClientFlags {
   id?: string;
   identity?: string;
   ca?: string;
+  trustedPeers?: string;
+  saveModel?: string;
   quiet?: boolean;
+}
+
+/** GET /model.onnx from the server of a federation URL, signed as this device. */
+function downloadModel(
+  server: string,
+  clientId: string,
+  identity: DeviceIdentity,
+  ca: Buffer | undefined,
+): Promise<Uint8Array> {
+  const url = new URL('/model.onnx', server.replace(/^ws/, 'http'));
+  const get = url.protocol === 'https:' ? httpsGet : httpGet;
+  return new Promise((resolvePromise, reject) => {
+    const req = get(
+      url,
+      { headers: { authorization: modelAuthorization(clientId, identity) }, ...(ca ? { ca } : {}) },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks);
+          if (res.statusCode === 200) resolvePromise(new Uint8Array(body));
+          else
+            reject(
+              new Error(`downloading ${url.href}: ${res.statusCode} ${body.toString('utf8', 0, 500).trim()}`),
+            );
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', (e) => reject(new Error(`downloading ${url.href}: ${e.message}`)));
+  });
+}
+
+/** A --trusted-peers file: {client id: base64url Ed25519 identity key}, each entry checked. */
+async function readTrustedPeers(path: string): Promise<Record<string, string>> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`--trusted-peers ${path}: not a JSON file (${(e as Error).message})`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new Error(`--trusted-peers ${path}: expected an object {"client id": "identity key", ...}`);
+  const entries = Object.entries(parsed as Record<string, unknown>);
+  if (entries.length === 0) throw new Error(`--trusted-peers ${path}: lists no devices`);
+  for (const [id, key] of entries) {
+    let ok = false;
+    try {
+      ok = typeof key === 'string' && isIdentityKey(fromBase64Url(key));
+    } catch {
+      ok = false;
+    }
+    if (!ok)
+      throw new Error(
+        `--trusted-peers ${path}: the key of '${id}' is not a base64url Ed25519 public key (as a client prints on start)`,
+      );
+  }
+  return parsed as Record<string, string>;
 }
 
 /** The state folder's enrollment token, made on the first start (readable by the owner only). */

@@ -90,6 +90,7 @@ export type {
 export type { RoundRecord } from './fl/round-record.js';
 export type { Platform } from './platform.js';
 export { encodeCheckpoint, decodeCheckpoint, CheckpointError, type Checkpoint } from './fl/checkpoint.js';
+export type { Sha256 } from './util/checked-file.js';
 export * as secagg from './privacy/secagg/index.js';
 export * as attack from './privacy/attack/index.js';
 export {

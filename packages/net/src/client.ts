@@ -24,6 +24,7 @@ import {
 import type { SecAggCrypto } from 'edgefl/internal/privacy/secagg/crypto-suite';
 import { uploadPayload } from 'edgefl/internal/fl/upload';
 import { Assembler, ProtocolError, decodeFrame, float32Bytes, float32Values, frameMessage } from './frame.js';
+import { advertisedKeys, checkKeyDirectory, keySigningBytes } from './secagg-keys.js';
 import {
   PROTOCOL_VERSION,
   SUBPROTOCOL,
@@ -72,12 +73,22 @@ export interface ClientOptions {
   sha256?: Sha256;
   /** Opens a WebSocket (default: the global WebSocket class). */
   webSocket?: WebSocketFactory;
-  /** Frames larger than this are chunked (default 1 MiB). */
+  /**
+   * Frames larger than this are chunked (default: 1 MiB until the server's welcome, then the
+   * largest frame the server says it accepts, so an update usually goes as one frame).
+   */
   maxFrameBytes?: number;
   /** The largest message accepted from the server (default 512 MiB). */
   maxMessageBytes?: number;
   /** Reconnection: first delay, cap, and attempts in a row before giving up (default: forever). */
   retry?: { initialMs?: number; maxMs?: number; attempts?: number };
+  /**
+   * Under secure aggregation, the identity keys of the devices this client may share secrets with
+   * (client id -> base64url Ed25519 key), given by the operator out of band. With it, a neighbour
+   * the server names must be one of these devices and have signed its keys with this key; without
+   * it, the identity keys the server enrolled are trusted (docs/privacy.md says what that leaves).
+   */
+  trustedPeers?: Readonly<Record<string, string>>;
   /** What happens, for logs and progress. */
   onEvent?: (event: ClientEvent) => void;
   signal?: AbortSignal;
@@ -121,11 +132,19 @@ export function connectClient(o: ClientOptions): FederationClient {
         throw new Error('connectClient: this platform has no global WebSocket; pass options.webSocket');
       return new WS(url, protocols);
     });
-  const maxFrame = o.maxFrameBytes ?? 1 << 20;
+  // Before the welcome (hello, auth: small messages) frames stay within 1 MiB, which every server
+  // accepts; after it, within what this server announced.
+  const handshakeFrame = Math.min(o.maxFrameBytes ?? Infinity, 1 << 20);
   const initialMs = o.retry?.initialMs ?? 500;
   const maxMs = o.retry?.maxMs ?? 30_000;
   const attempts = o.retry?.attempts ?? Infinity;
   const emit = (e: ClientEvent) => o.onEvent?.(e);
+  const pinned = o.trustedPeers
+    ? new Map(Object.entries(o.trustedPeers).map(([id, key]) => [id, fromBase64Url(key)]))
+    : undefined;
+  let federation = '';
+  /** Each secure round's participants (protocol id -> client id), by task. */
+  const participantsOf = new Map<string, readonly string[]>();
 
   let trainer: Trainer | undefined;
   let trainerKey = '';
@@ -161,6 +180,7 @@ export function connectClient(o: ClientOptions): FederationClient {
     ws.binaryType = 'arraybuffer';
     const assembler = new Assembler(o.maxMessageBytes ?? 512 * 2 ** 20);
     let welcomed = false;
+    let maxFrame = handshakeFrame;
     let queue = Promise.resolve();
     let closedReason: string | undefined;
     const send = (
@@ -230,6 +250,8 @@ export function connectClient(o: ClientOptions): FederationClient {
         }
         case 'welcome':
           await prepareTrainer(m);
+          maxFrame = Math.min(o.maxFrameBytes ?? Infinity, m.limits.maxFrameBytes);
+          federation = m.federation;
           welcomed = true;
           emit({ kind: 'connected', federation: m.federation });
           return;
@@ -278,6 +300,10 @@ export function connectClient(o: ClientOptions): FederationClient {
 
     const fit = async (m: Message<ServerMessage, 'fit'>, payload: Uint8Array) => {
       if (!trainer) throw new ProtocolError('unexpected', 'a fit arrived before the welcome');
+      // A new fit means the previous round is over for this client, finished or aborted: its
+      // secure-aggregation state (secrets among it) goes.
+      sessions.clear();
+      participantsOf.clear();
       const started = performance.now();
       let result;
       try {
@@ -301,6 +327,15 @@ export function connectClient(o: ClientOptions): FederationClient {
       state = result.state;
       if (result.session) sessions.set(m.task, result.session);
       const bytes = uploadBytesOf(result.upload);
+      let keySignature: string | undefined;
+      if (result.upload.kind === 'secure') {
+        // The advertised keys, signed for the neighbours to check (secagg-keys.ts).
+        const keys = advertisedKeys(bytes);
+        keySignature = toBase64Url(
+          o.identity.sign(keySigningBytes(federation, o.clientId, m.round, keys.encryptionKey, keys.maskKey)),
+        );
+        participantsOf.set(m.task, (m.config as unknown as FitConfig).secureAggregation?.participants ?? []);
+      }
       const seconds = (performance.now() - started) / 1000;
       send(
         {
@@ -314,6 +349,7 @@ export function connectClient(o: ClientOptions): FederationClient {
           signature: toBase64Url(
             o.identity.sign(updateSigningBytes(o.clientId, m.round, m.task, 'fit', bytes, o.sha256)),
           ),
+          ...(keySignature ? { keySignature } : {}),
         },
         bytes,
       );
@@ -333,12 +369,27 @@ export function connectClient(o: ClientOptions): FederationClient {
       const started = performance.now();
       let reply: Uint8Array;
       try {
-        reply = session.receive(payload);
+        const message =
+          m.stage === 'share-keys'
+            ? checkKeyDirectory({
+                payload,
+                directoryBytes: m.directoryBytes,
+                federation,
+                round: m.round,
+                participants: participantsOf.get(m.task) ?? [],
+                ...(pinned ? { pinned } : {}),
+              })
+            : payload;
+        reply = session.receive(message);
       } catch (e) {
         sessions.delete(m.task);
+        participantsOf.delete(m.task);
         return taskFailed(m.round, m.task, e);
       }
-      if (session.done) sessions.delete(m.task);
+      if (session.done) {
+        sessions.delete(m.task);
+        participantsOf.delete(m.task);
+      }
       send(
         {
           type: 'stage-result',

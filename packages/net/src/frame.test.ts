@@ -6,6 +6,7 @@ import {
   ProtocolError,
   decodeFrame,
   encodeFrame,
+  float32View,
   float32Bytes,
   float32Values,
   frameMessage,
@@ -64,9 +65,11 @@ const frame = (header: Record<string, unknown>, payload: Uint8Array = new Uint8A
 test('a frame with an empty payload is exactly [u32 LE header length][JSON header] and round-trips', () => {
   const bytes = encodeFrame({ type: 'evaluate', round: 2 });
   const json = '{"type":"evaluate","round":2}';
-  assert.equal(bytes.length, 4 + json.length);
-  assert.deepEqual([...bytes.subarray(0, 4)], [json.length, 0, 0, 0]);
-  assert.equal(new TextDecoder().decode(bytes.subarray(4)), json);
+  // The header is padded with spaces to a multiple of 4 bytes (29 -> 32).
+  const padded = `${json}   `;
+  assert.equal(bytes.length, 4 + padded.length);
+  assert.deepEqual([...bytes.subarray(0, 4)], [padded.length, 0, 0, 0]);
+  assert.equal(new TextDecoder().decode(bytes.subarray(4)), padded);
   const back = decodeFrame(bytes);
   assert.deepEqual(back.header, { type: 'evaluate', round: 2 });
   assert.equal(back.payload.length, 0);
@@ -77,7 +80,7 @@ test('a frame with an empty payload is exactly [u32 LE header length][JSON heade
 test('a frame with a large payload round-trips byte for byte, the payload after the header', () => {
   const payload = pattern(5 * 2 ** 20 + 3, 7);
   const bytes = encodeFrame({ type: 'fit', round: 1 }, payload);
-  const h = '{"type":"fit","round":1}'.length;
+  const h = '{"type":"fit","round":1}'.length; // 24: no padding needed
   assert.equal(bytes.length, 4 + h + payload.length);
   const back = decodeFrame(bytes);
   assert.deepEqual(back.header, { type: 'fit', round: 1 });
@@ -93,8 +96,9 @@ test('a unicode header counts its UTF-8 bytes (not UTF-16 units) and round-trips
   const bytes = encodeFrame(header, payload);
   const utf8Length = Buffer.byteLength(JSON.stringify(header), 'utf8');
   assert.notEqual(utf8Length, JSON.stringify(header).length, 'the example has multi-byte characters');
-  assert.equal(new DataView(bytes.buffer).getUint32(0, true), utf8Length);
-  assert.equal(bytes.length, 4 + utf8Length + 3);
+  const paddedLength = Math.ceil(utf8Length / 4) * 4;
+  assert.equal(new DataView(bytes.buffer).getUint32(0, true), paddedLength);
+  assert.equal(bytes.length, 4 + paddedLength + 3);
   const back = decodeFrame(bytes);
   assert.deepEqual(back.header, header);
   assert.deepEqual([...back.payload], [1, 2, 3]);
@@ -118,8 +122,28 @@ test('encodeFrame accepts a header of exactly MAX_HEADER_BYTES and refuses one b
   refused(
     () => encodeFrame({ p: 'x'.repeat(MAX_HEADER_BYTES - wrapper + 1) }),
     'too-large',
-    `frame header of ${MAX_HEADER_BYTES + 1} bytes exceeds ${MAX_HEADER_BYTES}`,
+    // One byte over, padded to the next multiple of 4.
+    `frame header of ${MAX_HEADER_BYTES + 4} bytes exceeds ${MAX_HEADER_BYTES}`,
   );
+});
+
+test('every frame puts its payload 4-byte aligned (headers padded with spaces); unpadded headers are read too', () => {
+  for (let extra = 0; extra < 8; extra++) {
+    const header = { type: 'fit', note: 'x'.repeat(extra) };
+    const values = new Float32Array([0.5, -0.25, 3]);
+    const bytes = encodeFrame(header, new Uint8Array(values.buffer));
+    const back = decodeFrame(bytes);
+    assert.equal(back.payload.byteOffset % 4, 0, `header ${JSON.stringify(header)}`);
+    assert.deepEqual([...float32View(back.payload, 'values')], [0.5, -0.25, 3]);
+    assert.equal(float32View(back.payload, 'values').buffer, bytes.buffer, 'read in place, not copied');
+  }
+  // A sender that does not pad is still read (padding is for speed, not for meaning), and its
+  // unaligned float32 payload is copied rather than refused.
+  const json = new TextEncoder().encode('{"type":"xy"}'); // 13 bytes: the payload starts at 17
+  const odd = decodeFrame(new Uint8Array([...u32le(json.length), ...json, 0, 0, 0x80, 0x3f]));
+  assert.deepEqual(odd.header, { type: 'xy' });
+  assert.equal(odd.payload.byteOffset % 4, 1);
+  assert.deepEqual([...float32View(odd.payload, 'values')], [1]);
 });
 
 test('decodeFrame refuses a frame shorter than its 4-byte header length', () => {

@@ -46,11 +46,24 @@ export interface Frame {
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * A header's bytes: its JSON, padded with spaces (JSON whitespace) to a multiple of 4 bytes, so the
+ * payload that follows starts 4-byte aligned and a receiver can read float32 values in place.
+ */
+function headerBytes(header: object): Uint8Array {
+  const json = utf8.encode(JSON.stringify(header));
+  const padded = json.length + ((4 - (json.length % 4)) % 4);
+  if (padded > MAX_HEADER_BYTES)
+    throw new ProtocolError('too-large', `frame header of ${padded} bytes exceeds ${MAX_HEADER_BYTES}`);
+  if (padded === json.length) return json;
+  const out = new Uint8Array(padded).fill(0x20);
+  out.set(json);
+  return out;
+}
+
 /** One frame's bytes. */
 export function encodeFrame(header: object, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
-  const h = utf8.encode(JSON.stringify(header));
-  if (h.length > MAX_HEADER_BYTES)
-    throw new ProtocolError('too-large', `frame header of ${h.length} bytes exceeds ${MAX_HEADER_BYTES}`);
+  const h = headerBytes(header);
   const out = new Uint8Array(4 + h.length + payload.length);
   new DataView(out.buffer).setUint32(0, h.length, true);
   out.set(h, 4);
@@ -93,8 +106,8 @@ export function frameMessage(
   payload: Uint8Array,
   maxFrameBytes: number,
 ): Uint8Array[] {
-  const single = encodeFrame(header, payload);
-  if (single.length <= maxFrameBytes) return [single];
+  // Measured before building: a payload too large for one frame is never copied whole first.
+  if (4 + headerBytes(header).length + payload.length <= maxFrameBytes) return [encodeFrame(header, payload)];
   const chunks = chunkFrames(payload, maxFrameBytes);
   return [firstFrame(header, chunks.length, payload.length, maxFrameBytes), ...chunks];
 }
@@ -248,6 +261,17 @@ export function float32Values(bytes: Uint8Array, what: string): Float32Array {
     for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true);
   }
   return out;
+}
+
+/**
+ * Little-endian float32 bytes as values, without a copy where the bytes are 4-byte aligned (a
+ * reassembled chunked payload always is): for payloads the caller owns and nobody else writes,
+ * such as a client's update that is summed and dropped. Copies otherwise, like float32Values.
+ */
+export function float32View(bytes: Uint8Array, what: string): Float32Array {
+  if (LITTLE_ENDIAN && bytes.byteOffset % 4 === 0 && bytes.length % 4 === 0)
+    return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
+  return float32Values(bytes, what);
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;

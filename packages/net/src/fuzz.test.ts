@@ -158,6 +158,7 @@ const examples: Record<string, unknown>[] = [
     model: { layers: [] },
     trainer: { loss: 'mse', optimizer: { lr: 1 }, classWeights: [1] },
     parameters: 3,
+    limits: { maxFrameBytes: 2 ** 20, maxMessageBytes: 12 },
   },
   { type: 'fit', round: 1, task: TASK, config: {}, seed: 1 },
   { type: 'stage', round: 1, task: TASK, stage: 'unmask' },

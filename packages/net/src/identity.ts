@@ -11,6 +11,7 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
+import type { Sha256 } from 'edgefl';
 
 export interface DeviceIdentity {
   publicKey: Uint8Array;
@@ -67,7 +68,7 @@ export function authChallengeBytes(nonce: Uint8Array, clientId: string): Uint8Ar
 }
 
 /** SHA-256, as a platform provides it (the portable one by default; Node's is ~10x faster). */
-export type Sha256 = (bytes: Uint8Array) => Uint8Array;
+export type { Sha256 };
 
 /**
  * What a client signs to send an upload or a stage reply: bound to client, round, task and the
@@ -84,6 +85,21 @@ export function updateSigningBytes(
   return utf8.encode(
     `edgefl-update-v1\n${clientId}\n${round}\n${task}\n${kind}\n${bytesToHex(hash(payload))}`,
   );
+}
+
+/**
+ * What an enrolled device signs to download a federation's private model over HTTP: its id and
+ * the time (Unix seconds). The server accepts it within a few minutes of its own clock, so a
+ * captured header stops working soon (and TLS keeps it from being captured in the first place).
+ */
+export function modelRequestBytes(clientId: string, unixSeconds: number): Uint8Array {
+  return utf8.encode(`edgefl-model-v1\n${clientId}\n${unixSeconds}`);
+}
+
+/** The Authorization header value for GET /model.onnx of a private model. */
+export function modelAuthorization(clientId: string, identity: DeviceIdentity, now = Date.now()): string {
+  const t = Math.floor(now / 1000);
+  return `edgefl-device ${clientId} ${t} ${toBase64Url(identity.sign(modelRequestBytes(clientId, t)))}`;
 }
 
 /** A fresh random value for a challenge or a task id. */

@@ -7,3 +7,4 @@ export * from './frame.js';
 export * from './messages.js';
 export * from './identity.js';
 export * from './client.js';
+export * from './secagg-keys.js';

@@ -64,6 +64,7 @@ const serverExamples: Record<string, Header> = {
     model: { layers: [{ dense: 10 }], input: [784] },
     trainer: { loss: 'cross-entropy', optimizer: { name: 'sgd', lr: 0.1 }, classWeights: [1, 2.5] },
     parameters: 7850,
+    limits: { maxFrameBytes: 1_179_648, maxMessageBytes: 1_080_976 },
   },
   fit: { type: 'fit', round: 1, task: TASK, config: { epochs: 1, batchSize: 32 }, seed: 0xffffffff },
   stage: { type: 'stage', round: 4, task: TASK, stage: 'unmask' },

@@ -72,6 +72,11 @@ export const fitResultSchema = z.strictObject({
   seconds: z.number().min(0).refine(Number.isFinite, 'must be finite'),
   /** Ed25519 signature of updateSigningBytes(clientId, round, task, payload). */
   signature: base64url(64),
+  /**
+   * Under secure aggregation (upload kind 'secure'): the Ed25519 signature of keySigningBytes over
+   * the keys the payload advertises, which the server passes on to the client's neighbours.
+   */
+  keySignature: base64url(64).optional(),
 });
 
 export const stageResultSchema = z.strictObject({
@@ -132,6 +137,17 @@ export const welcomeSchema = z.strictObject({
     classWeights: z.array(finite).optional(),
   }),
   parameters: z.number().int().min(1),
+  /**
+   * What the server accepts from this client: the largest frame (a client may send any message up
+   * to it unchunked) and the largest message payload (an update, a stage reply).
+   */
+  limits: z.strictObject({
+    maxFrameBytes: z
+      .number()
+      .int()
+      .min(1 << 20),
+    maxMessageBytes: z.number().int().min(0),
+  }),
 });
 
 export const fitSchema = z.strictObject({
@@ -149,6 +165,11 @@ export const stageSchema = z.strictObject({
   round,
   task,
   stage: z.string().min(1).max(32),
+  /**
+   * 'share-keys' only: the key directory's length; the neighbours' key attestations follow it in
+   * the payload (secagg-keys.ts).
+   */
+  directoryBytes: z.number().int().min(0).optional(),
 });
 
 export const evaluateSchema = z.strictObject({ type: z.literal('evaluate'), round, task });

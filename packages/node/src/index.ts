@@ -47,6 +47,7 @@ export {
   centralEvaluation,
 } from './federation/engine-settings.js';
 export { readBytes } from './io/files.js';
+export { nodeSha256 } from './io/sha256.js';
 export { nodeSecAggCrypto } from './privacy/secagg/crypto-node.js';
 export { runSecAggInWorkers, SecAggClientThreads } from './privacy/secagg/in-workers.js';
 export * from './federation/settings.js';

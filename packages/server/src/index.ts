@@ -22,3 +22,9 @@ export { NetworkExecutor, type NetworkExecutorOptions, type ClientDirectory } fr
 export { ServerMetrics } from './metrics.js';
 export { Connection, type ConnectionLimits } from './connection.js';
 export { checkStateFolder } from './state-folder.js';
+export {
+  requestRevocation,
+  revocationPending,
+  applyRevocationRequests,
+  REVOCATION_FOLDER,
+} from './revocation-requests.js';

@@ -20,27 +20,35 @@ import {
 } from 'edgefl';
 import {
   ProtocolError,
+  advertisedKeys,
+  attachKeyAttestations,
   chunkFrames,
   float32Bytes,
-  float32Values,
+  float32View,
   fromBase64Url,
+  keySigningBytes,
   randomHex,
   updateSigningBytes,
   type ClientMessage,
   type Message,
 } from '@edgefl/net';
+import { decodeMessage } from 'edgefl/internal/privacy/secagg/codec';
 import type { Connection } from './connection.js';
-import { nodeSha256 } from './verify.js';
+import { nodeSha256 } from '@edgefl/node';
 
 /** Where the executor finds a client's current connection, and checks its signatures. */
 export interface ClientDirectory {
   connectionOf(clientId: string): Connection | undefined;
   /** Whether `signature` over `message` verifies with the client's enrolled, unrevoked key. */
   verify(clientId: string, message: Uint8Array, signature: Uint8Array): boolean;
+  /** The client's enrolled identity key (what its neighbours check its signed keys against). */
+  identityKeyOf(clientId: string): Uint8Array | undefined;
 }
 
 export interface NetworkExecutorOptions {
   directory: ClientDirectory;
+  /** The federation's name (bound into the signatures of secure-aggregation keys). */
+  federation: string;
   /** Values in the model (an update of another length is refused). */
   parameters: number;
   /** The run's root seed (each client's fit seed derives from it, as in a simulation). */
@@ -73,6 +81,9 @@ export class NetworkExecutor implements FitExecutor {
   /** Each client's fit task in the round in progress: the later stages answer under the same id. */
   private roundTasks = new Map<string, string>();
   private currentRound = 0;
+  /** Secure aggregation in the round in progress: who takes part, and each one's signed keys. */
+  private participants: readonly string[] = [];
+  private keySignatures = new Map<string, Uint8Array>();
 
   constructor(private readonly o: NetworkExecutorOptions) {}
 
@@ -84,6 +95,8 @@ export class NetworkExecutor implements FitExecutor {
   ): Promise<void> {
     this.currentRound = round;
     this.roundTasks = new Map();
+    this.keySignatures = new Map();
+    this.participants = tasks[0]?.config.secureAggregation?.participants ?? [];
     const payload = sharedPayload(float32Bytes(global));
     await Promise.all(
       tasks.map(async ({ client, config }) => {
@@ -109,9 +122,17 @@ export class NetworkExecutor implements FitExecutor {
         const task = round === this.currentRound ? this.roundTasks.get(clientId) : undefined;
         if (!task)
           return onReply({ ok: false, clientId, kind: 'failed', reason: 'has no fit in this round' });
+        let sent = payload;
+        let header: { type: string } & Record<string, unknown> = { type: 'stage', round, task, stage };
+        if (stage === 'share-keys') {
+          // The neighbours' keys go out with their owners' signatures: the client checks them
+          // before it seals a share for anyone (secagg-keys.ts in @edgefl/net).
+          sent = attachKeyAttestations(payload, this.attestationsFor(payload));
+          header = { ...header, directoryBytes: payload.length };
+        }
         const r = await this.ask(clientId, round, task, 'stage', stage, {
-          header: { type: 'stage', round, task, stage },
-          payload: sharedPayload(payload),
+          header,
+          payload: sharedPayload(sent),
         });
         onReply(
           r.ok
@@ -200,8 +221,44 @@ export class NetworkExecutor implements FitExecutor {
           'unauthorized',
           `the signature of task ${message.task}'s reply does not verify with the client's key`,
         );
+      if (message.type === 'fit-result' && message.upload.kind === 'secure')
+        this.checkKeySignature(p, message.keySignature, payload);
     }
     this.settle(message.task, { ok: true, message, payload, seconds: (performance.now() - p.sentAt) / 1000 });
+  }
+
+  /**
+   * A secure upload's advertised keys must come signed by the client's identity key: the server
+   * refuses them otherwise (its neighbours would refuse the round's directory anyway), and keeps the
+   * signature to pass on.
+   */
+  private checkKeySignature(p: Pending, signature: string | undefined, payload: Uint8Array): void {
+    if (!signature)
+      throw new ProtocolError(
+        'unauthorized',
+        'a secure-aggregation upload needs keySignature: neighbours refuse unsigned keys',
+      );
+    const keys = advertisedKeys(payload);
+    const signed = keySigningBytes(this.o.federation, p.clientId, p.round, keys.encryptionKey, keys.maskKey);
+    if (!this.o.directory.verify(p.clientId, signed, fromBase64Url(signature)))
+      throw new ProtocolError(
+        'unauthorized',
+        `the keySignature over the advertised secure-aggregation keys does not verify with the client's key`,
+      );
+    this.keySignatures.set(p.clientId, fromBase64Url(signature));
+  }
+
+  /** The signatures of the keys a key directory lists, for the clients who check them. */
+  private attestationsFor(directory: Uint8Array) {
+    const m = decodeMessage(directory);
+    if (m.type !== 'key-directory') throw new Error(`the share-keys stage carries '${m.type}'`);
+    return m.peers.flatMap(({ id }) => {
+      const clientId = this.participants[id];
+      const signature = clientId === undefined ? undefined : this.keySignatures.get(clientId);
+      const identityKey = clientId === undefined ? undefined : this.o.directory.identityKeyOf(clientId);
+      // A neighbour without both cannot be vouched for: the client will refuse the directory.
+      return signature && identityKey ? [{ id, identityKey, signature }] : [];
+    });
   }
 
   /** A client's connection closed: its tasks in progress are dropped. */
@@ -302,7 +359,8 @@ function uploadOf(m: Message<ClientMessage, 'fit-result'>, payload: Uint8Array, 
       codec: u.codec,
       ...(u.auxiliary ? { auxiliary: u.auxiliary } : {}),
     };
-  const delta = float32Values(payload, 'update');
+  // A view, not a copy: the payload is this reply's own (reassembled, or a received frame's bytes).
+  const delta = float32View(payload, 'update');
   if (delta.length !== parameters)
     throw new Error(`sent an update of ${delta.length} values; the model has ${parameters}`);
   return { kind: 'delta', delta, ...(u.auxiliary ? { auxiliary: u.auxiliary } : {}) };

@@ -39,8 +39,10 @@ import {
   authChallengeBytes,
   fromBase64Url,
   isIdentityKey,
+  modelRequestBytes,
   randomNonce,
   toBase64Url,
+  MAX_HEADER_BYTES,
   ProtocolError,
 } from '@edgefl/net';
 import {
@@ -55,6 +57,7 @@ import {
 import { Connection, type ConnectionLimits } from './connection.js';
 import { verifyEd25519 } from './verify.js';
 import { checkStateFolder } from './state-folder.js';
+import { applyRevocationRequests } from './revocation-requests.js';
 import { ClientRegistry, type RegistryState } from './registry.js';
 import { NetworkExecutor } from './network-executor.js';
 import { ServerMetrics } from './metrics.js';
@@ -116,6 +119,9 @@ export function plaintextRefusal(host: string): string | undefined {
     ? undefined
     : `refusing to listen in plaintext on ${host}: give a TLS certificate and key (edgefl certs makes a trial one), or listen on 127.0.0.1`;
 }
+/** How far a private-model request's time may be from the server's clock. */
+export const MODEL_REQUEST_SKEW_SECONDS = 300;
+
 /** A task's deadline when the settings give none (deadlineSeconds). */
 export const DEFAULT_DEADLINE_SECONDS = 600;
 
@@ -142,6 +148,9 @@ export async function createServer(o: ServerOptions): Promise<FederationServer> 
     handshakeSeconds: 10,
     ...o.limits,
   };
+  // The largest frame a client may send: a whole message (header and the largest payload) or a
+  // chunk of one, announced in the welcome so an update travels unchunked, without reassembly.
+  const acceptedFrameBytes = 4 + MAX_HEADER_BYTES + Math.max(limits.maxMessageBytes, limits.maxFrameBytes);
   const metrics = new ServerMetrics();
 
   const registryPath = join(o.stateDir, 'registry.json');
@@ -152,6 +161,10 @@ export async function createServer(o: ServerOptions): Promise<FederationServer> 
     writeFileAtomic(registryPath, JSON.stringify(s, null, 2)),
   );
   metrics.clientsEnrolled.set(registry.size);
+  // Revocations queued while the server was down apply before any device can connect.
+  const revocationProblem = (message: string) => log?.warn({ stateDir: o.stateDir }, message);
+  for (const id of await applyRevocationRequests(o.stateDir, (id) => registry.revoke(id), revocationProblem))
+    log?.info({ clientId: id }, 'revoked (queued request)');
 
   /** Authenticated connections by client id (a reconnecting client replaces its old one). */
   const sessions = new Map<string, Connection>();
@@ -175,7 +188,12 @@ export async function createServer(o: ServerOptions): Promise<FederationServer> 
         const c = registry.get(id);
         return !!c && !c.revokedAt && verifyEd25519(c.publicKey, message, signature);
       },
+      identityKeyOf: (id) => {
+        const c = registry.get(id);
+        return c && !c.revokedAt ? fromBase64Url(c.publicKey) : undefined;
+      },
     },
+    federation: settings.federation,
     parameters,
     seed: settings.seed,
     // Without a deadline one silent client would hold its round for ever.
@@ -186,6 +204,41 @@ export async function createServer(o: ServerOptions): Promise<FederationServer> 
   const refused = (conn: Connection, e: ProtocolError) => {
     metrics.refused.inc({ code: e.code });
     log?.warn({ clientId: conn.clientId, address: conn.address, code: e.code, reason: e.message }, 'refused');
+  };
+
+  /**
+   * Why a request for the private model is refused (undefined: it may have it): it must carry
+   * `Authorization: edgefl-device <client id> <unix seconds> <signature>`, signed by an enrolled,
+   * unrevoked device within MODEL_REQUEST_SKEW_SECONDS of the server's clock.
+   */
+  const modelRefusal = (header: string | undefined): { status: number; message: string } | undefined => {
+    const unauthorized = (message: string) => ({
+      status: 401,
+      message: `the model is private: ${message}`,
+    });
+    const parts = header?.split(' ') ?? [];
+    if (parts.length !== 4 || parts[0] !== 'edgefl-device')
+      return unauthorized(
+        "send 'Authorization: edgefl-device <client id> <unix seconds> <signature>' signed by an enrolled device (@edgefl/net modelAuthorization)",
+      );
+    const [, clientId, time, signature] = parts;
+    const t = Number(time);
+    if (!Number.isInteger(t) || Math.abs(Date.now() / 1000 - t) > MODEL_REQUEST_SKEW_SECONDS)
+      return unauthorized(
+        `the request's time ${time.slice(0, 20)} is more than ${MODEL_REQUEST_SKEW_SECONDS} s from the server's`,
+      );
+    const c = registry.get(clientId);
+    if (!c) return unauthorized(`'${clientId.slice(0, 64)}' is not an enrolled device`);
+    if (c.revokedAt) return { status: 403, message: `the model is private: '${clientId}' was revoked` };
+    let sig: Uint8Array;
+    try {
+      sig = fromBase64Url(signature);
+    } catch {
+      return unauthorized('the signature is not base64url');
+    }
+    if (!verifyEd25519(c.publicKey, modelRequestBytes(clientId, t), sig))
+      return unauthorized(`the signature does not verify with the key '${clientId}' enrolled`);
+    return undefined;
   };
 
   // ---- HTTP endpoints ---------------------------------------------------------------------------
@@ -206,13 +259,22 @@ export async function createServer(o: ServerOptions): Promise<FederationServer> 
       void metrics.registry.metrics().then((text) => reply(res, 200, metrics.registry.contentType, text));
       return;
     }
-    if (path === '/model.onnx')
+    if (path === '/model.onnx') {
+      if (settings.privateModel) {
+        const refusal = modelRefusal(req.headers.authorization);
+        if (refusal) {
+          metrics.refused.inc({ code: 'unauthorized' });
+          log?.warn({ address: req.socket.remoteAddress, reason: refusal.message }, 'model download refused');
+          return reply(res, refusal.status, 'text/plain', `${refusal.message}\n`);
+        }
+      }
       return reply(
         res,
         200,
         'application/octet-stream',
         exportInferenceModel(o.spec, initial.withValues(current)),
       );
+    }
     reply(res, 404, 'text/plain', 'not found: /federation (WebSocket), /health, /metrics, /model.onnx\n');
   };
   const http = o.tls
@@ -221,8 +283,9 @@ export async function createServer(o: ServerOptions): Promise<FederationServer> 
   const wss = new WebSocketServer({
     server: http,
     path: '/federation',
-    // A frame is at most maxFrameBytes plus its header; anything larger is cut by ws before it is read.
-    maxPayload: limits.maxFrameBytes + 128 * 1024,
+    // A client may send any message as one frame (its header and its payload); anything larger is
+    // cut by ws before it is read.
+    maxPayload: acceptedFrameBytes,
     handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
     verifyClient: (info, cb) => {
       const address = info.req.socket.remoteAddress ?? '?';
@@ -291,6 +354,14 @@ export async function createServer(o: ServerOptions): Promise<FederationServer> 
         if (!admission.ok) return conn.reject(admission.code, admission.message);
         if (pendingEnrollment) {
           metrics.clientsEnrolled.set(registry.size);
+          // Revocations queued while the server was down apply before any device can connect.
+          const revocationProblem = (message: string) => log?.warn({ stateDir: o.stateDir }, message);
+          for (const id of await applyRevocationRequests(
+            o.stateDir,
+            (id) => registry.revoke(id),
+            revocationProblem,
+          ))
+            log?.info({ clientId: id }, 'revoked (queued request)');
           log?.info({ clientId: pendingId, address }, 'enrolled');
         }
         authenticated = true;
@@ -325,6 +396,7 @@ export async function createServer(o: ServerOptions): Promise<FederationServer> 
             optimizer: sgd({ lr: settings.lr }) as unknown as Record<string, unknown>,
           },
           parameters,
+          limits: { maxFrameBytes: acceptedFrameBytes, maxMessageBytes: limits.maxMessageBytes },
         });
         wake();
         return;
@@ -471,18 +543,32 @@ export async function createServer(o: ServerOptions): Promise<FederationServer> 
     }
   };
 
+  async function revoke(clientId: string): Promise<boolean> {
+    const ok = await registry.revoke(clientId);
+    sessions.get(clientId)?.reject('revoked', `client '${clientId}' was revoked`);
+    if (ok) log?.info({ clientId }, 'revoked');
+    return ok;
+  }
+  // `edgefl revoke` leaves requests in the state folder; they take effect within a second.
+  let polling = false;
+  const revocationPoll = setInterval(() => {
+    if (polling) return;
+    polling = true;
+    applyRevocationRequests(o.stateDir, revoke, revocationProblem)
+      .catch((e: Error) => revocationProblem(`reading revocation requests failed: ${e.message}`))
+      .finally(() => (polling = false));
+  }, 1000);
+  revocationPoll.unref();
+
   return {
     url,
     port,
     run,
     connected: () => [...sessions.keys()],
-    revoke: async (clientId) => {
-      const ok = await registry.revoke(clientId);
-      sessions.get(clientId)?.reject('revoked', `client '${clientId}' was revoked`);
-      return ok;
-    },
+    revoke,
     metrics,
     close: async () => {
+      clearInterval(revocationPoll);
       for (const c of sessions.values()) c.close(1001, 'server shutting down');
       for (const s of wss.clients) s.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));

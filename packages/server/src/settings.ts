@@ -27,6 +27,12 @@ export const serverSettings = runSettings.extend({
     .describe(
       'a dataset the server knows (mnist): its shape, its classes and its test split for central evaluation',
     ),
+  privateModel: z
+    .boolean()
+    .default(false)
+    .describe(
+      'serve /model.onnx only to enrolled devices (a request signed with the device key; @edgefl/net modelAuthorization)',
+    ),
   deadlineSeconds: z
     .number()
     .positive()
@@ -46,8 +52,8 @@ export function serverSettingsOf(input: unknown, source = 'the server settings')
   return s;
 }
 
-/** Settings a resumed server may change: more rounds, another target or budget, another deadline. */
-const SERVER_RESUMABLE = [...RESUMABLE_CHANGES, 'deadlineSeconds', 'federation'];
+/** Settings a resumed server may change: more rounds, another target or budget, another deadline, who may download the model. */
+const SERVER_RESUMABLE = [...RESUMABLE_CHANGES, 'deadlineSeconds', 'federation', 'privateModel'];
 
 /** Throws, naming every setting that differs, when a server cannot continue the stored run. */
 export function checkServerResumable(stored: Record<string, unknown>, current: ServerSettings): void {

@@ -5,7 +5,7 @@
  * OpenSSL would accept, never get here: the handshake refuses them before enrollment
  * (@edgefl/net's isIdentityKey).
  */
-import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 
 const keys = new Map<string, KeyObject>();
 
@@ -23,9 +23,4 @@ export function verifyEd25519(publicKey: string, message: Uint8Array, signature:
   } catch {
     return false;
   }
-}
-
-/** SHA-256 by Node's crypto: for the multi-megabyte payloads whose digests the signatures cover. */
-export function nodeSha256(bytes: Uint8Array): Uint8Array {
-  return createHash('sha256').update(bytes).digest();
 }

@@ -8,9 +8,14 @@
  * bit in a parameter, or in a header field that still parses, would otherwise load silently (a
  * resumed run that quietly starts from garbage). Decoding verifies it before reading any field
  * beyond magic and version, so nothing is ever interpreted from bytes that were not written.
- * SHA-256 comes from @noble/hashes, which is pure JavaScript: this module stays browser-safe.
+ * SHA-256 comes from @noble/hashes by default, which is pure JavaScript, so this module stays
+ * browser-safe; a platform with a native one (node:crypto, several times faster on a multi-megabyte
+ * checkpoint written every round) passes it in.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
+import { sha256 as portableSha256 } from '@noble/hashes/sha2.js';
+
+/** SHA-256 of some bytes (32 bytes out). */
+export type Sha256 = (bytes: Uint8Array) => Uint8Array;
 
 const CHECKSUM_BYTES = 32;
 const PREFIX_BYTES = 12;
@@ -32,6 +37,7 @@ export function encodeCheckedFile(
   header: unknown,
   payloadBytes: number,
   fill: (payload: Uint8Array) => void,
+  sha256: Sha256 = portableSha256,
 ): Uint8Array {
   const json = new TextEncoder().encode(JSON.stringify(header));
   const start = align4(PREFIX_BYTES + json.length);
@@ -55,6 +61,7 @@ export function decodeCheckedFile(
   format: CheckedFileFormat,
   bytes: Uint8Array,
   source: string,
+  sha256: Sha256 = portableSha256,
 ): { header: unknown; payload: Uint8Array } {
   const fail = (reason: string) => format.error(`${source}: ${reason}`);
   if (bytes.length < 8 || [...format.magic].some((c, i) => bytes[i] !== c.charCodeAt(0)))

@@ -20,6 +20,7 @@ import {
   type RoundRecord,
 } from 'edgefl';
 import { readBytes, writeFileAtomic } from './files.js';
+import { nodeSha256 } from './sha256.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.eflc';
 
@@ -30,9 +31,9 @@ export function checkpointFile(dir: string): CheckpointStore & { readonly path: 
     path,
     async load(): Promise<Checkpoint | undefined> {
       if (!existsSync(path)) return undefined;
-      return decodeCheckpoint(await readBytes(path), path);
+      return decodeCheckpoint(await readBytes(path), path, nodeSha256);
     },
-    save: (c) => writeFileAtomic(path, encodeCheckpoint(c)),
+    save: (c) => writeFileAtomic(path, encodeCheckpoint(c, nodeSha256)),
   };
 }
 
