@@ -16,12 +16,13 @@
  */
 import { parseArgs } from 'node:util';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { builtInModel, initialParameters, type RoundRecord } from 'edgefl';
 import { createServer, serverSettingsOf, type FederationServer } from '@edgefl/server';
+import { checkpointFile, writeFileAtomic } from '@edgefl/node';
 import { makeTrialCertificates } from '@edgefl/cli/internal/certs';
 import { machineLine, median, updateBenchmarksSection, writeResultJson } from './report.js';
 
@@ -35,8 +36,8 @@ const { values: args } = parseArgs({
   },
 });
 const only = args.only;
-if (only !== undefined && !['overhead', 'capacity', 'soak'].includes(only))
-  throw new Error(`--only takes overhead, capacity or soak, not '${only}'`);
+if (only !== undefined && !['overhead', 'state', 'capacity', 'soak'].includes(only))
+  throw new Error(`--only takes overhead, state, capacity or soak, not '${only}'`);
 const runs = (part: string) => only === undefined || only === part;
 const dry = args['dry-run'];
 const CAPACITY = dry ? 200 : Number(args.clients);
@@ -216,6 +217,50 @@ async function overhead(c: OverheadCase) {
   };
 }
 
+// ---- state on disk ---------------------------------------------------------------------------
+/**
+ * What persisting the server's state costs a round: the checkpoint of the 1M-parameter run (global
+ * model and strategy state, checksummed, written atomically: temporary file, fsync, rename, fsync
+ * of the folder) through the store the server uses, and the client registry of 10,000 devices.
+ */
+async function stateCost() {
+  const dir = mkdtempSync(join(tmpdir(), 'edgefl-bench-state-'));
+  const spec = builtInModel('mlp', { inputShape: [4800], classes: 10, seed: 1 });
+  const global = initialParameters(spec).values;
+  const store = checkpointFile(dir);
+  const metrics = Array.from({ length: 100 }, (_, k) => ({ round: k + 1, accuracy: 0.9, loss: 0.3 }));
+  const times = async (n: number, f: () => Promise<unknown>) => {
+    const out: number[] = [];
+    for (let k = 0; k < n; k++) {
+      const t = performance.now();
+      await f();
+      out.push(performance.now() - t);
+    }
+    return out;
+  };
+  const save = await times(dry ? 3 : 20, () =>
+    store.save({ round: 100, global, metrics, config: { rounds: 100 } }),
+  );
+  const load = await times(dry ? 3 : 20, () => store.load());
+  const registry = {
+    clients: Array.from({ length: 10_000 }, (_, k) => ({
+      id: `device-${k}`,
+      publicKey: 'A'.repeat(43),
+      enrolledAt: new Date().toISOString(),
+    })),
+  };
+  const registrySave = await times(dry ? 3 : 20, () =>
+    writeFileAtomic(join(dir, 'registry.json'), JSON.stringify(registry, null, 2)),
+  );
+  return {
+    checkpointMiB: statSync(store.path).size / MiB,
+    saveMs: median(save),
+    loadMs: median(load),
+    registryKiB: statSync(join(dir, 'registry.json')).size / 1024,
+    registrySaveMs: median(registrySave),
+  };
+}
+
 // ---- 2. capacity -----------------------------------------------------------------------------
 async function capacity(n: number) {
   global.gc?.();
@@ -303,6 +348,7 @@ const OVERHEAD_CASES: OverheadCase[] = [
 const loadBefore = loadavg()[0];
 if (only !== undefined) {
   if (runs('overhead')) for (const c of OVERHEAD_CASES) console.log('overhead', await overhead(c));
+  if (runs('state')) console.log('state', await stateCost());
   if (runs('capacity')) console.log('capacity', await capacity(CAPACITY));
   if (runs('soak')) console.log('soak', await soak(SOAK_ROUNDS));
   process.exit(0);
@@ -313,6 +359,8 @@ for (const c of OVERHEAD_CASES) {
   console.log('overhead', overheads.at(-1));
 }
 const [plain] = overheads;
+const state = await stateCost();
+console.log('state', state);
 const cap = await capacity(CAPACITY);
 console.log('capacity', cap);
 const soaked = await soak(SOAK_ROUNDS);
@@ -359,6 +407,16 @@ Target: under 50 ms for 10 clients × 1M parameters — **not met** on this mach
   masks, ${f1(overheads[2].clientsCpuMs)} ms of CPU a round, which 10 devices would do in parallel in about a tenth of it — and the
   server's unmasking; the server's own CPU a round is in its column.
 
+**State on disk.** The server keeps its state as files in its state folder, each written atomically (temporary file,
+fsync, rename, fsync of the folder): the checkpoint (round, global model, strategy state, privacy ledger, metrics;
+SHA-256-checked on load), \`registry.json\` (enrolled devices and revocations) and the metrics files appended per round.
+Measured here: the 1M-parameter run's checkpoint (${f1(state.checkpointMiB)} MiB) saves in **${f1(state.saveMs)} ms** and loads and verifies
+in ${f1(state.loadMs)} ms (medians of 20); a registry of 10,000 devices (${f1(state.registryKiB)} KiB) saves in ${f1(state.registrySaveMs)} ms, and
+enrollments arriving together share one save. That is small beside a round, needs no native module (SQLite through
+better-sqlite3 would be built from source on every install where no prebuilt binary can be downloaded), and a killed
+server restarts from the last completed round (the faults test kills one with SIGKILL). The store stays behind the run's
+narrow checkpoint-store port, so a database can replace it where one server is not enough.
+
 **Clients one server process holds in a round** (a 15-parameter model, every client trained every round, 3 rounds after
 the first): ${cap.clients.toLocaleString('en')} clients joined in ${f1(cap.joinSeconds)} s (enrollment and handshake included), a round
 took **${f1(cap.roundMs)} ms** with at least ${cap.aggregated.toLocaleString('en')} updates aggregated; the server's resident memory was
@@ -379,6 +437,6 @@ ${soaked.samples
 `;
 if (!dry) {
   updateBenchmarksSection('server', 'Federation server (bench:server)', body);
-  writeResultJson('server', { overhead: overheads, capacity: cap, soak: soaked });
+  writeResultJson('server', { overhead: overheads, state, capacity: cap, soak: soaked });
 } else console.log(body);
 process.exit(0);

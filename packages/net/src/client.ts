@@ -35,6 +35,7 @@ import {
 import {
   authChallengeBytes,
   fromBase64Url,
+  isIdentityKey,
   toBase64Url,
   updateSigningBytes,
   type DeviceIdentity,
@@ -139,9 +140,7 @@ export function connectClient(o: ClientOptions): FederationClient {
   const maxMs = o.retry?.maxMs ?? 30_000;
   const attempts = o.retry?.attempts ?? Infinity;
   const emit = (e: ClientEvent) => o.onEvent?.(e);
-  const pinned = o.trustedPeers
-    ? new Map(Object.entries(o.trustedPeers).map(([id, key]) => [id, fromBase64Url(key)]))
-    : undefined;
+  const pinned = o.trustedPeers ? trustedPeerKeys(o.trustedPeers) : undefined;
   let federation = '';
   /** Each secure round's participants (protocol id -> client id), by task. */
   const participantsOf = new Map<string, readonly string[]>();
@@ -447,6 +446,23 @@ export function connectClient(o: ClientOptions): FederationClient {
     done,
     close: () => stop({ reason: 'closed', completed: false, fits }),
   };
+}
+
+/** The pinned identity keys, each checked now: a bad one is the caller's mistake, not a neighbour's. */
+function trustedPeerKeys(peers: Readonly<Record<string, string>>): Map<string, Uint8Array> {
+  const out = new Map<string, Uint8Array>();
+  for (const [id, key] of Object.entries(peers)) {
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = fromBase64Url(key);
+    } catch {
+      bytes = undefined;
+    }
+    if (!bytes || !isIdentityKey(bytes))
+      throw new Error(`connectClient: trustedPeers['${id}'] is not a base64url Ed25519 public key`);
+    out.set(id, bytes);
+  }
+  return out;
 }
 
 function toBytes(data: unknown): Uint8Array {

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeMessage } from 'edgefl/internal/privacy/secagg/codec';
 import { generateIdentity, toBase64Url, type DeviceIdentity } from './identity.js';
+import { connectClient } from './client.js';
 import {
   KEY_ATTESTATION_BYTES,
   advertisedKeys,
@@ -154,4 +155,25 @@ test('malformed attestations and directories are refused with the reason', () =>
   );
   assert.deepEqual(advertisedKeys(advert).maskKey, randomKey(2));
   assert.throws(() => advertisedKeys(d.directory), /must be an advertise-keys message/);
+});
+
+test('connectClient refuses a trustedPeers entry that is not an identity key, before connecting', () => {
+  let opened = false;
+  assert.throws(
+    () =>
+      connectClient({
+        url: 'ws://127.0.0.1:1/federation',
+        clientId: 'alice',
+        identity: devices[0].identity,
+        data: undefined as never,
+        runtime: undefined as never,
+        trustedPeers: { bob: toBase64Url(devices[1].identity.publicKey), carol: 'not-a-key' },
+        webSocket: () => {
+          opened = true;
+          throw new Error('no network in this test');
+        },
+      }),
+    /trustedPeers\['carol'\] is not a base64url Ed25519 public key/,
+  );
+  assert.equal(opened, false);
 });

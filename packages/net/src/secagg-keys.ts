@@ -50,7 +50,15 @@ export function advertisedKeys(advertisement: Uint8Array): {
   encryptionKey: Uint8Array;
   maskKey: Uint8Array;
 } {
-  const m = decodeMessage(advertisement);
+  let m;
+  try {
+    m = decodeMessage(advertisement);
+  } catch (e) {
+    throw new ProtocolError(
+      'bad-message',
+      `a secure upload that is not a secure-aggregation message: ${(e as Error).message}`,
+    );
+  }
   if (m.type !== 'advertise-keys')
     throw new ProtocolError(
       'bad-message',

@@ -208,23 +208,40 @@ export class NetworkExecutor implements FitExecutor {
         `task ${message.task} is at stage '${p.stage}', the reply says '${message.stage}'`,
       );
     if (message.type === 'fit-result' || message.type === 'stage-result') {
-      const signed = updateSigningBytes(
-        p.clientId,
-        p.round,
-        message.task,
-        p.kind === 'fit' ? 'fit' : p.stage!,
-        payload,
-        nodeSha256,
-      );
-      if (!this.o.directory.verify(p.clientId, signed, fromBase64Url(message.signature)))
-        throw new ProtocolError(
-          'unauthorized',
-          `the signature of task ${message.task}'s reply does not verify with the client's key`,
-        );
-      if (message.type === 'fit-result' && message.upload.kind === 'secure')
-        this.checkKeySignature(p, message.keySignature, payload);
+      try {
+        this.checkSignatures(p, message, payload);
+      } catch (e) {
+        // A reply that does not verify is this client's answer to the task (only its own
+        // authenticated connection can send it): the task fails now rather than holding the round
+        // until its deadline, and the connection refuses the message.
+        this.settle(message.task, { ok: false, kind: 'failed', reason: (e as Error).message });
+        throw e;
+      }
     }
     this.settle(message.task, { ok: true, message, payload, seconds: (performance.now() - p.sentAt) / 1000 });
+  }
+
+  /** The reply's signature, and under secure aggregation its keys' signature; throws a ProtocolError. */
+  private checkSignatures(
+    p: Pending,
+    message: Message<ClientMessage, 'fit-result' | 'stage-result'>,
+    payload: Uint8Array,
+  ): void {
+    const signed = updateSigningBytes(
+      p.clientId,
+      p.round,
+      message.task,
+      p.kind === 'fit' ? 'fit' : p.stage!,
+      payload,
+      nodeSha256,
+    );
+    if (!this.o.directory.verify(p.clientId, signed, fromBase64Url(message.signature)))
+      throw new ProtocolError(
+        'unauthorized',
+        `the signature of task ${message.task}'s reply does not verify with the client's key`,
+      );
+    if (message.type === 'fit-result' && message.upload.kind === 'secure')
+      this.checkKeySignature(p, message.keySignature, payload);
   }
 
   /**

@@ -4,7 +4,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import { ArrayDataset, builtInModel } from 'edgefl';
+import { ArrayDataset, Trainer, builtInModel, evaluateClient, sgd } from 'edgefl';
 import { nodePlatform } from '@edgefl/node';
 import { connectClient, generateIdentity, type WebSocketLike } from '@edgefl/net';
 import { createServer, serverSettingsOf } from './index.js';
@@ -57,3 +57,65 @@ test('smoke: a server and two in-process clients train 2 rounds', async () => {
   assert.ok(done.every((d) => d.completed && d.fits === 2));
   await server.close();
 });
+
+test(
+  'federated evaluation over the network: each client scores the new model on its own held-out data',
+  { timeout: 120_000 },
+  async () => {
+    const settings = serverSettingsOf({
+      rounds: 1,
+      fraction: 1,
+      minAvailableClients: 2,
+      localEpochs: 1,
+      model: 'logreg',
+      federatedEvaluation: { fraction: 1 },
+    });
+    const spec = builtInModel('logreg', { inputShape: [4], classes: 3, seed: 1 });
+    const server = await createServer({
+      settings,
+      spec,
+      stateDir: await mkdtemp(join(tmpdir(), 'edgefl-server-fedeval-')),
+      tokens: ['secret'],
+    });
+    const platform = nodePlatform();
+    const data = (n: number, phase: number) =>
+      new ArrayDataset({
+        features: Float32Array.from({ length: n * 4 }, (_, i) => Math.sin(i + phase)),
+        labels: Int32Array.from({ length: n }, (_, i) => (i + phase) % 3),
+        featureShape: [4],
+        labelShape: [],
+        classes: ['a', 'b', 'c'],
+      });
+    const tests = { c1: data(12, 5), c2: data(30, 11) };
+    const clients = (['c1', 'c2'] as const).map((id) =>
+      connectClient({
+        url: server.url,
+        clientId: id,
+        identity: generateIdentity().identity,
+        token: 'secret',
+        data: data(30, 0),
+        test: tests[id],
+        runtime: platform.runtime,
+        webSocket: (url, protocols) => new WebSocket(url, protocols) as unknown as WebSocketLike,
+      }),
+    );
+    const result = await server.run();
+    await Promise.all(clients.map((c) => c.done));
+    await server.close();
+    const fe = result.reports[0].federatedEvaluation;
+    assert.ok(fe, 'the round was evaluated by the clients');
+    assert.equal(fe.clients, 2);
+    assert.equal(fe.examples, 42);
+    // The reference: the same model scored here on each client's data, weighted by its examples.
+    const trainer = await Trainer.create(spec, {
+      loss: 'softmaxCrossEntropy',
+      optimizer: sgd({ lr: 0.1 }),
+      runtime: platform.runtime,
+    });
+    const own = await Promise.all(Object.values(tests).map((t) => evaluateClient(trainer, t, result.global)));
+    await trainer.dispose();
+    const expected = own.reduce((s, r) => s + r.loss * r.numExamples, 0) / 42;
+    assert.ok(Math.abs(fe.loss - expected) < 1e-5, `clients' loss ${fe.loss}, here ${expected}`);
+    assert.equal(result.history[0].clientsEvaluated, 2);
+  },
+);

@@ -35,7 +35,7 @@ export function fitConfigOf(settings: RunSettings, o: EngineSettingsOptions): (r
   });
 }
 
-/** Sampling, minimums, seed and the privacy budget. */
+/** Sampling, minimums, seed, the privacy budget and federated evaluation's sampling. */
 export function engineSettingsOf(
   settings: RunSettings,
   o: EngineSettingsOptions,
@@ -48,7 +48,9 @@ export function engineSettingsOf(
   | 'minResults'
   | 'seed'
   | 'privacyBudget'
+  | 'federatedEvaluation'
 > {
+  const fedEval = settings.federatedEvaluation;
   return {
     fitConfig: fitConfigOf(settings, o),
     fractionFit: settings.fraction,
@@ -57,6 +59,10 @@ export function engineSettingsOf(
     minResults: settings.minResults,
     seed: settings.seed,
     privacyBudget: settings.dp?.epsilonBudget,
+    // Clients evaluate the new global model on data they held out, in the rounds that evaluate.
+    federatedEvaluation: fedEval
+      ? { fraction: fedEval.fraction, minClients: fedEval.minClients, when: evaluatedRound(settings) }
+      : undefined,
   };
 }
 

@@ -5,7 +5,8 @@ import { dirname, join, basename } from 'node:path';
 let written = 0;
 
 /**
- * Writes to a temporary file beside the target, flushes it, then renames it over the target. On any
+ * Writes to a temporary file beside the target, flushes it, then renames it over the target and
+ * flushes the folder (so the rename itself survives a power cut, not only a killed process). On any
  * failure (write, flush, close or rename) the temporary file is removed and the target is untouched.
  */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
@@ -26,6 +27,20 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
     await fh?.close().catch(() => {});
     await rm(tmp, { force: true }).catch(() => {});
     throw e;
+  }
+  await syncFolder(dirname(path));
+}
+
+/** Flushes a folder's entries to disk; where a platform cannot open folders (Windows) it is skipped. */
+async function syncFolder(dir: string): Promise<void> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(dir, 'r');
+    await fh.sync();
+  } catch {
+    // Not supported here: the rename is still atomic, only its durability on power loss is the OS's.
+  } finally {
+    await fh?.close().catch(() => {});
   }
 }
 

@@ -179,9 +179,6 @@ export async function runSimulation(
           byRound: settings.lateJoiners.byRound ?? Math.max(2, Math.ceil(settings.rounds / 2)),
         })
       : undefined,
-    federatedEvaluation: fedEval
-      ? { fraction: fedEval.fraction, minClients: fedEval.minClients, when: evaluated }
-      : undefined,
     evaluate: centralEvaluation(settings, evaluator, data.test),
   });
 
