@@ -40,7 +40,18 @@ const env = {
 };
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', `--test-reporter=${reporter}`, '--test-concurrency=1', ...flags, ...files],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    `--test-reporter=${reporter}`,
+    '--test-concurrency=1',
+    // A safety net: a test that hangs fails by name after 10 minutes instead of holding the suite
+    // (the whole suite takes less); tests that can wait on other threads or processes set their own.
+    '--test-timeout=600000',
+    ...flags,
+    ...files,
+  ],
   { cwd: root, stdio: 'inherit', env },
 );
 process.exit(result.status ?? 1);

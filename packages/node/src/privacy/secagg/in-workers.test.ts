@@ -30,13 +30,19 @@ function inputs(n: number, length: number, seed: number): Float32Array[] {
 const vectors = inputs(N, LENGTH, 7);
 const base: Omit<InProcessOptions, 'dropouts'> = { vectors, range: RANGE, neighbours: 7, seed: 11, crypto };
 
+/**
+ * Every test and hook here has a time limit: a round that waits for a thread's reply that never
+ * comes must fail with its name, not hang the whole suite (it once did, once, under CI load).
+ */
+const LIMIT = { timeout: 120_000 };
+
 let threads: SecAggClientThreads;
 before(async () => {
   threads = await SecAggClientThreads.start(2);
-});
+}, LIMIT);
 after(async () => {
   await threads.close();
-});
+}, LIMIT);
 
 /** The exact clipped sum of `survivors`' inputs. */
 function plainSum(survivors: readonly number[]): Float64Array {
@@ -66,7 +72,7 @@ async function assertSameRound(dropouts: DropoutSchedule, neighbours = base.neig
   assert.ok(parallel.timing.totalMs >= parallel.timing.serverMs);
 }
 
-test('no dropouts: the client threads give the single-threaded result', async () => {
+test('no dropouts: the client threads give the single-threaded result', LIMIT, async () => {
   await assertSameRound({});
 });
 
@@ -76,12 +82,12 @@ for (const [stage, ids] of [
   ['afterShareKeys', [1, 6]],
   ['afterMaskedInput', [4, 9]],
 ] as const) {
-  test(`dropouts ${stage}: same result on client threads`, async () => {
+  test(`dropouts ${stage}: same result on client threads`, LIMIT, async () => {
     await assertSameRound({ [stage]: ids });
   });
 }
 
-test('dropouts at every stage in one round: same result on client threads', async () => {
+test('dropouts at every stage in one round: same result on client threads', LIMIT, async () => {
   await assertSameRound(
     {
       beforeAdvertise: [0],
@@ -94,7 +100,7 @@ test('dropouts at every stage in one round: same result on client threads', asyn
   );
 });
 
-test('an abort below the threshold gives the same error as the single-threaded runner', async () => {
+test('an abort below the threshold gives the same error as the single-threaded runner', LIMIT, async () => {
   for (const dropouts of [
     { beforeAdvertise: [0, 1, 2, 3, 4, 5, 6, 7, 8] },
     { afterShareKeys: [0, 1, 2, 3, 4, 5, 6, 7, 8] },
@@ -115,27 +121,31 @@ test('an abort below the threshold gives the same error as the single-threaded r
   }
 });
 
-test("a client's own error crosses back from its thread with its class, code and message", async () => {
-  const bad = vectors.map((v) => v.slice());
-  bad[5][17] = NaN;
-  bad[8][3] = NaN; // a later client: the first one in round order is the one reported
-  const single = await runSecAggInProcess({ ...base, vectors: bad }).then(
-    () => assert.fail('the single-threaded round should fail'),
-    (e: unknown) => e,
-  );
-  assert.ok(single instanceof SecAggError);
-  await assert.rejects(threads.run({ ...base, vectors: bad }), (e: unknown) => {
-    assert.ok(e instanceof SecAggError && !(e instanceof SecAggAbortError));
-    assert.equal(e.code, 'invalid-input');
-    assert.equal(e.message, single.message);
-    assert.match(e.message, /index 17/); // client 5's, not client 8's
-    return true;
-  });
-  // The threads are still usable after a failed round.
-  await assertSameRound({ afterShareKeys: [2] });
-});
+test(
+  "a client's own error crosses back from its thread with its class, code and message",
+  LIMIT,
+  async () => {
+    const bad = vectors.map((v) => v.slice());
+    bad[5][17] = NaN;
+    bad[8][3] = NaN; // a later client: the first one in round order is the one reported
+    const single = await runSecAggInProcess({ ...base, vectors: bad }).then(
+      () => assert.fail('the single-threaded round should fail'),
+      (e: unknown) => e,
+    );
+    assert.ok(single instanceof SecAggError);
+    await assert.rejects(threads.run({ ...base, vectors: bad }), (e: unknown) => {
+      assert.ok(e instanceof SecAggError && !(e instanceof SecAggAbortError));
+      assert.equal(e.code, 'invalid-input');
+      assert.equal(e.message, single.message);
+      assert.match(e.message, /index 17/); // client 5's, not client 8's
+      return true;
+    });
+    // The threads are still usable after a failed round.
+    await assertSameRound({ afterShareKeys: [2] });
+  },
+);
 
-test('bad options are refused before any thread starts', async () => {
+test('bad options are refused before any thread starts', LIMIT, async () => {
   await assert.rejects(
     runSecAggInWorkers({ ...base, clientThreads: 2, dropouts: { afterShareKeys: [99] } }),
     /dropout of unknown client 99/,
@@ -160,13 +170,21 @@ const failed = await runSecAggInWorkers({ vectors, range: 1, neighbours: 3, seed
 console.log('failed', failed);
 `;
 
-test('runSecAggInWorkers closes its threads after a round and after an abort (the process exits)', () => {
-  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CHILD], {
-    encoding: 'utf8',
-    timeout: 15_000,
-  });
-  assert.equal(child.signal, null, `the child did not exit by itself (threads left open?): ${child.stderr}`);
-  assert.equal(child.status, 0, child.stderr);
-  assert.match(child.stdout, /survivors 0,1,2,3,4,5/);
-  assert.match(child.stdout, /failed too-few-clients/);
-});
+test(
+  'runSecAggInWorkers closes its threads after a round and after an abort (the process exits)',
+  LIMIT,
+  () => {
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', CHILD], {
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
+    assert.equal(
+      child.signal,
+      null,
+      `the child did not exit by itself (threads left open?): ${child.stderr}`,
+    );
+    assert.equal(child.status, 0, child.stderr);
+    assert.match(child.stdout, /survivors 0,1,2,3,4,5/);
+    assert.match(child.stdout, /failed too-few-clients/);
+  },
+);
