@@ -361,10 +361,11 @@ for (const c of OVERHEAD_CASES) {
 const [plain] = overheads;
 const state = await stateCost();
 console.log('state', state);
-const cap = await capacity(CAPACITY);
-console.log('capacity', cap);
+// The soak first: it should start from a clean process, not from the capacity run's 10,000 clients.
 const soaked = await soak(SOAK_ROUNDS);
 console.log('soak', { ...soaked, samples: soaked.samples.length });
+const cap = await capacity(CAPACITY);
+console.log('capacity', cap);
 
 const f1 = (x: number) => x.toFixed(1);
 const body = `Command: \`npm run bench:server\` — ${machineLine()}.${global.gc ? '' : ' (Run without --expose-gc: memory figures include garbage not yet collected.)'}

@@ -65,6 +65,8 @@ test(
         '--id',
         String(k),
         '--quiet',
+        // Client 0 keeps the final model the server sends with its goodbye.
+        ...(k === 0 ? ['--save-model', join(work, 'client-0-model.onnx')] : []),
       ]),
     );
     assert.equal(await server.exited, 0, server.output());
@@ -122,5 +124,10 @@ test(
     assert.match(log, /"msg":"round"/);
     assert.ok(readFileSync(join(state, 'registry.json'), 'utf8').includes('"id": "9"'));
     assert.ok(readFileSync(join(state, 'model.onnx')).length > 100_000);
+    // The device's copy of the final model is the server's, byte for byte.
+    assert.deepEqual(
+      readFileSync(join(work, 'client-0-model.onnx')),
+      readFileSync(join(state, 'model.onnx')),
+    );
   },
 );

@@ -7,11 +7,9 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { get as httpGet } from 'node:http';
-import { get as httpsGet } from 'node:https';
 import { WebSocket } from 'ws';
 import { pino } from 'pino';
-import { builtInModel } from 'edgefl';
+import { builtInModel, exportInferenceModel, initialParameters } from 'edgefl';
 import {
   describeRuntime,
   loadClientData,
@@ -25,9 +23,7 @@ import {
   connectClient,
   fromBase64Url,
   isIdentityKey,
-  modelAuthorization,
   toBase64Url,
-  type DeviceIdentity,
   generateIdentity,
   identityFromSecretKey,
   type ClientEvent,
@@ -218,7 +214,7 @@ export function registerFederateCommands(
     )
     .option(
       '--save-model <file>',
-      'when the run ends, download the final global model (.onnx) here — signed, so it works for a private model too',
+      'when the run ends, write the final global model the server sends with its goodbye here (.onnx)',
     )
     .option('--quiet', 'print only problems and the end')
     .action(async (flags: ClientFlags) => {
@@ -279,7 +275,12 @@ export function registerFederateCommands(
       out(`client '${id}' stopped: ${r.reason} (${r.fits} fits)`);
       if (!r.completed && !stop.signal.aborted) throw new Error(r.reason);
       if (flags.saveModel && r.completed) {
-        const bytes = await downloadModel(flags.server, id, identity, ca);
+        if (!r.model)
+          throw new Error('--save-model: the server ended the run without sending the final model');
+        const bytes = exportInferenceModel(
+          r.model.spec,
+          initialParameters(r.model.spec).withValues(r.model.parameters),
+        );
         await writeFileAtomic(flags.saveModel, bytes);
         out(`final model: ${flags.saveModel} (${bytes.length.toLocaleString('en')} bytes)`);
       }
@@ -312,37 +313,6 @@ interface ClientFlags {
   trustedPeers?: string;
   saveModel?: string;
   quiet?: boolean;
-}
-
-/** GET /model.onnx from the server of a federation URL, signed as this device. */
-function downloadModel(
-  server: string,
-  clientId: string,
-  identity: DeviceIdentity,
-  ca: Buffer | undefined,
-): Promise<Uint8Array> {
-  const url = new URL('/model.onnx', server.replace(/^ws/, 'http'));
-  const get = url.protocol === 'https:' ? httpsGet : httpGet;
-  return new Promise((resolvePromise, reject) => {
-    const req = get(
-      url,
-      { headers: { authorization: modelAuthorization(clientId, identity) }, ...(ca ? { ca } : {}) },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const body = Buffer.concat(chunks);
-          if (res.statusCode === 200) resolvePromise(new Uint8Array(body));
-          else
-            reject(
-              new Error(`downloading ${url.href}: ${res.statusCode} ${body.toString('utf8', 0, 500).trim()}`),
-            );
-        });
-        res.on('error', reject);
-      },
-    );
-    req.on('error', (e) => reject(new Error(`downloading ${url.href}: ${e.message}`)));
-  });
 }
 
 /** A --trusted-peers file: {client id: base64url Ed25519 identity key}, each entry checked. */

@@ -114,6 +114,11 @@ export interface ClientResult {
   /** Whether the server ended the run (as opposed to a refusal or giving up). */
   completed: boolean;
   fits: number;
+  /**
+   * The federation's final model, when the server ended the run and sent it: the model description
+   * from the welcome and the final global parameters (exportInferenceModel makes the .onnx).
+   */
+  model?: { spec: ModelSpec; parameters: Float32Array };
 }
 
 export interface FederationClient {
@@ -147,6 +152,7 @@ export function connectClient(o: ClientOptions): FederationClient {
 
   let trainer: Trainer | undefined;
   let trainerKey = '';
+  let modelSpec: ModelSpec | undefined;
   let parameters = 0;
   let state: ClientState = {};
   const sessions = new Map<string, ClientRoundSession>();
@@ -269,9 +275,15 @@ export function connectClient(o: ClientOptions): FederationClient {
             stop({ reason: `refused by the server (${m.code}): ${m.message}`, completed: false, fits });
           else if (m.fatal) closedReason = `the server closed the connection (${m.code}): ${m.message}`;
           return;
-        case 'done':
+        case 'done': {
           emit({ kind: 'done', reason: m.reason });
-          return stop({ reason: m.reason, completed: true, fits });
+          // The final parameters, when the server sent them (a payload of the model's size).
+          const final =
+            modelSpec && payload.length === parameters * 4 && parameters > 0
+              ? { spec: modelSpec, parameters: float32Values(payload, 'final parameters') }
+              : undefined;
+          return stop({ reason: m.reason, completed: true, fits, ...(final ? { model: final } : {}) });
+        }
       }
     };
 
@@ -284,6 +296,7 @@ export function connectClient(o: ClientOptions): FederationClient {
         runtime: o.runtime,
       });
       trainerKey = key;
+      modelSpec = m.model as unknown as ModelSpec;
       parameters = m.parameters;
       if (trainer.getParameters().values.length !== parameters)
         throw new Error(

@@ -37,6 +37,8 @@ import {
   PROTOCOL_VERSION,
   SUBPROTOCOL,
   authChallengeBytes,
+  chunkFrames,
+  float32Bytes,
   fromBase64Url,
   isIdentityKey,
   modelRequestBytes,
@@ -354,14 +356,6 @@ export async function createServer(o: ServerOptions): Promise<FederationServer> 
         if (!admission.ok) return conn.reject(admission.code, admission.message);
         if (pendingEnrollment) {
           metrics.clientsEnrolled.set(registry.size);
-          // Revocations queued while the server was down apply before any device can connect.
-          const revocationProblem = (message: string) => log?.warn({ stateDir: o.stateDir }, message);
-          for (const id of await applyRevocationRequests(
-            o.stateDir,
-            (id) => registry.revoke(id),
-            revocationProblem,
-          ))
-            log?.info({ clientId: id }, 'revoked (queued request)');
           log?.info({ clientId: pendingId, address }, 'enrolled');
         }
         authenticated = true;
@@ -536,7 +530,15 @@ export async function createServer(o: ServerOptions): Promise<FederationServer> 
         exportInferenceModel(o.spec, initial.withValues(result.global)),
       );
       const reason = result.stopped ?? `the run finished after round ${result.history.length}`;
-      await Promise.all([...sessions.values()].map((c) => c.send({ type: 'done', reason }).catch(() => {})));
+      // The final model goes with the goodbye: every device that trained it may keep it (framed once,
+      // shared by every connection).
+      const final = float32Bytes(result.global);
+      const framed = chunkFrames(final, limits.maxFrameBytes);
+      await Promise.all(
+        [...sessions.values()].map((c) =>
+          c.sendShared({ type: 'done', reason }, final.length, framed).catch(() => {}),
+        ),
+      );
       return result;
     } finally {
       await evaluator?.dispose();
