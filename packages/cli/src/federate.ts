@@ -3,9 +3,9 @@
  * runs the rounds; each client holds its own data and trains where it is.
  */
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { pino } from 'pino';
@@ -226,7 +226,11 @@ export function registerFederateCommands(
           .replace(/[^A-Za-z0-9._-]/g, '-');
       const identityFile =
         flags.identity ??
-        join(resolve(flags.data, existsSync(join(flags.data, '.')) ? '.' : '..'), `.edgefl-identity-${id}`);
+        // Inside a data folder; beside a data file (a CSV).
+        join(
+          statSync(flags.data).isDirectory() ? resolve(flags.data) : dirname(resolve(flags.data)),
+          `.edgefl-identity-${id}`,
+        );
       const identity = await loadOrMakeIdentity(identityFile);
       const trustedPeers = flags.trustedPeers ? await readTrustedPeers(flags.trustedPeers) : undefined;
       const ca = flags.ca ? await readFile(flags.ca) : undefined;

@@ -142,10 +142,8 @@ export const welcomeSchema = z.strictObject({
    * to it unchunked) and the largest message payload (an update, a stage reply).
    */
   limits: z.strictObject({
-    maxFrameBytes: z
-      .number()
-      .int()
-      .min(1 << 20),
+    // At least the smallest frame a message can be chunked into (a 64-byte chunk header, 1 KiB).
+    maxFrameBytes: z.number().int().min(1088),
     maxMessageBytes: z.number().int().min(0),
   }),
 });
