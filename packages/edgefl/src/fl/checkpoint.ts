@@ -58,13 +58,19 @@ export function encodeCheckpoint(c: Checkpoint, sha256?: Sha256): Uint8Array {
     arrays: arrays.map(([name, a]) => ({ name, length: a.length })),
   };
   const payloadBytes = arrays.reduce((n, [, a]) => n + a.byteLength, 0);
-  return encodeCheckedFile(FORMAT, header, payloadBytes, (payload) => {
-    let offset = 0;
-    for (const [, a] of arrays) {
-      payload.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), offset);
-      offset += a.byteLength;
-    }
-  }, sha256);
+  return encodeCheckedFile(
+    FORMAT,
+    header,
+    payloadBytes,
+    (payload) => {
+      let offset = 0;
+      for (const [, a] of arrays) {
+        payload.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), offset);
+        offset += a.byteLength;
+      }
+    },
+    sha256,
+  );
 }
 
 export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint', sha256?: Sha256): Checkpoint {

@@ -38,7 +38,7 @@ import { WorkerPool } from './pool.js';
 import { lateJoinAvailability } from './availability.js';
 import { checkResumable } from '../federation/resume.js';
 import { partitionClients } from '../data/partition-clients.js';
-import { centralEvaluation, engineSettingsOf, evaluatedRound } from '../federation/engine-settings.js';
+import { centralEvaluation, engineSettingsOf } from '../federation/engine-settings.js';
 import { join } from 'node:path';
 
 export type { SimulationConfig, SimulationSettings } from '../federation/settings.js';
@@ -138,7 +138,6 @@ export async function runSimulation(
 
   const trainerOptions = { loss: 'softmaxCrossEntropy' as const, optimizer: sgd({ lr: settings.lr }) };
   const evaluator = await Trainer.create(data.spec, { ...trainerOptions, runtime: platform.runtime });
-  const evaluated = evaluatedRound(settings);
   // Workers start with the first round, once the settings and the checkpoint were found sound,
   // and are always stopped.
   const executor = lazyExecutor(
