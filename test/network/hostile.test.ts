@@ -255,11 +255,30 @@ test('updates of the wrong shape and with NaN/Inf from an enrolled client are re
   await moreRounds(1);
 });
 
-test('a reply with a bad signature, a replayed reply, and a reply for another round are refused; the honest rounds go on', async () => {
+test('a reply for another round, a replayed reply and a reply with a bad signature are refused; the honest rounds go on', async () => {
   const peer = await joinAs(url, 'mallory-2', { token: TOKEN });
-  const fit = await nextFit(peer);
+  let fit = await nextFit(peer);
   const update = float32Bytes(new Float32Array(PARAMETERS).fill(0.001));
-  // Signed over other bytes: refused.
+  // For another round: refused, and the task still waits for its answer.
+  signed(peer, 'mallory-2', fit.round + 1, fit.task, update);
+  let e = await peer.next((h) => h.type === 'error' && /belongs to round/.test(String(h.message)));
+  assert.equal(e.header.code, 'unexpected');
+  // The genuine reply is taken; the same reply again is a replay and refused.
+  signed(peer, 'mallory-2', fit.round, fit.task, update);
+  signed(peer, 'mallory-2', fit.round, fit.task, update);
+  e = await peer.next(
+    (h) => h.type === 'error' && /not a task of this client in progress/.test(String(h.message)),
+  );
+  assert.equal(e.header.code, 'unexpected');
+  let r = await roundOf(fit.round);
+  assert.ok(r.updated);
+  assert.equal(r.aggregated, 4); // three honest clients and the one genuine reply
+
+  // Signed over other bytes: refused, and that is the client's answer to the task — it fails at
+  // once (the round does not wait for a deadline), and a genuine reply after it comes too late.
+  fit = await nextFit(peer);
+  const seen = peer.received.length;
+  const after = (h: Record<string, unknown>) => peer.received.findIndex((x) => x.header === h) >= seen;
   peer.send(
     {
       type: 'fit-result',
@@ -275,24 +294,27 @@ test('a reply with a bad signature, a replayed reply, and a reply for another ro
     },
     update,
   );
-  let e = await peer.next((h) => h.type === 'error');
+  e = await peer.next((h) => h.type === 'error' && after(h));
   assert.equal(e.header.code, 'unauthorized');
   assert.match(String(e.header.message), /signature .* does not verify/);
-  // For another round: refused.
-  signed(peer, 'mallory-2', fit.round + 1, fit.task, update);
-  e = await peer.next((h) => h.type === 'error' && /belongs to round/.test(String(h.message)));
-  assert.equal(e.header.code, 'unexpected');
-  // The genuine reply is taken; the same reply again is a replay and refused.
-  signed(peer, 'mallory-2', fit.round, fit.task, update);
+  r = await roundOf(fit.round);
+  assert.ok(r.updated);
+  assert.equal(r.aggregated, 3);
+  assert.ok(
+    r.problems.some((p) => p.clientId === 'mallory-2' && /does not verify/.test(p.reason)),
+    JSON.stringify(r.problems),
+  );
   signed(peer, 'mallory-2', fit.round, fit.task, update);
   e = await peer.next(
-    (h) => h.type === 'error' && /not a task of this client in progress/.test(String(h.message)),
+    (h) =>
+      h.type === 'error' &&
+      /not a task of this client in progress/.test(String(h.message)) &&
+      after(h) &&
+      h !== e.header,
   );
   assert.equal(e.header.code, 'unexpected');
-  const r = await roundOf(fit.round);
-  assert.ok(r.updated);
-  assert.equal(r.aggregated, 4); // three honest clients and the one genuine reply
   peer.socket.close();
+  await peer.closed;
   await moreRounds(1);
 });
 
