@@ -4,24 +4,19 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import { ArrayDataset, builtInModel } from 'edgefl';
+import { builtInModel } from 'edgefl';
 import { nodePlatform } from '@edgefl/node';
 import { connectClient, generateIdentity, type WebSocketLike } from '@edgefl/net';
 import { createServer, requestRevocation, serverSettingsOf, type RegistryState } from '@edgefl/server';
 import { runCommand } from '../../../test/helpers/cli.js';
+import { blobs } from '../../../test/helpers/synthetic.js';
 import { registerFederateCommands } from './federate.js';
 
 const revoke = (...args: string[]) => runCommand(registerFederateCommands, ['revoke', ...args]);
 const registryOf = (state: string) =>
   JSON.parse(readFileSync(join(state, 'registry.json'), 'utf8')) as RegistryState;
 
-const data = new ArrayDataset({
-  features: Float32Array.from({ length: 80 }, (_, i) => Math.sin(i)),
-  labels: Int32Array.from({ length: 20 }, (_, i) => i % 3),
-  featureShape: [4],
-  labelShape: [],
-  classes: ['a', 'b', 'c'],
-});
+const data = blobs(20, 4, 3);
 
 test('edgefl revoke refuses a folder that is not a server state, an unknown device, and a malformed id', async () => {
   const empty = mkdtempSync(join(tmpdir(), 'edgefl-revoke-'));

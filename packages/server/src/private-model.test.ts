@@ -4,7 +4,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import { ArrayDataset, builtInModel, exportInferenceModel, initialParameters } from 'edgefl';
+import { builtInModel, exportInferenceModel, initialParameters } from 'edgefl';
 import { nodePlatform } from '@edgefl/node';
 import {
   connectClient,
@@ -15,6 +15,7 @@ import {
   type WebSocketLike,
 } from '@edgefl/net';
 import { createServer, serverSettingsOf } from './index.js';
+import { blobs } from '../../../test/helpers/synthetic.js';
 
 test(
   'a private model is served only to enrolled, unrevoked devices that sign a fresh request',
@@ -36,13 +37,7 @@ test(
       tokens: ['secret'],
     });
     const platform = nodePlatform();
-    const data = new ArrayDataset({
-      features: Float32Array.from({ length: 80 }, (_, i) => Math.sin(i)),
-      labels: Int32Array.from({ length: 20 }, (_, i) => i % 3),
-      featureShape: [4],
-      labelShape: [],
-      classes: ['a', 'b', 'c'],
-    });
+    const data = blobs(20, 4, 3);
     const identities = { c1: generateIdentity().identity, c2: generateIdentity().identity };
     const clients = Object.entries(identities).map(([id, identity]) =>
       connectClient({

@@ -8,6 +8,7 @@ import { ArrayDataset, Trainer, builtInModel, evaluateClient, sgd } from 'edgefl
 import { nodePlatform } from '@edgefl/node';
 import { connectClient, generateIdentity, type WebSocketLike } from '@edgefl/net';
 import { createServer, serverSettingsOf } from './index.js';
+import { blobs } from '../../../test/helpers/synthetic.js';
 
 test('smoke: a server and two in-process clients train 2 rounds', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'edgefl-server-'));
@@ -78,22 +79,14 @@ test(
       tokens: ['secret'],
     });
     const platform = nodePlatform();
-    const data = (n: number, phase: number) =>
-      new ArrayDataset({
-        features: Float32Array.from({ length: n * 4 }, (_, i) => Math.sin(i + phase)),
-        labels: Int32Array.from({ length: n }, (_, i) => (i + phase) % 3),
-        featureShape: [4],
-        labelShape: [],
-        classes: ['a', 'b', 'c'],
-      });
-    const tests = { c1: data(12, 5), c2: data(30, 11) };
+    const tests = { c1: blobs(12, 4, 3, 5), c2: blobs(30, 4, 3, 11) };
     const clients = (['c1', 'c2'] as const).map((id) =>
       connectClient({
         url: server.url,
         clientId: id,
         identity: generateIdentity().identity,
         token: 'secret',
-        data: data(30, 0),
+        data: blobs(30, 4, 3),
         test: tests[id],
         runtime: platform.runtime,
         webSocket: (url, protocols) => new WebSocket(url, protocols) as unknown as WebSocketLike,
