@@ -4,7 +4,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCommand } from '../../../test/helpers/cli.js';
-import { registerFederateCommands } from './federate.js';
+import { joinUrl, registerFederateCommands } from './federate.js';
+import { makeTrialCertificates } from './certs.js';
 
 test('edgefl server refuses what cannot work before any work: no state folder, no token written', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'edgefl-server-cli-'));
@@ -42,4 +43,20 @@ test('edgefl server refuses what cannot work before any work: no state folder, n
   );
   assert.equal(readFileSync(join(state, 'checkpoint.eflc'), 'utf8'), 'a run');
   assert.equal(existsSync(join(state, 'enrollment-token')), false);
+});
+
+test('the join hint names the server as its certificate does (a device checks the name)', async () => {
+  const only = await makeTrialCertificates({ hosts: ['fl.example.org'] });
+  assert.equal(
+    joinUrl('wss://127.0.0.1:8443/federation', only.serverCert),
+    'wss://fl.example.org:8443/federation',
+  );
+  const both = await makeTrialCertificates({});
+  // 127.0.0.1 is in the default certificate: the address stays.
+  assert.equal(
+    joinUrl('wss://127.0.0.1:8443/federation', both.serverCert),
+    'wss://127.0.0.1:8443/federation',
+  );
+  assert.equal(joinUrl('wss://[::1]:8443/federation', both.serverCert), 'wss://[::1]:8443/federation');
+  assert.equal(joinUrl('ws://127.0.0.1:8443/federation', undefined), 'ws://127.0.0.1:8443/federation');
 });

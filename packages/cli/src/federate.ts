@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { X509Certificate, randomBytes } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { pino } from 'pino';
 import { builtInModel, exportInferenceModel, initialParameters } from 'edgefl';
@@ -143,7 +143,9 @@ export function registerFederateCommands(
         `listening: ${server.url}   health: ${http}/health   metrics: ${http}/metrics   model: ${http}/model.onnx${settings.privateModel ? ' (private: enrolled devices only)' : ''}`,
       );
       out(`enrollment token: ${token}`);
-      out(`a device joins with: npx edgefl client --server ${server.url} --token ${token} --data <its data>`);
+      out(
+        `a device joins with: npx edgefl client --server ${joinUrl(server.url, flags.cert ? await readFile(flags.cert) : undefined)} --token ${token}${flags.cert ? ' --ca <the CA that signed the certificate>' : ''} --data <its data>`,
+      );
       try {
         const r = await server.run();
         out(
@@ -270,7 +272,10 @@ export function registerFederateCommands(
             process.kill(process.pid, 'SIGKILL');
           }
           const line = describeEvent(e);
-          if (line && (!flags.quiet || e.kind === 'refused' || e.kind === 'done')) out(line);
+          // --quiet still says what goes wrong: a refusal, a lost or failed connection, a failed task.
+          const problem =
+            e.kind === 'refused' || e.kind === 'disconnected' || e.kind === 'task-error' || e.kind === 'done';
+          if (line && (!flags.quiet || problem)) out(line);
         },
         signal: stop.signal,
       });
@@ -317,6 +322,34 @@ interface ClientFlags {
   trustedPeers?: string;
   saveModel?: string;
   quiet?: boolean;
+}
+
+/**
+ * The address devices should use: over TLS, a name the certificate holds (a device checks the
+ * server's name against it, so the address the server listens on — 127.0.0.1, 0.0.0.0 — would be
+ * refused), else the listening address.
+ */
+export function joinUrl(url: string, cert: Buffer | string | undefined): string {
+  if (!cert) return url;
+  let names: string[];
+  try {
+    names = (new X509Certificate(cert).subjectAltName ?? '').split(', ');
+  } catch {
+    return url;
+  }
+  const u = new URL(url);
+  const bare = u.hostname.replace(/^\[|\]$/g, '');
+  // Node writes IPv6 addresses in full (0:0:0:0:0:0:0:1); the URL parser compresses them as a URL does.
+  const ips = names
+    .filter((n) => n.startsWith('IP Address:'))
+    .map((n) => n.slice(11))
+    .map((ip) => (ip.includes(':') ? new URL(`http://[${ip}]`).hostname.slice(1, -1) : ip));
+  if (names.includes(`DNS:${bare}`) || ips.includes(bare)) return url;
+  // Wildcard names (*.example.com) name no host a device could connect to.
+  const dns = names.find((n) => n.startsWith('DNS:') && !n.startsWith('DNS:*'));
+  if (!dns) return url;
+  u.hostname = dns.slice(4);
+  return u.href;
 }
 
 /** A --trusted-peers file: {client id: base64url Ed25519 identity key}, each entry checked. */
