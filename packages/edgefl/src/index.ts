@@ -104,3 +104,31 @@ export {
   type DifferentialPrivacyOptions,
   type DpRoundStats,
 } from './privacy/differential-privacy.js';
+export { importModel, exportModel } from './onnx/edit/io.js';
+export {
+  OnnxModel,
+  type CreateNodeOptions,
+  type RemoveOptions,
+  type UnusedRemoved,
+} from './onnx/edit/model.js';
+export { OnnxNode, type NodeInit } from './onnx/edit/node.js';
+export { onnxAttr, type OnnxAttribute } from './onnx/edit/attributes.js';
+export { OnnxRewriteError } from './onnx/edit/errors.js';
+export type { InitializerData } from './onnx/edit/tensors.js';
+export {
+  runPasses,
+  type OnnxPass,
+  type PassContext,
+  type PassOutcome,
+  type PassReport,
+} from './onnx/passes/pass.js';
+export {
+  foldConstants,
+  NEVER_FOLDED,
+  type ConstantEvaluator,
+  type ConstantEvaluation,
+  type FoldOptions,
+} from './onnx/passes/fold-constants.js';
+export { ortConstantEvaluator } from './onnx/passes/ort-evaluator.js';
+export { removeIdentityAndDropout } from './onnx/passes/remove-identity.js';
+export { pruneUnused } from './onnx/passes/prune-unused.js';

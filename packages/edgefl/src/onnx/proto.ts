@@ -176,6 +176,10 @@ export function tensorFromProto(t: TensorProto): TensorData {
   } else if (dtype === 'float32') data = Float32Array.from(t.floatData ?? []);
   else if (dtype === 'int64') data = BigInt64Array.from(t.int64Data ?? []);
   else if (dtype === 'float64') data = Float64Array.from(t.doubleData ?? []);
+  // onnx.proto keeps int8, uint8, bool and float16 (as bits) in int32_data, one value per entry.
+  else if (dtype === 'int8') data = Int8Array.from(t.int32Data ?? []);
+  else if (dtype === 'uint8' || dtype === 'bool') data = Uint8Array.from(t.int32Data ?? []);
+  else if (dtype === 'float16') data = Uint16Array.from(t.int32Data ?? []);
   else data = Int32Array.from(t.int32Data ?? []);
   if (data.length !== count)
     throw new OnnxFormatError(`tensor '${t.name}' has ${data.length} values for dims [${dims}]`);

@@ -3,10 +3,11 @@
  * @bufbuild/protobuf (a protobuf runtime without code generation at run time, so it runs under a
  * browser's strict content security policy, and without install scripts).
  *
- * The messages, field names and numbers are those of the ONNX specification (onnx.proto). Only the fields edgefl uses are described: the rest — function
- * libraries, training information, sparse initializers, non-tensor types, newer fields — are kept as
- * unknown fields when a model is read, and written back unchanged, so a model passes through edgefl
- * without losing what edgefl does not understand. int64 fields are bigints, bytes are Uint8Arrays.
+ * The messages, field names and numbers are those of the ONNX specification (onnx.proto). Only the
+ * fields edgefl uses are described: the rest — function libraries, training information, non-tensor
+ * types, newer fields — are kept as unknown fields when a model is read, and written back
+ * unchanged, so a model passes through edgefl without losing what edgefl does not understand. int64
+ * fields are bigints, bytes are Uint8Arrays.
  */
 import { create, createFileRegistry, type DescMessage } from '@bufbuild/protobuf';
 import {
@@ -64,8 +65,18 @@ const MESSAGES: MessageSpec[] = [
       ['input', 11, MESSAGE, 'ValueInfoProto'],
       ['output', 12, MESSAGE, 'ValueInfoProto'],
       ['value_info', 13, MESSAGE, 'ValueInfoProto'],
+      // Described so that the values sparse initializers define are known when a graph is checked.
+      ['sparse_initializer', 15, MESSAGE, 'SparseTensorProto'],
       ['metadata_props', 16, MESSAGE, 'StringStringEntryProto'],
     ],
+  },
+  {
+    name: 'SparseTensorProto',
+    optional: [
+      ['values', 1, MESSAGE, 'TensorProto'],
+      ['indices', 2, MESSAGE, 'TensorProto'],
+    ],
+    repeated: [['dims', 3, INT64]],
   },
   {
     name: 'NodeProto',
@@ -216,6 +227,13 @@ function message(name: string): DescMessage {
 }
 
 export const ModelProtoSchema = message('ModelProto');
+export const GraphProtoSchema = message('GraphProto');
+export const NodeProtoSchema = message('NodeProto');
+export const AttributeProtoSchema = message('AttributeProto');
+export const TensorProtoSchema = message('TensorProto');
+export const ValueInfoProtoSchema = message('ValueInfoProto');
+export const StringStringEntryProtoSchema = message('StringStringEntryProto');
+export const OperatorSetIdProtoSchema = message('OperatorSetIdProto');
 
 // The messages as TypeScript sees them after decoding (protobuf-es's plain objects).
 
@@ -253,6 +271,12 @@ export interface TensorProto {
   externalData: StringStringEntryProto[];
 }
 
+export interface SparseTensorProto {
+  values?: TensorProto;
+  indices?: TensorProto;
+  dims: bigint[];
+}
+
 export interface TensorShapeDimension {
   dimValue: bigint;
   dimParam: string;
@@ -271,6 +295,8 @@ export interface ValueInfoProto {
 
 export interface AttributeProto {
   name: string;
+  refAttrName: string;
+  docString: string;
   type: number;
   f: number;
   i: bigint;
@@ -292,6 +318,7 @@ export interface NodeProto {
   output: string[];
   attribute: AttributeProto[];
   docString: string;
+  metadataProps: StringStringEntryProto[];
 }
 
 export interface GraphProto {
@@ -301,6 +328,7 @@ export interface GraphProto {
   input: ValueInfoProto[];
   output: ValueInfoProto[];
   valueInfo: ValueInfoProto[];
+  sparseInitializer: SparseTensorProto[];
   docString: string;
 }
 
@@ -316,5 +344,16 @@ export interface ModelProto {
   metadataProps: StringStringEntryProto[];
 }
 
-/** AttributeProto.AttributeType values edgefl writes. */
-export const ATTRIBUTE_TYPE = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7 } as const;
+/** AttributeProto.AttributeType values (onnx.proto's AttributeType enum). */
+export const ATTRIBUTE_TYPE = {
+  FLOAT: 1,
+  INT: 2,
+  STRING: 3,
+  TENSOR: 4,
+  GRAPH: 5,
+  FLOATS: 6,
+  INTS: 7,
+  STRINGS: 8,
+  TENSORS: 9,
+  GRAPHS: 10,
+} as const;
