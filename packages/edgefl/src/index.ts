@@ -132,3 +132,10 @@ export {
 export { ortConstantEvaluator } from './onnx/passes/ort-evaluator.js';
 export { removeIdentityAndDropout } from './onnx/passes/remove-identity.js';
 export { pruneUnused } from './onnx/passes/prune-unused.js';
+export {
+  measureLatency,
+  percentile,
+  LatencyError,
+  type LatencyOptions,
+  type LatencyResult,
+} from './optimize/latency.js';
