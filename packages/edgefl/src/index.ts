@@ -132,6 +132,21 @@ export {
 export { ortConstantEvaluator } from './onnx/passes/ort-evaluator.js';
 export { removeIdentityAndDropout } from './onnx/passes/remove-identity.js';
 export { pruneUnused } from './onnx/passes/prune-unused.js';
+export { QuantizationError } from './quantize/errors.js';
+export {
+  calibrate,
+  tensorsToCalibrate,
+  type Calibration,
+  type CalibrationMethod,
+  type CalibrateOptions,
+  type TensorRange,
+} from './quantize/calibrate.js';
+export type { CalibrationBatch, CalibrationBatches } from './quantize/calibration-batches.js';
+export { MagnitudeHistogram, percentileThreshold, entropyThreshold } from './quantize/histogram.js';
+export { findTargets, QUANTIZABLE_OPS, type QuantizableNode, type Targets } from './quantize/targets.js';
+export { quantizeStaticInt8, type StaticInt8Options } from './quantize/static-int8.js';
+export type { QuantizationReport, QuantizedNodeReport, QuantizedModel } from './quantize/report.js';
+export { quantizeDynamicInt8, type DynamicInt8Options } from './quantize/dynamic-int8.js';
 export {
   measureLatency,
   percentile,

@@ -53,3 +53,11 @@ export { runSecAggInWorkers, SecAggClientThreads } from './privacy/secagg/in-wor
 export * from './federation/settings.js';
 export { strategyStack, type StrategyStack } from './federation/strategy-stack.js';
 export { checkResumable } from './federation/resume.js';
+export {
+  optimizedGraph,
+  opTypeCounts,
+  checkFusion,
+  FUSED_INTEGER_OPS,
+  type FusionCheck,
+  type OptimizedGraphOptions,
+} from './quantize/optimized-graph.js';
