@@ -12,7 +12,7 @@ import { calibrate, tensorsToCalibrate } from './calibrate.js';
 import { QuantizationError } from './errors.js';
 import { quantizeDynamicInt8 } from './dynamic-int8.js';
 import { quantizeStaticInt8 } from './static-int8.js';
-import { runtime } from './test-fixtures.js';
+import { runtime } from '../../../../test/helpers/quantize-fixtures.js';
 
 /** x [N, 16] -> Mul by 2 -> MatMul [16, 4]: the MatMul reads exactly 2x. */
 function doubledMatMul(): OnnxModel {

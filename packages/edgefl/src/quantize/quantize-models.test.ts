@@ -14,7 +14,14 @@ import { quantizeDynamicInt8 } from './dynamic-int8.js';
 import { quantizeStaticInt8 } from './static-int8.js';
 import type { QuantizedModel } from './report.js';
 import type { OnnxModel } from '../onnx/edit/model.js';
-import { agreement, argmax, runLogits, runtime, trainedModel, type Fixture } from './test-fixtures.js';
+import {
+  agreement,
+  argmax,
+  runLogits,
+  runtime,
+  trainedModel,
+  type Fixture,
+} from '../../../../test/helpers/quantize-fixtures.js';
 
 /**
  * Bounds measured on these models (onnxruntime-node 1.30, x86-64 with VNNI) with some room:

@@ -7,12 +7,12 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { readIdxFile, nodeRuntime } from '@edgefl/node';
-import { builtInModel } from '../model/zoo.js';
-import { exportInferenceModel } from '../model/export.js';
-import { decodeMnist, mnistDataset } from '../data/mnist.js';
-import { SubsetDataset, type ArrayDataset } from '../data/dataset.js';
-import { Trainer } from '../runtime/trainer.js';
-import { sgd } from '../autodiff/optimizers.js';
+import { builtInModel } from '../../packages/edgefl/src/model/zoo.js';
+import { exportInferenceModel } from '../../packages/edgefl/src/model/export.js';
+import { decodeMnist, mnistDataset } from '../../packages/edgefl/src/data/mnist.js';
+import { SubsetDataset, type ArrayDataset } from '../../packages/edgefl/src/data/dataset.js';
+import { Trainer } from '../../packages/edgefl/src/runtime/trainer.js';
+import { sgd } from '../../packages/edgefl/src/autodiff/optimizers.js';
 
 export const runtime = nodeRuntime();
 
