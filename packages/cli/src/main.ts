@@ -7,6 +7,7 @@ import { registerAttackCommand } from './attack.js';
 import { Interrupted, registerSimulateCommand } from './simulate.js';
 import { registerPartitionCommand } from './partition.js';
 import { registerFederateCommands } from './federate.js';
+import { registerBenchCommand } from './bench.js';
 import { registerCertsCommand } from './certs.js';
 
 export function buildProgram(out?: (line: string) => void): Command {
@@ -20,6 +21,7 @@ export function buildProgram(out?: (line: string) => void): Command {
   registerPartitionCommand(program, out);
   registerTrainCommand(program, out);
   registerExportCommand(program, out);
+  registerBenchCommand(program, out);
   registerDpCommand(program, out);
   registerAttackCommand(program, out);
   registerFederateCommands(program, out);

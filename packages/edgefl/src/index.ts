@@ -154,3 +154,11 @@ export {
   type LatencyOptions,
   type LatencyResult,
 } from './optimize/latency.js';
+export {
+  benchModel,
+  classifierAccuracy,
+  BENCH_SETTINGS,
+  type BenchSetting,
+  type ModelBenchOptions,
+  type ModelBenchRow,
+} from './optimize/model-bench.js';

@@ -62,6 +62,11 @@ export async function renderCurves(
     background: 'white',
     layer: o.targets?.length ? [curves, targets] : [curves],
   };
+  return renderChart(spec);
+}
+
+/** A vega-lite chart as an SVG and a PNG, without a browser. */
+export async function renderChart(spec: TopLevelSpec): Promise<{ svg: string; png: Uint8Array }> {
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   const svg = await view.toSVG();
   view.finalize();
