@@ -8,6 +8,7 @@ import { Interrupted, registerSimulateCommand } from './simulate.js';
 import { registerPartitionCommand } from './partition.js';
 import { registerFederateCommands } from './federate.js';
 import { registerBenchCommand } from './bench.js';
+import { registerOptimizeCommand } from './optimize.js';
 import { registerCertsCommand } from './certs.js';
 
 export function buildProgram(out?: (line: string) => void): Command {
@@ -22,6 +23,7 @@ export function buildProgram(out?: (line: string) => void): Command {
   registerTrainCommand(program, out);
   registerExportCommand(program, out);
   registerBenchCommand(program, out);
+  registerOptimizeCommand(program, out);
   registerDpCommand(program, out);
   registerAttackCommand(program, out);
   registerFederateCommands(program, out);

@@ -1,0 +1,84 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { builtInModel, exportInferenceModel, importModel, initialParameters } from 'edgefl';
+import { runCommand } from '../../../test/helpers/cli.js';
+import { checkOnnxModel } from '../../../test/helpers/onnx-checker.js';
+import { registerOptimizeCommand } from './optimize.js';
+
+const optimize = (...args: string[]) => runCommand(registerOptimizeCommand, ['optimize', ...args]);
+
+test(
+  'edgefl optimize: static and dynamic int8 of the MNIST CNN, each node reported with the integer kernel that runs it',
+  { timeout: 180_000 },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgefl-optimize-'));
+    const spec = builtInModel('cnn', { inputShape: [1, 28, 28], classes: 10, seed: 1 });
+    const float = exportInferenceModel(spec, initialParameters(spec));
+    const input = join(dir, 'cnn.onnx');
+    writeFileSync(input, float);
+
+    const staticOut = join(dir, 'cnn-int8.onnx');
+    const s = (
+      await optimize(
+        input,
+        '--int8',
+        'static',
+        '--calibrate',
+        'mnist:64',
+        '--method',
+        'percentile',
+        '--out',
+        staticOut,
+      )
+    ).join('\n');
+    assert.match(s, /calibrating on 64 mnist training examples \(percentile\)/);
+    assert.equal((s.match(/runs as QLinearConv/g) ?? []).length, 2, s);
+    assert.equal((s.match(/runs as QGemm/g) ?? []).length, 2, s);
+    assert.match(s, /4 of 4 quantized nodes run as integer kernels here/);
+    const int8 = readFileSync(staticOut);
+    assert.ok(float.length / int8.length >= 3.5, `${float.length} / ${int8.length}`);
+    await checkOnnxModel(int8);
+    assert.ok(importModel(int8).nodes('QuantizeLinear').length > 0);
+
+    const dynamicOut = join(dir, 'cnn-dyn.onnx');
+    const d = (await optimize(input, '--int8', 'dynamic', '--per-tensor', '--out', dynamicOut)).join('\n');
+    assert.match(d, /per-tensor weights -> runs as DynamicQuantizeMatMul/);
+    assert.match(d, /left float: Conv node 'Conv_1'/);
+    await checkOnnxModel(readFileSync(dynamicOut));
+
+    // What cannot be done is refused, naming the problem, and nothing is written.
+    const nothing = join(dir, 'nothing.onnx');
+    await assert.rejects(
+      optimize(input, '--int8', 'static', '--out', nothing),
+      /--int8 static needs --calibrate/,
+    );
+    await assert.rejects(
+      optimize(input, '--int8', 'int4', '--out', nothing),
+      /--int8: expected static or dynamic, got 'int4'/,
+    );
+    await assert.rejects(
+      optimize(input, '--int8', 'static', '--calibrate', 'mnist', '--out', nothing),
+      /--calibrate: expected <dataset>:<examples>/,
+    );
+    await assert.rejects(
+      optimize(join(dir, 'missing.onnx'), '--int8', 'dynamic', '--out', nothing),
+      /missing\.onnx: no such file/,
+    );
+    writeFileSync(join(dir, 'text.onnx'), 'not a model');
+    await assert.rejects(
+      optimize(join(dir, 'text.onnx'), '--int8', 'dynamic', '--out', nothing),
+      /is not an ONNX model/,
+    );
+    // A model whose input does not take MNIST's examples: calibration names the input and the shapes.
+    const other = builtInModel('mlp', { inputShape: [100], classes: 10, seed: 1 });
+    writeFileSync(join(dir, 'mlp100.onnx'), exportInferenceModel(other, initialParameters(other)));
+    await assert.rejects(
+      optimize(join(dir, 'mlp100.onnx'), '--int8', 'static', '--calibrate', 'mnist:32', '--out', nothing),
+      (e: Error) => /input/.test(e.message) && /100/.test(e.message),
+    );
+    assert.equal(existsSync(nothing), false);
+  },
+);
