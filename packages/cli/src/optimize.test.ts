@@ -34,7 +34,9 @@ test(
         staticOut,
       )
     ).join('\n');
-    assert.match(s, /calibrating on 64 mnist training examples \(percentile\)/);
+    assert.match(s, /calibrating on the first 64 mnist training examples \(percentile\)/);
+    // The speed guard ran (on by default): both latencies are reported.
+    assert.match(s, /batch-1 latency \d+\.\d+ ms float, \d+\.\d+ ms now/);
     assert.equal((s.match(/runs as QLinearConv/g) ?? []).length, 2, s);
     assert.equal((s.match(/runs as QGemm/g) ?? []).length, 2, s);
     assert.match(s, /4 of 4 quantized nodes run as integer kernels here/);
@@ -44,7 +46,25 @@ test(
     assert.ok(importModel(int8).nodes('QuantizeLinear').length > 0);
 
     const dynamicOut = join(dir, 'cnn-dyn.onnx');
-    const d = (await optimize(input, '--int8', 'dynamic', '--per-tensor', '--out', dynamicOut)).join('\n');
+    const d = (
+      await optimize(
+        input,
+        '--int8',
+        'dynamic',
+        '--per-tensor',
+        '--validate',
+        'mnist:300',
+        '--max-loss',
+        '100',
+        '--out',
+        dynamicOut,
+      )
+    ).join('\n');
+    // The accuracy guard scored both models on held-out training examples (a bound of 100 points
+    // keeps every node in int8).
+    assert.match(d, /validating on the last 300 mnist training examples/);
+    assert.match(d, /accuracy \d+\.\d\d% float, \d+\.\d\d% now/);
+    assert.doesNotMatch(d, /kept float/);
     assert.match(d, /per-tensor weights -> runs as DynamicQuantizeMatMul/);
     assert.match(d, /left float: Conv node 'Conv_1'/);
     await checkOnnxModel(readFileSync(dynamicOut));
@@ -58,6 +78,14 @@ test(
     await assert.rejects(
       optimize(input, '--int8', 'int4', '--out', nothing),
       /--int8: expected static or dynamic, got 'int4'/,
+    );
+    await assert.rejects(
+      optimize(input, '--int8', 'dynamic', '--max-loss', '0.3', '--out', nothing),
+      /--max-loss needs --validate/,
+    );
+    await assert.rejects(
+      optimize(input, '--int8', 'dynamic', '--validate', 'mnist:10', '--max-loss', 'some', '--out', nothing),
+      /--max-loss: expected accuracy points >= 0/,
     );
     await assert.rejects(
       optimize(input, '--int8', 'static', '--calibrate', 'mnist', '--out', nothing),

@@ -8,11 +8,15 @@ import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import {
   calibrate,
-  exportModel,
+  classifierAccuracy,
+  guardedQuantize,
+  measureLatency,
+  SubsetDataset,
   importModel,
   quantizeDynamicInt8,
   quantizeStaticInt8,
   type CalibrationMethod,
+  type QuantizedModel,
   type Dataset,
   type OnnxModel,
   type QuantizationReport,
@@ -23,6 +27,9 @@ import { loadNamedDataset } from './datasets.js';
 interface OptimizeFlags {
   int8?: string;
   calibrate?: string;
+  validate?: string;
+  maxLoss?: string;
+  speedGuard: boolean;
   method: string;
   perTensor?: boolean;
   out: string;
@@ -52,6 +59,15 @@ export function registerOptimizeCommand(
     )
     .option('--method <name>', 'static: calibration method, minmax, percentile or entropy', 'minmax')
     .option('--per-tensor', 'one weight scale per tensor instead of one per output channel')
+    .option(
+      '--validate <dataset:n>',
+      'score candidates on the last n training examples of a dataset (for --max-loss), e.g. mnist:2000',
+    )
+    .option(
+      '--max-loss <points>',
+      'keep the most sensitive layers float until accuracy is within this many points of float',
+    )
+    .option('--no-speed-guard', 'do not time each int8 node against float on this machine')
     .requiredOption('--out <file>', 'where to write the quantized .onnx')
     .action(async (file: string, flags: OptimizeFlags) => {
       const mode = flags.int8;
@@ -74,22 +90,65 @@ export function registerOptimizeCommand(
       const model = importModel(bytes, file);
       const runtime = nodeRuntime();
       const perChannel = !flags.perTensor;
-      let quantized;
+      const maxLoss = flags.maxLoss === undefined ? undefined : points(flags.maxLoss);
+      if (maxLoss !== undefined && !flags.validate)
+        throw new Error('--max-loss needs --validate <dataset:n>: the loss is measured on held-out examples');
+      let quantize: (keep: ReadonlySet<string>) => QuantizedModel<OnnxModel>;
       if (mode === 'static') {
-        const { dataset, count } = calibrationSource(flags.calibrate!);
+        const { dataset, count } = calibrationSource(flags.calibrate!, '--calibrate');
         const data = (await loadNamedDataset(dataset)).train;
-        out(`calibrating on ${count} ${dataset} training examples (${flags.method})`);
+        out(`calibrating on the first ${count} ${dataset} training examples (${flags.method})`);
         const calibration = await calibrate(
           model,
           runtime,
-          batchesOf(data, Math.min(count, data.length), exampleDims(model, data)),
+          batchesOf(data, 0, Math.min(count, data.length), exampleDims(model, data)),
           { method },
         );
-        quantized = quantizeStaticInt8(model, calibration, { perChannel });
-      } else quantized = quantizeDynamicInt8(model, { perChannel });
-      const result = exportModel(quantized.model);
-      const fusion = await checkFusion(runtime, result, quantized.report);
+        quantize = (keepFloat) => quantizeStaticInt8(model, calibration, { perChannel, keepFloat });
+      } else quantize = (keepFloat) => quantizeDynamicInt8(model, { perChannel, keepFloat });
+      // The guards: accuracy on held-out training examples (the last n, never the calibration's),
+      // speed at batch 1 on one thread on this machine.
+      let score: ((m: Uint8Array) => Promise<number>) | undefined;
+      if (flags.validate) {
+        const { dataset, count } = calibrationSource(flags.validate, '--validate');
+        const data = (await loadNamedDataset(dataset)).train;
+        const n = Math.min(count, data.length);
+        const held = new SubsetDataset(
+          data,
+          Uint32Array.from({ length: n }, (_, k) => data.length - n + k),
+        );
+        out(`validating on the last ${n} ${dataset} training examples`);
+        score = async (m) => (await classifierAccuracy(m, runtime, held)).accuracy;
+      }
+      const time = flags.speedGuard
+        ? async (m: Uint8Array) =>
+            (await measureLatency(m, { runtime, batch: 1, threads: 1, runs: 100 })).p50Ms
+        : undefined;
+      const guarded = await guardedQuantize(model, quantize, {
+        ...(score ? { score } : {}),
+        ...(maxLoss !== undefined ? { maxLoss } : {}),
+        ...(time ? { time } : {}),
+      });
+      for (const k of guarded.keptFloat)
+        if (!guarded.returnedFloat) out(`  kept float: ${k.node}: ${k.reason}`);
+      const figures = [
+        guarded.score &&
+          `accuracy ${pct(guarded.score.float)} float, ${pct(guarded.score.result)} now (${signedPoints(guarded.score.result - guarded.score.float)})`,
+        guarded.time &&
+          `batch-1 latency ${guarded.time.float.toFixed(3)} ms float, ${guarded.time.result.toFixed(3)} ms now`,
+      ].filter(Boolean);
+      if (guarded.returnedFloat) {
+        await writeFileAtomic(flags.out, guarded.bytes);
+        out(
+          `int8 did not pay off here — ${guarded.returnedFloat}; wrote the float model unchanged to ${flags.out}`,
+        );
+        if (figures.length) out(figures.join('; '));
+        return;
+      }
+      const result = guarded.bytes;
+      const fusion = await checkFusion(runtime, result, guarded.report!);
       for (const line of describe(fusion.report)) out(line);
+      if (figures.length) out(figures.join('; '));
       await writeFileAtomic(flags.out, result);
       out(
         `wrote ${flags.out}: ${(result.length / 1024).toFixed(0)} KiB, ${(bytes.length / result.length).toFixed(2)}x smaller than ${file}; ${fusion.fused.length} of ${fusion.report.nodes.length} quantized nodes run as integer kernels here${fusion.unfused.length ? ` (not: ${fusion.unfused.map((n) => `${n.node} runs as ${n.computedBy}`).join(', ')})` : ''}`,
@@ -98,10 +157,10 @@ export function registerOptimizeCommand(
 }
 
 /** 'mnist:512' -> the dataset and how many examples. */
-function calibrationSource(spec: string): { dataset: string; count: number } {
+function calibrationSource(spec: string, flag: string): { dataset: string; count: number } {
   const m = /^([a-z0-9-]+):(\d+)$/.exec(spec);
   if (!m || Number(m[2]) < 1)
-    throw new Error(`--calibrate: expected <dataset>:<examples> such as mnist:512, got '${spec}'`);
+    throw new Error(`${flag}: expected <dataset>:<examples> such as mnist:512, got '${spec}'`);
   return { dataset: m[1], count: Number(m[2]) };
 }
 
@@ -119,11 +178,11 @@ function exampleDims(model: OnnxModel, data: Dataset): readonly number[] {
     : data.featureShape;
 }
 
-/** The first `count` examples of `data` in batches of 32, shaped [batch, ...dims]. */
-function* batchesOf(data: Dataset, count: number, dims: readonly number[]) {
+/** Examples [from, to) of `data` in batches of 32, shaped [batch, ...dims]. */
+function* batchesOf(data: Dataset, from: number, to: number, dims: readonly number[]) {
   const per = data.featureShape.reduce((a, b) => a * b, 1);
-  for (let start = 0; start < count; start += 32) {
-    const size = Math.min(32, count - start);
+  for (let start = from; start < to; start += 32) {
+    const size = Math.min(32, to - start);
     const features = new Float32Array(size * per);
     data.gather(
       Array.from({ length: size }, (_, k) => start + k),
@@ -133,6 +192,16 @@ function* batchesOf(data: Dataset, count: number, dims: readonly number[]) {
     yield { data: features, dims: [size, ...dims] };
   }
 }
+
+function points(value: string): number {
+  const p = Number(value);
+  if (!(p >= 0) || !Number.isFinite(p))
+    throw new Error(`--max-loss: expected accuracy points >= 0 such as 0.3, got '${value}'`);
+  return p / 100;
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+const signedPoints = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(100 * x).toFixed(2)} points`;
 
 function describe(r: QuantizationReport): string[] {
   return [

@@ -162,3 +162,4 @@ export {
   type ModelBenchOptions,
   type ModelBenchRow,
 } from './optimize/model-bench.js';
+export { guardedQuantize, type GuardOptions, type GuardedModel, type KeptFloat } from './quantize/guards.js';

@@ -49,9 +49,13 @@ export interface CalibrateOptions {
   readonly sessionOptions?: InferenceSession.SessionOptions;
 }
 
-/** The tensors static int8 quantization reads ranges for (see activation-groups.ts). */
+/**
+ * The tensors static int8 quantization reads ranges for (see activation-groups.ts): every tensor of
+ * every group, not only the one whose range a group uses — with some nodes kept float (the guards)
+ * a group splits, and each part then needs the range of a tensor of its own.
+ */
 export function tensorsToCalibrate(model: OnnxModel): string[] {
-  return activationGroups(model, findTargets(model).nodes).map((g) => g.calibrated);
+  return [...new Set(activationGroups(model, findTargets(model).nodes).flatMap((g) => g.tensors))];
 }
 
 /** Running statistics of one tensor. */

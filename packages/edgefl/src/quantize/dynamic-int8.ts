@@ -26,6 +26,8 @@ import { addInt8Weight, dropUnread, floatInitializer } from './weights.js';
 export interface DynamicInt8Options {
   /** Weight scales per output column (default true). */
   readonly perChannel?: boolean;
+  /** Nodes (by name) to leave float. */
+  readonly keepFloat?: Iterable<string>;
 }
 
 /** DynamicQuantizeLinear and MatMulInteger came with opsets 11 and 10. */
@@ -40,7 +42,7 @@ export function quantizeDynamicInt8(model: OnnxModel, o: DynamicInt8Options = {}
       `${model.source}: opset ${opset} is too old for dynamic quantization (DynamicQuantizeLinear needs ${DYNAMIC_OPSET})`,
     );
   const m = importModel(exportModel(model), model.source);
-  const all = findTargets(m);
+  const all = findTargets(m, new Set(o.keepFloat ?? []));
   const targets = all.nodes.filter((t) => t.kind !== 'Conv');
   const skipped = [
     ...all.skipped,

@@ -22,6 +22,8 @@ import { addInt32Bias, addInt8Weight, dequantizeNode, dropUnread } from './weigh
 export interface StaticInt8Options {
   /** Weight scales per output channel (default true): better accuracy, same speed in ONNX Runtime. */
   readonly perChannel?: boolean;
+  /** Nodes (by name) to leave float. */
+  readonly keepFloat?: Iterable<string>;
 }
 
 /** Per-channel DequantizeLinear (the axis attribute) came with opset 13; QuantizeLinear with 10. */
@@ -36,7 +38,7 @@ export function quantizeStaticInt8(
   const perChannel = o.perChannel ?? true;
   checkOpset(model, perChannel);
   const m = importModel(exportModel(model), model.source);
-  const targets = findTargets(m);
+  const targets = findTargets(m, new Set(o.keepFloat ?? []));
   const groups = activationGroups(m, targets.nodes);
   const params = new Map<string, ActivationParams>();
   const notes: string[] = [];

@@ -35,11 +35,18 @@ export interface Targets {
 
 const isDefault = (d: string) => d === '' || d === 'ai.onnx';
 
-/** The quantizable nodes of a model, or an error saying there are none (and why each was left). */
-export function findTargets(model: OnnxModel): Targets {
+/**
+ * The quantizable nodes of a model, or an error saying there are none (and why each was left).
+ * `keepFloat` names nodes the caller wants left float (a guard found them too costly in int8).
+ */
+export function findTargets(model: OnnxModel, keepFloat: ReadonlySet<string> = new Set()): Targets {
   const nodes: QuantizableNode[] = [];
   const skipped: string[] = [];
   for (const node of model.filter((n) => QUANTIZABLE_OPS.includes(n.opType) && isDefault(n.domain))) {
+    if (keepFloat.has(node.name)) {
+      skipped.push(`${describeNode(node)}: kept float as asked`);
+      continue;
+    }
     const found = target(model, node);
     if (typeof found === 'string') skipped.push(`${describeNode(node)}: ${found}`);
     else nodes.push(found);
