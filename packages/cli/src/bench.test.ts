@@ -64,12 +64,16 @@ test(
     for (const f of ['bench.svg', 'bench.png']) assert.ok(existsSync(join(out, f)), f);
     assert.match(
       lines.join('\n'),
-      /\[2\/2\] int8\.onnx: timing 2 settings × 20 calls, accuracy on 300 examples/,
+      /\[2\/2\] \(onnxruntime-node\) int8\.onnx: timing 2 settings × 20 calls, accuracy on 300 examples/,
     );
     // A missing file is named before anything is timed.
     await assert.rejects(
       runCommand(registerBenchCommand, ['bench', join(dir, 'float.onnx'), join(dir, 'nope.onnx')]),
       /nope\.onnx: no such file/,
+    );
+    await assert.rejects(
+      runCommand(registerBenchCommand, ['bench', join(dir, 'float.onnx'), '--runtime', 'gpu']),
+      /--runtime: expected native or wasm, got 'gpu'/,
     );
     await assert.rejects(
       runCommand(registerBenchCommand, ['bench', join(dir, 'float.onnx'), '--runs', '0']),

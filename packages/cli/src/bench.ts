@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { BENCH_SETTINGS, benchModel, type ModelBenchRow } from 'edgefl';
-import { nodeRuntime, writeFileAtomic } from '@edgefl/node';
+import { nodeRuntime, wasmRuntime, writeFileAtomic } from '@edgefl/node';
 import { loadNamedDataset } from './datasets.js';
 import { renderChart } from './report/curves.js';
 
@@ -17,6 +17,7 @@ interface BenchFlags {
   examples: string;
   runs: string;
   out: string;
+  runtime: string;
 }
 
 export function registerBenchCommand(
@@ -31,6 +32,11 @@ export function registerBenchCommand(
     .option('--examples <n>', 'test examples for accuracy', '10000')
     .option('--runs <n>', 'timed calls per setting (after 20 warm-up calls)', '200')
     .option('--out <dir>', 'where to write bench.md, bench.svg and bench.png', 'bench-report')
+    .option(
+      '--runtime <name>',
+      "native (onnxruntime-node) or wasm (onnxruntime-web's WebAssembly build, what a browser runs)",
+      'native',
+    )
     .action(async (files: string[], flags: BenchFlags) => {
       const runs = positiveInt(flags.runs, '--runs');
       const examples = positiveInt(flags.examples, '--examples');
@@ -47,11 +53,11 @@ export function registerBenchCommand(
         }),
       );
       const data = flags.dataset ? (await loadNamedDataset(flags.dataset)).test : undefined;
-      const runtime = nodeRuntime();
+      const runtime = runtimeNamed(flags.runtime);
       const rows: ModelBenchRow[] = [];
       for (const [k, m] of models.entries()) {
         out(
-          `[${k + 1}/${models.length}] ${m.name}: timing ${BENCH_SETTINGS.length} settings × ${runs} calls${data ? `, accuracy on ${Math.min(examples, data.length)} examples` : ''}`,
+          `[${k + 1}/${models.length}] (${runtime.name}) ${m.name}: timing ${BENCH_SETTINGS.length} settings × ${runs} calls${data ? `, accuracy on ${Math.min(examples, data.length)} examples` : ''}`,
         );
         rows.push(await benchModel(m.name, m.bytes, { runtime, data, examples, runs }));
       }
@@ -64,6 +70,13 @@ export function registerBenchCommand(
       await writeFileAtomic(join(flags.out, 'bench.png'), chart.png);
       out(`\nwrote ${join(flags.out, 'bench.md')}, bench.svg and bench.png`);
     });
+}
+
+/** The runtime a command times with: the device's, as near as this machine can run it. */
+export function runtimeNamed(name: string) {
+  if (name === 'native') return nodeRuntime();
+  if (name === 'wasm') return wasmRuntime();
+  throw new Error(`--runtime: expected native or wasm, got '${name}'`);
 }
 
 function positiveInt(value: string, flag: string): number {

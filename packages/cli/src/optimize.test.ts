@@ -36,7 +36,7 @@ test(
     ).join('\n');
     assert.match(s, /calibrating on the first 64 mnist training examples \(percentile\)/);
     // The speed guard ran (on by default): both latencies are reported.
-    assert.match(s, /batch-1 latency \d+\.\d+ ms float, \d+\.\d+ ms now/);
+    assert.match(s, /batch-1 latency on onnxruntime-node \d+\.\d+ ms float, \d+\.\d+ ms now/);
     assert.equal((s.match(/runs as QLinearConv/g) ?? []).length, 2, s);
     assert.equal((s.match(/runs as QGemm/g) ?? []).length, 2, s);
     assert.match(s, /4 of 4 quantized nodes run as integer kernels here/);
@@ -82,6 +82,10 @@ test(
     await assert.rejects(
       optimize(input, '--int8', 'dynamic', '--max-loss', '0.3', '--out', nothing),
       /--max-loss needs --validate/,
+    );
+    await assert.rejects(
+      optimize(input, '--int8', 'dynamic', '--runtime', 'gpu', '--out', nothing),
+      /--runtime: expected native or wasm, got 'gpu'/,
     );
     await assert.rejects(
       optimize(input, '--int8', 'dynamic', '--validate', 'mnist:10', '--max-loss', 'some', '--out', nothing),

@@ -23,6 +23,7 @@ import {
 } from 'edgefl';
 import { checkFusion, nodeRuntime, writeFileAtomic } from '@edgefl/node';
 import { loadNamedDataset } from './datasets.js';
+import { runtimeNamed } from './bench.js';
 
 interface OptimizeFlags {
   int8?: string;
@@ -30,6 +31,7 @@ interface OptimizeFlags {
   validate?: string;
   maxLoss?: string;
   speedGuard: boolean;
+  runtime: string;
   method: string;
   perTensor?: boolean;
   out: string;
@@ -68,6 +70,11 @@ export function registerOptimizeCommand(
       'keep the most sensitive layers float until accuracy is within this many points of float',
     )
     .option('--no-speed-guard', 'do not time each int8 node against float on this machine')
+    .option(
+      '--runtime <name>',
+      "what the speed guard times with: native (onnxruntime-node) or wasm (onnxruntime-web's WebAssembly build, what a browser runs)",
+      'native',
+    )
     .requiredOption('--out <file>', 'where to write the quantized .onnx')
     .action(async (file: string, flags: OptimizeFlags) => {
       const mode = flags.int8;
@@ -120,9 +127,10 @@ export function registerOptimizeCommand(
         out(`validating on the last ${n} ${dataset} training examples`);
         score = async (m) => (await classifierAccuracy(m, runtime, held)).accuracy;
       }
+      const target = runtimeNamed(flags.runtime);
       const time = flags.speedGuard
         ? async (m: Uint8Array) =>
-            (await measureLatency(m, { runtime, batch: 1, threads: 1, runs: 100 })).p50Ms
+            (await measureLatency(m, { runtime: target, batch: 1, threads: 1, runs: 100 })).p50Ms
         : undefined;
       const guarded = await guardedQuantize(model, quantize, {
         ...(score ? { score } : {}),
@@ -135,7 +143,7 @@ export function registerOptimizeCommand(
         guarded.score &&
           `accuracy ${pct(guarded.score.float)} float, ${pct(guarded.score.result)} now (${signedPoints(guarded.score.result - guarded.score.float)})`,
         guarded.time &&
-          `batch-1 latency ${guarded.time.float.toFixed(3)} ms float, ${guarded.time.result.toFixed(3)} ms now`,
+          `batch-1 latency on ${target.name} ${guarded.time.float.toFixed(3)} ms float, ${guarded.time.result.toFixed(3)} ms now`,
       ].filter(Boolean);
       if (guarded.returnedFloat) {
         await writeFileAtomic(flags.out, guarded.bytes);
@@ -209,7 +217,8 @@ function describe(r: QuantizationReport): string[] {
       (n) =>
         `  ${n.node} (${n.opType}): ${n.kind} int8, ${n.perChannel ? 'per-channel' : 'per-tensor'} weights${n.activationRange ? `, activations in [${n.activationRange.low.toPrecision(3)}, ${n.activationRange.high.toPrecision(3)}]` : ''} -> ${n.fused ? `runs as ${n.computedBy}` : `NOT fused (runs as ${n.computedBy})`}`,
     ),
-    ...r.skipped.map((s) => `  left float: ${s}`),
+    // Nodes the guards kept float are listed with their reasons already.
+    ...r.skipped.filter((s) => !s.endsWith('kept float as asked')).map((s) => `  left float: ${s}`),
     ...r.notes.map((s) => `  note: ${s}`),
   ];
 }
