@@ -28,13 +28,13 @@ import {
   quantizeStaticInt8,
   sgd,
   type CalibrationMethod,
-  type Dataset,
   type ModelBenchRow,
   type QuantizedModel,
   type OnnxModel,
 } from 'edgefl';
 import { checkFusion, nodeRuntime, wasmRuntime } from '@edgefl/node';
 import { loadNamedDataset } from '../packages/cli/src/datasets.js';
+import { batchesOf } from '../packages/cli/src/model-inputs.js';
 import { machineLine, updateBenchmarksSection, writeResultJson } from './report.js';
 
 const { values: args } = parseArgs({
@@ -77,20 +77,6 @@ async function floatModel(): Promise<Uint8Array> {
   return bytes;
 }
 
-/** The first `count` training images as calibration batches of 32 (never the test images). */
-function* calibrationBatches(data: Dataset, count: number) {
-  for (let start = 0; start < count; start += 32) {
-    const size = Math.min(32, count - start);
-    const features = new Float32Array(size * 784);
-    data.gather(
-      Array.from({ length: size }, (_, k) => start + k),
-      features,
-      new Int32Array(size),
-    );
-    yield { data: features, dims: [size, 1, 28, 28] };
-  }
-}
-
 interface Variant {
   name: string;
   make: (m: OnnxModel) => Promise<QuantizedModel<OnnxModel>>;
@@ -102,7 +88,7 @@ const staticVariant = (name: string, method: CalibrationMethod, perChannel: bool
   make: async (m) =>
     quantizeStaticInt8(
       m,
-      await calibrate(m, runtime, calibrationBatches(mnist.train, CALIBRATION), { method }),
+      await calibrate(m, runtime, batchesOf(mnist.train, 0, CALIBRATION, [1, 28, 28]), { method }),
       {
         perChannel,
       },
@@ -111,7 +97,7 @@ const staticVariant = (name: string, method: CalibrationMethod, perChannel: bool
 /** Static int8 (MinMax, per channel) calibrated once, for the guard's trials. */
 let staticCalibration: Awaited<ReturnType<typeof calibrate>> | undefined;
 async function calibrated(m: OnnxModel) {
-  staticCalibration ??= await calibrate(m, runtime, calibrationBatches(mnist.train, CALIBRATION), {
+  staticCalibration ??= await calibrate(m, runtime, batchesOf(mnist.train, 0, CALIBRATION, [1, 28, 28]), {
     method: { method: 'minmax' },
   });
   return staticCalibration;

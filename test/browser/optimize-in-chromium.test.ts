@@ -5,21 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser } from 'playwright-core';
-import { bundleForBrowser } from './harness/bundle.js';
-import { launchChromium, missingChromium } from './harness/chromium.js';
-import { startStaticServer, type StaticServer } from './harness/static-server.js';
+import { runPage } from './harness/run-page.js';
 import type { OptimizeTestResult } from './optimize-page/entry.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const ortDist = dirname(
-  createRequire(import.meta.url).resolve('onnxruntime-web/ort-wasm-simd-threaded.wasm'),
-);
 const skip =
   process.env.EDGEFL_SKIP_BROWSER === '1'
     ? 'EDGEFL_SKIP_BROWSER=1 is set: the headless-Chromium test of onnxruntime-web does not run'
@@ -29,42 +20,10 @@ test(
   'int8 quantization and the latency harness run in headless Chromium on onnxruntime-web',
   { skip, timeout: 180_000 },
   async (t) => {
-    const missing = missingChromium();
-    if (missing) assert.fail(missing);
-    const dir = await mkdtemp(join(tmpdir(), 'edgefl-browser-optimize-'));
-    let server: StaticServer | undefined;
-    let browser: Browser | undefined;
-    let result: OptimizeTestResult;
-    const pageErrors: string[] = [];
-    try {
-      await bundleForBrowser(join(here, 'optimize-page', 'entry.ts'), dir);
-      server = await startStaticServer(
-        { '/': dir, '/ort/': ortDist },
-        { index: join(here, 'page', 'index.html') },
-      );
-      const origin = server.origin;
-      browser = await launchChromium();
-      const context = await browser.newContext();
-      await context.route(
-        (url) => url.origin !== origin,
-        (route) => route.abort(),
-      );
-      const page = await context.newPage();
-      page.on('pageerror', (e) => pageErrors.push(e.message));
-      await page.goto(`${origin}/`);
-      await page.waitForFunction(() => typeof window.edgeflOptimizeTest === 'function', undefined, {
-        timeout: 20_000,
-      });
-      result = await page.evaluate(() => window.edgeflOptimizeTest!());
-    } catch (e) {
-      throw new Error(
-        `the browser run failed: ${(e as Error).message}${pageErrors.length ? `\npage errors:\n${pageErrors.join('\n')}` : ''}`,
-      );
-    } finally {
-      await browser?.close();
-      await server?.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    const { result, pageErrors } = await runPage<OptimizeTestResult>(
+      join(here, 'optimize-page', 'entry.ts'),
+      'edgeflOptimizeTest',
+    );
     assert.deepEqual(pageErrors, []);
     // The QDQ form, made in the page, about a quarter of the float file.
     assert.ok(

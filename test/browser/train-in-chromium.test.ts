@@ -6,26 +6,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser } from 'playwright-core';
 import { nodeRuntime } from '@edgefl/node';
-import { bundleForBrowser } from './harness/bundle.js';
-import { launchChromium, missingChromium } from './harness/chromium.js';
-import { startStaticServer, type StaticServer } from './harness/static-server.js';
+import { runPage } from './harness/run-page.js';
 import type { BrowserTestResult } from './page/entry.js';
 import { runScenario } from './page/scenario.js';
 import { formatLosses, largestDifference, mismatch, trainingProblems } from './harness/compare.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** onnxruntime-web's dist folder, found through the package's own exports. */
-const ortDist = dirname(
-  createRequire(import.meta.url).resolve('onnxruntime-web/ort-wasm-simd-threaded.wasm'),
-);
-
 const skip =
   process.env.EDGEFL_SKIP_BROWSER === '1'
     ? 'EDGEFL_SKIP_BROWSER=1 is set: the headless-Chromium test of onnxruntime-web does not run'
@@ -35,49 +24,10 @@ test(
   'training in headless Chromium on onnxruntime-web matches onnxruntime-node',
   { skip, timeout: 120_000 },
   async (t) => {
-    const missing = missingChromium();
-    if (missing) assert.fail(missing);
-
-    const dir = await mkdtemp(join(tmpdir(), 'edgefl-browser-'));
-    let server: StaticServer | undefined;
-    let browser: Browser | undefined;
-    let result: BrowserTestResult;
-    const offOrigin: string[] = [];
-    const pageErrors: string[] = [];
-    try {
-      await bundleForBrowser(join(here, 'page', 'entry.ts'), dir);
-      server = await startStaticServer(
-        { '/': dir, '/ort/': ortDist },
-        { index: join(here, 'page', 'index.html') },
-      );
-      const origin = server.origin;
-      browser = await launchChromium();
-      const context = await browser.newContext();
-      // Anything the page asks of another origin is refused and remembered: nothing may come from the internet.
-      await context.route(
-        (url) => url.origin !== origin,
-        (route) => {
-          offOrigin.push(route.request().url());
-          return route.abort();
-        },
-      );
-      const page = await context.newPage();
-      page.on('pageerror', (e) => pageErrors.push(e.message));
-      page.on('console', (m) => void (m.type() === 'error' && pageErrors.push(m.text())));
-      await page.goto(`${origin}/`);
-      await page.waitForFunction(() => typeof window.edgeflBrowserTest === 'function', undefined, {
-        timeout: 20_000,
-      });
-      result = await page.evaluate(() => window.edgeflBrowserTest!());
-    } catch (e) {
-      throw new Error(
-        `the browser run failed: ${(e as Error).message}${pageErrors.length ? `\npage errors:\n${pageErrors.join('\n')}` : ''}`,
-      );
-    } finally {
-      await browser?.close();
-      await server?.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    const { result, offOrigin, pageErrors, requests } = await runPage<BrowserTestResult>(
+      join(here, 'page', 'entry.ts'),
+      'edgeflBrowserTest',
+    );
     const node = await runScenario(nodeRuntime());
     const web = result.web;
     t.diagnostic(
@@ -88,13 +38,13 @@ test(
     assert.deepEqual(offOrigin, [], 'the page requested something from another origin');
     assert.deepEqual(pageErrors, [], 'the page logged errors');
     assert.deepEqual(
-      server.requests.filter((r) => r.status !== 200),
+      requests.filter((r) => r.status !== 200),
       [],
       'the server refused some requests',
     );
     assert.ok(
-      server.requests.some((r) => r.path.startsWith('/ort/') && r.path.endsWith('.wasm')),
-      `onnxruntime-web did not load its .wasm from the test server (requests: ${server.requests.map((r) => r.path).join(', ')})`,
+      requests.some((r) => r.path.startsWith('/ort/') && r.path.endsWith('.wasm')),
+      `onnxruntime-web did not load its .wasm from the test server (requests: ${requests.map((r) => r.path).join(', ')})`,
     );
 
     // The web adapter's defaults: a page that is not cross-origin isolated runs one thread.

@@ -3,33 +3,19 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  builtInModel,
-  calibrate,
-  exportInferenceModel,
-  exportModel,
-  importModel,
-  initialParameters,
-  quantizeStaticInt8,
-  Rng,
-} from 'edgefl';
+
 import { nodeRuntime } from '@edgefl/node';
 import { runCommand } from '../../../test/helpers/cli.js';
 import { registerBenchCommand } from './bench.js';
+import { untrainedCnn, staticInt8 } from '../../../test/helpers/int8-cnn.js';
 
 test(
   'edgefl bench: one table of size, latency and accuracy, each model against the first, as Markdown and a chart',
   { timeout: 180_000 },
   async () => {
     const dir = mkdtempSync(join(tmpdir(), 'edgefl-bench-'));
-    const spec = builtInModel('cnn', { inputShape: [1, 28, 28], classes: 10, seed: 1 });
-    const float = exportInferenceModel(spec, initialParameters(spec));
-    const rng = new Rng(3);
-    const batches = Array.from({ length: 4 }, () =>
-      Float32Array.from({ length: 8 * 784 }, () => rng.uniform()),
-    );
-    const model = importModel(float);
-    const int8 = exportModel(quantizeStaticInt8(model, await calibrate(model, nodeRuntime(), batches)).model);
+    const float = untrainedCnn();
+    const int8 = await staticInt8(nodeRuntime(), float);
     writeFileSync(join(dir, 'float.onnx'), float);
     writeFileSync(join(dir, 'int8.onnx'), int8);
     const out = join(dir, 'report');

@@ -8,8 +8,9 @@ import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { BENCH_SETTINGS, benchModel, type ModelBenchRow } from 'edgefl';
-import { nodeRuntime, wasmRuntime, writeFileAtomic } from '@edgefl/node';
+import { writeFileAtomic } from '@edgefl/node';
 import { loadNamedDataset } from './datasets.js';
+import { runtimeNamed } from './model-inputs.js';
 import { renderChart } from './report/curves.js';
 
 interface BenchFlags {
@@ -70,13 +71,6 @@ export function registerBenchCommand(
       await writeFileAtomic(join(flags.out, 'bench.png'), chart.png);
       out(`\nwrote ${join(flags.out, 'bench.md')}, bench.svg and bench.png`);
     });
-}
-
-/** The runtime a command times with: the device's, as near as this machine can run it. */
-export function runtimeNamed(name: string) {
-  if (name === 'native') return nodeRuntime();
-  if (name === 'wasm') return wasmRuntime();
-  throw new Error(`--runtime: expected native or wasm, got '${name}'`);
 }
 
 function positiveInt(value: string, flag: string): number {

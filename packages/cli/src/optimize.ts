@@ -17,13 +17,12 @@ import {
   quantizeStaticInt8,
   type CalibrationMethod,
   type QuantizedModel,
-  type Dataset,
   type OnnxModel,
   type QuantizationReport,
 } from 'edgefl';
 import { checkFusion, nodeRuntime, writeFileAtomic } from '@edgefl/node';
 import { loadNamedDataset } from './datasets.js';
-import { runtimeNamed } from './bench.js';
+import { batchesOf, exampleDims, runtimeNamed } from './model-inputs.js';
 
 interface OptimizeFlags {
   int8?: string;
@@ -170,35 +169,6 @@ function calibrationSource(spec: string, flag: string): { dataset: string; count
   if (!m || Number(m[2]) < 1)
     throw new Error(`${flag}: expected <dataset>:<examples> such as mnist:512, got '${spec}'`);
   return { dataset: m[1], count: Number(m[2]) };
-}
-
-/**
- * One example's dimensions as the model takes them: an image dataset feeds a model of flat inputs
- * ([784]) as well as one of images ([1, 28, 28]) when the sizes agree; otherwise the dataset's own
- * shape, which calibration then refuses, naming both.
- */
-function exampleDims(model: OnnxModel, data: Dataset): readonly number[] {
-  const input = model.inputs.find((i) => !model.isInitializer(i.name));
-  const dims = (input?.type?.tensorType?.shape?.dim ?? []).slice(1).map((d) => Number(d.dimValue));
-  const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
-  return dims.length > 0 && dims.every((d) => d > 0) && size(dims) === size(data.featureShape)
-    ? dims
-    : data.featureShape;
-}
-
-/** Examples [from, to) of `data` in batches of 32, shaped [batch, ...dims]. */
-function* batchesOf(data: Dataset, from: number, to: number, dims: readonly number[]) {
-  const per = data.featureShape.reduce((a, b) => a * b, 1);
-  for (let start = from; start < to; start += 32) {
-    const size = Math.min(32, to - start);
-    const features = new Float32Array(size * per);
-    data.gather(
-      Array.from({ length: size }, (_, k) => start + k),
-      features,
-      new Int32Array(size),
-    );
-    yield { data: features, dims: [size, ...dims] };
-  }
 }
 
 function points(value: string): number {

@@ -5,19 +5,8 @@
  */
 import * as ort from 'onnxruntime-web/wasm';
 import { webRuntime } from 'edgefl/web';
-import {
-  Rng,
-  builtInModel,
-  calibrate,
-  exportInferenceModel,
-  exportModel,
-  importModel,
-  initialParameters,
-  measureLatency,
-  quantizeStaticInt8,
-  type LatencyResult,
-  type OrtRuntime,
-} from 'edgefl';
+import { Rng, importModel, measureLatency, type LatencyResult, type OrtRuntime } from 'edgefl';
+import { untrainedCnn, staticInt8 } from '../../helpers/int8-cnn.js';
 
 export interface OptimizeTestResult {
   floatBytes: number;
@@ -49,14 +38,9 @@ async function logits(runtime: OrtRuntime, model: Uint8Array, x: Float32Array): 
 
 window.edgeflOptimizeTest = async () => {
   const runtime = webRuntime(ort, { wasmPaths: new URL('/ort/', location.href).href });
-  const spec = builtInModel('cnn', { inputShape: [1, 28, 28], classes: 10, seed: 1 });
-  const float = exportInferenceModel(spec, initialParameters(spec));
-  const rng = new Rng(3);
-  const batches = Array.from({ length: 4 }, () =>
-    Float32Array.from({ length: 8 * 784 }, () => rng.uniform()),
-  );
-  const model = importModel(float);
-  const int8 = exportModel(quantizeStaticInt8(model, await calibrate(model, runtime, batches)).model);
+  const float = untrainedCnn();
+  const int8 = await staticInt8(runtime, float);
+  const rng = new Rng(4);
   const x = Float32Array.from({ length: 16 * 784 }, () => rng.uniform());
   const timing = { runtime, batch: 1, runs: 60, warmup: 10 };
   return {

@@ -5,19 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  Rng,
-  builtInModel,
-  calibrate,
-  exportInferenceModel,
-  exportModel,
-  importModel,
-  initialParameters,
-  quantizeDynamicInt8,
-  quantizeStaticInt8,
-  type OrtRuntime,
-} from 'edgefl';
+import { Rng, exportModel, importModel, quantizeDynamicInt8, type OrtRuntime } from 'edgefl';
 import { nodeRuntime, wasmRuntime } from '../runtime/node.js';
+import { untrainedCnn, staticInt8 } from '../../../../test/helpers/int8-cnn.js';
 
 async function logits(runtime: OrtRuntime, model: Uint8Array, x: Float32Array): Promise<Float32Array> {
   const session = await runtime.InferenceSession.create(model, runtime.defaultSessionOptions);
@@ -35,22 +25,14 @@ test(
   async () => {
     const node = nodeRuntime();
     const web = wasmRuntime();
-    const spec = builtInModel('cnn', { inputShape: [1, 28, 28], classes: 10, seed: 1 });
-    const float = exportInferenceModel(spec, initialParameters(spec));
-    const rng = new Rng(3);
-    const batches = Array.from({ length: 4 }, () =>
-      Float32Array.from({ length: 8 * 784 }, () => rng.uniform()),
-    );
+    const float = untrainedCnn();
     const model = importModel(float);
     const forms = {
-      'static per-channel': exportModel(
-        quantizeStaticInt8(model, await calibrate(model, node, batches)).model,
-      ),
-      'static per-tensor': exportModel(
-        quantizeStaticInt8(model, await calibrate(model, node, batches), { perChannel: false }).model,
-      ),
+      'static per-channel': await staticInt8(node, float),
+      'static per-tensor': await staticInt8(node, float, false),
       dynamic: exportModel(quantizeDynamicInt8(model).model),
     };
+    const rng = new Rng(4);
     const x = Float32Array.from({ length: 16 * 784 }, () => rng.uniform());
     for (const [name, bytes] of Object.entries(forms)) {
       const [a, b] = [await logits(node, bytes, x), await logits(web, bytes, x)];
