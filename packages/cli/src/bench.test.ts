@@ -62,6 +62,10 @@ test(
       /--runtime: expected native or wasm, got 'gpu'/,
     );
     await assert.rejects(
+      runCommand(registerBenchCommand, ['bench', join(dir, 'float.onnx'), '--out', join(dir, 'float.onnx')]),
+      /--out .*float\.onnx is a file; give a folder/,
+    );
+    await assert.rejects(
       runCommand(registerBenchCommand, ['bench', join(dir, 'float.onnx'), '--runs', '0']),
       /--runs: expected a positive integer, got '0'/,
     );

@@ -10,6 +10,7 @@ import { basename, join } from 'node:path';
 import { BENCH_SETTINGS, benchModel, type ModelBenchRow } from 'edgefl';
 import { writeFileAtomic } from '@edgefl/node';
 import { loadNamedDataset } from './datasets.js';
+import { checkOutputFolder } from './output-paths.js';
 import { runtimeNamed } from './model-inputs.js';
 import { renderChart } from './report/curves.js';
 
@@ -39,6 +40,7 @@ export function registerBenchCommand(
       'native',
     )
     .action(async (files: string[], flags: BenchFlags) => {
+      checkOutputFolder(flags.out);
       const runs = positiveInt(flags.runs, '--runs');
       const examples = positiveInt(flags.examples, '--examples');
       // Every file is read and checked before any is timed: a typo fails at once, not at the end.

@@ -112,5 +112,15 @@ test(
       (e: Error) => /input/.test(e.message) && /100/.test(e.message),
     );
     assert.equal(existsSync(nothing), false);
+    // The output may not be the input (it would be replaced), nor a folder.
+    await assert.rejects(
+      optimize(input, '--int8', 'dynamic', '--out', input),
+      /is the input .*: it would be overwritten/,
+    );
+    assert.deepEqual(readFileSync(input), Buffer.from(float));
+    await assert.rejects(
+      optimize(input, '--int8', 'dynamic', '--out', dir),
+      /is a folder; give the path of the file/,
+    );
   },
 );

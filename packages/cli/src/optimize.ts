@@ -22,6 +22,7 @@ import {
 } from 'edgefl';
 import { checkFusion, nodeRuntime, writeFileAtomic } from '@edgefl/node';
 import { loadNamedDataset } from './datasets.js';
+import { checkOutputFile } from './output-paths.js';
 import { batchesOf, exampleDims, runtimeNamed } from './model-inputs.js';
 
 interface OptimizeFlags {
@@ -76,6 +77,7 @@ export function registerOptimizeCommand(
     )
     .requiredOption('--out <file>', 'where to write the quantized .onnx')
     .action(async (file: string, flags: OptimizeFlags) => {
+      checkOutputFile(flags.out, [file]);
       const mode = flags.int8;
       if (mode !== 'static' && mode !== 'dynamic')
         throw new Error(`--int8: expected static or dynamic, got '${mode}'`);
