@@ -11,6 +11,17 @@ export interface NamedDataset {
 
 export const DATASETS = ['mnist'] as const;
 
+/**
+ * What a named dataset's examples look like, known without reading it: a run's model is built and
+ * checked against its settings before any data is loaded (datasets.test.ts checks it against the data).
+ */
+export const DATASET_SHAPES: Record<
+  (typeof DATASETS)[number],
+  { readonly featureShape: readonly number[]; readonly classes: number }
+> = {
+  mnist: { featureShape: [1, 28, 28], classes: 10 },
+};
+
 export async function loadNamedDataset(name: string, o: { limit?: number } = {}): Promise<NamedDataset> {
   let ds: NamedDataset;
   switch (name) {

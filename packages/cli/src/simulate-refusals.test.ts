@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RdpAccountant } from 'edgefl';
 import { Interrupted, registerSimulateCommand } from './simulate.js';
 import { runCommand } from '../../../test/helpers/cli.js';
 
@@ -71,6 +72,10 @@ test('settings that cannot work are refused before any work, naming the setting'
   await refused(
     ['--strategy', 'krum', '--strategy-option', 'f=2', '--clients', '20', '--fraction', '0.2'],
     /strategy 'krum' needs at least 7 updates a round, and a round trains 4 of the 20 clients/,
+  );
+  await refused(
+    ['--strategy', 'bulyan', '--strategy-option', 'f=2', '--clients', '100', '--fraction', '0.1'],
+    /strategy 'bulyan' needs at least 11 updates a round, and a round trains 10 of the 100 clients/,
   );
   await refused(
     ['--dp-noise', '1', '--dp-clip', '1', '--secagg'],
@@ -172,55 +177,34 @@ test('a run in which no round changed the model ends with an error that says why
   assert.match(lines.join('\n'), /round {3}2\/2/);
 });
 
-test('a privacy budget too small for one round ends the run with an error that says so, once', async () => {
+test('a privacy budget smaller than one round, and local DP-SGD on a model it cannot cover, are refused before any data or folder', async () => {
+  const small = ['--model', 'logreg', '--clients', '10', '--fraction', '0.3', '--local-steps', '1'];
+  const out = join(fresh(), 'run');
+  await refused(
+    [...small, '--dp-noise', '0.5', '--dp-clip', '0.5', '--dp-epsilon', '0.1', '--out', out],
+    /--dp-epsilon \(dp.epsilonBudget\) is 0.1, less than one round spends: epsilon \d+\.\d+ at delta 0.00001 .*so no round could run/,
+  );
+  assert.ok(!existsSync(out), 'no run folder is made');
+  // The budget is compared with what the accountant says one round costs: just above it, a round runs.
+  const oneRound = new RdpAccountant()
+    .spentAfter({ noiseMultiplier: 0.5, samplingRate: 0.3 }, 1, 1e-5).epsilon;
   const lines: string[] = [];
-  const dir = fresh();
-  await assert.rejects(
-    runCommand(
-      registerSimulateCommand,
-      ['simulate', '--model', 'logreg', '--clients', '10', '--fraction', '0.3', '--local-steps', '1'].concat([
-        '--partition',
-        'iid',
-        '--dp-noise',
-        '0.5',
-        '--dp-clip',
-        '0.5',
-        '--dp-epsilon',
-        '0.1',
-        '--out',
-        dir,
-      ]),
-      lines,
-    ),
-    /no round ran: privacy budget exhausted: epsilon 0.000 spent, one more round would bring it to \d+\.\d+ > 0.1/,
+  await runCommand(
+    registerSimulateCommand,
+    ['simulate', ...small, '--dp-noise', '0.5', '--dp-clip', '0.5', '--dp-epsilon', String(oneRound * 1.01)]
+      .concat(['--rounds', '3', '--out', out]),
+    lines,
   );
   const text = lines.join('\n');
+  assert.match(text, /round {3}1\/3/);
+  assert.doesNotMatch(text, /round {3}2\/3/, 'the budget covers one round only');
   assert.equal(text.match(/privacy budget exhausted/g)?.length, 1, 'the reason is printed once');
-  assert.doesNotMatch(text, /final test accuracy/);
   assert.match(text, /continue with --resume .* and a larger --dp-epsilon/);
-});
 
-test('local DP-SGD on a model it cannot cover is refused before any round, naming the layer', async () => {
-  const lines: string[] = [];
-  await assert.rejects(
-    runCommand(
-      registerSimulateCommand,
-      [
-        'simulate',
-        '--model',
-        'cnn',
-        '--local-dp-noise',
-        '1',
-        '--local-dp-clip',
-        '1',
-        '--rounds',
-        '1',
-        '--out',
-        fresh(),
-      ],
-      lines,
-    ),
-    /DP-SGD: parameter '.*' is used by Conv; per-example clipping covers dense layers \(Gemm\) only/,
+  const cnnOut = join(fresh(), 'run');
+  await refused(
+    ['--model', 'cnn', '--local-dp-noise', '1', '--local-dp-clip', '1', '--rounds', '1', '--out', cnnOut],
+    /local DP-SGD \(--local-dp-noise, --local-dp-clip\) cannot train the cnn model: DP-SGD: parameter '.*' is used by Conv; per-example clipping covers dense layers \(Gemm\) only/,
   );
-  assert.ok(!lines.some((l) => l.startsWith('round')), 'no round ran');
+  assert.ok(!existsSync(cnnOut), 'no run folder is made');
 });

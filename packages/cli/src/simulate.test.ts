@@ -60,6 +60,14 @@ test('simulate: strategy settings, federated evaluation and late joiners from fl
     .split('\n')
     .map((l) => JSON.parse(l));
   assert.equal(rows.length, 3);
+  // A round line's traffic is the run's so far, up and down, as its label says (the resumed run's too).
+  let sofar = 0;
+  for (const [i, r] of rows.entries()) {
+    sofar += r.bytesUp + r.bytesDown;
+    const line = [...lines, ...more].find((l) => l.startsWith(`round ${String(i + 1).padStart(3)}/`));
+    assert.match(line ?? '', new RegExp(` ${(sofar / 2 ** 20).toFixed(1)} MiB up\\+down so far`), line);
+  }
+  assert.ok(rows[0].bytesUp > 0 && rows[0].bytesDown > 0);
   assert.ok(rows[0].available < 20 && rows[2].available === 20, rows.map((r) => r.available).join(' '));
   // Half of the clients present train, and half evaluate.
   for (const r of rows) {

@@ -1,7 +1,7 @@
 /**
  * `edgefl simulate`: a federated run over virtual clients on one machine. With no flags it is the
  * project's main job: federated MNIST, non-IID (two label shards per client, as in McMahan et al.
- * 2017), 100 clients, 10 per round, FedAvg — under a minute on a 2-core machine.
+ * 2017), 100 clients, 10 per round, FedAvg — a few minutes on a 2-core machine (README).
  *
  * The settings come, in rising order of precedence, from the schema's defaults, a resumed run's
  * stored settings, a `--config` file, and the flags given; all of them are validated by the one
@@ -25,9 +25,10 @@ import {
   describeRuntime,
   nodePlatform,
   checkResumable,
+  refuseUncoveredLocalDp,
+  type Platform,
 } from '@edgefl/node';
-import { loadNamedDataset, DATASETS } from './datasets.js';
-import { portableSecAggCrypto } from 'edgefl/internal/privacy/secagg/crypto-suite';
+import { loadNamedDataset, DATASETS, DATASET_SHAPES } from './datasets.js';
 import { runCurves } from './report/run-curves.js';
 import { SettingsFlags, deepMerge, getPath } from './settings-flags.js';
 
@@ -116,6 +117,7 @@ function readConfigFile(path: string): Record<string, unknown> {
 export async function resolveSimulation(
   flags: RunFlags,
   cmd: Command,
+  platform: Pick<Platform, 'secaggCrypto'>,
 ): Promise<{ settings: SimulationSettings; dir: string; resume: boolean }> {
   if (flags.resume !== undefined && flags.out !== undefined)
     throw new Error(
@@ -148,8 +150,19 @@ export async function resolveSimulation(
     );
   if (!(DATASETS as readonly string[]).includes(settings.dataset))
     throw new Error(`--dataset '${settings.dataset}': known datasets are ${DATASETS.join(', ')}`);
-  // The strategy's own options and its needs (Krum's 2f + 3 clients a round...), before any data.
-  strategyStack(settings, settings.clients, { secaggCrypto: portableSecAggCrypto() });
+  // The strategy's own options and its needs (Krum's 2f + 3 clients a round, a DP budget that
+  // covers a round...), and a model local DP-SGD can train: all before any data or folder.
+  strategyStack(settings, settings.clients, platform, { describePath: simulateFlags.describe });
+  const shape = DATASET_SHAPES[settings.dataset as (typeof DATASETS)[number]];
+  refuseUncoveredLocalDp(
+    settings,
+    builtInModel(settings.model, {
+      inputShape: [...shape.featureShape],
+      classes: shape.classes,
+      seed: settings.seed,
+    }),
+    (path) => (path === 'localDp' ? 'local DP-SGD (--local-dp-noise, --local-dp-clip)' : path),
+  );
   if (stored) checkResumable(stored, settings, flags.resume!, simulateFlags.describe);
   const dir =
     flags.resume ??
@@ -193,7 +206,7 @@ export function registerSimulateCommand(
     .action(async (flags: RunFlags, cmd: Command) => {
       // The ONNX Runtime is chosen first: an EDGEFL_ORT that cannot work costs nothing, not even a folder.
       const platform = nodePlatform();
-      const { settings, dir, resume } = await resolveSimulation(flags, cmd);
+      const { settings, dir, resume } = await resolveSimulation(flags, cmd, platform);
       const data = await loadNamedDataset(settings.dataset);
       if (!(data.train instanceof ArrayDataset)) throw new Error('simulate needs an in-memory dataset');
       const spec = builtInModel(settings.model, {
@@ -229,9 +242,11 @@ export function registerSimulateCommand(
         process.off('SIGINT', onSigint);
       }
       out('');
+      // Nothing to sum up: the reason is said once, as the error.
+      if (r.history.length === 0 && r.stopped && !stop.signal.aborted)
+        throw new Error(`no round ran: ${r.stopped}`);
       printSummary(r, settings, dir, out);
       if (r.failure) throw new Error(`the run did not train: ${r.failure}`);
-      if (r.history.length === 0 && r.stopped) throw new Error(`no round ran: ${r.stopped}`);
       // Stopped by Ctrl-C: the folder is whole up to the last round, but the run asked for is not done.
       if (stop.signal.aborted)
         throw new Interrupted(

@@ -33,6 +33,7 @@ export { parallelSumBackend, type ParallelSumBackend } from './tensor/parallel-s
 export { joinRound, lateJoinAvailability, type LateJoiners } from './sim/availability.js';
 export {
   runSimulation,
+  refuseUncoveredLocalDp,
   type SimulationConfig,
   type SimulationData,
   type SimulationResult,

@@ -37,6 +37,8 @@ export function strategyStack(
      * seeded noise is noise anyone who knows the settings can subtract.
      */
     seededNoise?: boolean;
+    /** How the caller's user spells a field in messages (the CLI names the flag too). */
+    describePath?: (path: string) => string;
   } = {},
 ): StrategyStack {
   let inner: Strategy;
@@ -83,7 +85,30 @@ export function strategyStack(
     noiseSeed: o.seededNoise === false ? undefined : settings.seed,
   });
   currentClipNorm = () => strategy.clipNorm;
+  refuseBudgetBelowOneRound(settings, strategy, o.describePath ?? ((p) => p));
   return { strategy, secure };
+}
+
+/**
+ * A budget smaller than one round's spend would stop the run before its first round, after the
+ * data was loaded and a run folder made: refused here instead. The DP layer samples clients by
+ * Poisson sampling at rate `fraction`, so its first round costs the same whoever is present, and
+ * no later round costs less.
+ */
+function refuseBudgetBelowOneRound(
+  settings: RunSettings,
+  strategy: Strategy,
+  describePath: (path: string) => string,
+): void {
+  const budget = settings.dp?.epsilonBudget;
+  if (budget === undefined || !strategy.privacy) return;
+  const first = strategy.privacy.spentAfterNextRound(settings.fraction);
+  if (first.epsilon <= budget) return;
+  const message =
+    `${describePath('dp.epsilonBudget')} is ${budget}, less than one round spends: epsilon ${first.epsilon.toFixed(3)} at delta ` +
+    `${first.delta} (noise multiplier ${settings.dp!.noiseMultiplier}, ${settings.fraction} of the clients a round), ` +
+    'so no round could run: raise the budget or the noise multiplier, or lower the fraction';
+  throw new SettingsError(message, [{ path: 'dp.epsilonBudget', message }]);
 }
 
 /**

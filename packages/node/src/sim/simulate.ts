@@ -24,7 +24,13 @@ import {
   lazyExecutor,
   serverSide,
 } from 'edgefl';
-import { DEFAULT_LOCAL_EPOCHS, simulationSettingsOf, type SimulationConfig } from '../federation/settings.js';
+import {
+  DEFAULT_LOCAL_EPOCHS,
+  SettingsError,
+  simulationSettingsOf,
+  type SimulationConfig,
+  type SimulationSettings,
+} from '../federation/settings.js';
 import { strategyStack } from '../federation/strategy-stack.js';
 import { compileDpSgdGraph } from 'edgefl/internal/autodiff/dp-sgd-graph';
 import { localDpBound } from 'edgefl/internal/privacy/dp/local-bound';
@@ -111,7 +117,7 @@ export async function runSimulation(
   });
   const platform = o.platform ?? nodePlatform();
   const { strategy } = strategyStack(settings, settings.clients, platform);
-  if (settings.localDp) compileDpSgdGraph(data.spec, { optimizer: sgd({ lr: settings.lr }) });
+  refuseUncoveredLocalDp(settings, data.spec);
   // A new run never overwrites an earlier one; a resumed run needs one to continue.
   await claimRunFolder(dir, { kind: 'simulate', resume: o.resume });
   const checkpoints = checkpointFile(dir);
@@ -258,6 +264,24 @@ export async function runSimulation(
 }
 
 /** The terminal line of one round (a simulation's and a server's). */
+/**
+ * Local DP-SGD clips each example's gradient, which edgefl computes for dense layers only: a model
+ * it cannot cover is refused before any work, naming the setting and the layer.
+ */
+export function refuseUncoveredLocalDp(
+  settings: SimulationSettings,
+  spec: ModelSpec,
+  describePath: (path: string) => string = (p) => p,
+): void {
+  if (!settings.localDp) return;
+  try {
+    compileDpSgdGraph(spec, { optimizer: sgd({ lr: settings.lr }) });
+  } catch (e) {
+    const message = `${describePath('localDp')} cannot train the ${spec.name ?? 'given'} model: ${(e as Error).message}`;
+    throw new SettingsError(message, [{ path: 'localDp', message }]);
+  }
+}
+
 export function roundLine(
   r: RoundRecord,
   history: readonly RoundRecord[],
