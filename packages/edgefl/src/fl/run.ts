@@ -7,7 +7,8 @@
  *
  * It touches nothing but its ports: where checkpoints live (`CheckpointStore`), who hears about
  * rounds (`RoundSubscriber`s: metrics files, the terminal, a dashboard), and the engine (whose
- * executor decides where clients run). The Node adapters of those ports are in `io/node/`.
+ * executor decides where clients run). The Node adapters of those ports are in @edgefl/node's `io/`
+ * (run-files.ts) and @edgefl/server's state folder.
  */
 import type { Checkpoint } from './checkpoint.js';
 import type { RoundEngine, RoundReport } from './engine.js';

@@ -1,8 +1,8 @@
 /**
  * Clients that join a federation late. Real federations grow while they train: devices install the
- * app, hospitals sign on. A fixed share of the simulation's clients (chosen by the seed, like the
- * Byzantine ones) is absent at first, and each of them joins at a round drawn uniformly from
- * 2..byRound and stays. The engine samples each round among the clients present, so a strategy
+ * app, hospitals sign on. Each client is late with probability `fraction`, drawn independently from
+ * the seed and its id (so about that share of the clients, not exactly it), is then absent at first,
+ * and joins at a round drawn uniformly from 2..byRound and stays. The engine samples each round among the clients present, so a strategy
  * meets data it has never seen partway through a run, and the metrics record how many were there.
  *
  * Pure functions of (seed, client id): a resumed run sees the same federation.

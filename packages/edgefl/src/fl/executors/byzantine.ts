@@ -1,6 +1,7 @@
 /**
- * Simulated Byzantine clients, as a layer around any executor: a fixed fraction of the clients (the
- * same ones every round, chosen by the seed) send a corrupted update — the honest delta
+ * Simulated Byzantine clients, as a layer around any executor: each client is Byzantine with
+ * probability `fraction`, by a hash of (seed, client id) — the same clients every round, about that
+ * share of them — and sends a corrupted update — the honest delta
  * sign-flipped, or scaled by `factor` (default 10). It acts on the update the server decodes, so it
  * sits outside the decoding layer.
  */
