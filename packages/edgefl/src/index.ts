@@ -147,6 +147,8 @@ export { findTargets, QUANTIZABLE_OPS, type QuantizableNode, type Targets } from
 export { quantizeStaticInt8, type StaticInt8Options } from './quantize/static-int8.js';
 export type { QuantizationReport, QuantizedNodeReport, QuantizedModel } from './quantize/report.js';
 export { quantizeDynamicInt8, type DynamicInt8Options } from './quantize/dynamic-int8.js';
+export { quantizeWeightOnlyInt4, type WeightOnlyInt4Options } from './quantize/weight-only-int4.js';
+export { quantizeInt4Blocks, dequantizeInt4Blocks, type Int4Blocks } from './quantize/int4-block.js';
 export {
   measureLatency,
   percentile,

@@ -4,7 +4,8 @@ export interface QuantizedNodeReport {
   /** The float node's name. */
   readonly node: string;
   readonly opType: string;
-  readonly kind: 'static' | 'dynamic';
+  /** Static and dynamic int8 quantize activations too; weight-only keeps them float. */
+  readonly kind: 'static' | 'dynamic' | 'weight-only';
   /** Weight scales per output channel, or one for the tensor. */
   readonly perChannel: boolean;
   readonly weight: string;
@@ -13,8 +14,10 @@ export interface QuantizedNodeReport {
   readonly activationRange?: { readonly low: number; readonly high: number };
   readonly activationScale?: number;
   readonly activationZeroPoint?: number;
-  /** How the bias is stored: int32 in the accumulator's units, or absent. */
-  readonly bias: 'int32' | 'none';
+  /** How the bias is stored: int32 in the accumulator's units, float (weight-only), or absent. */
+  readonly bias: 'int32' | 'float' | 'none';
+  /** Weight-only: the weights sharing one scale along K. */
+  readonly blockSize?: number;
   /** Whether the node's output is quantized (QuantizeLinear right after it). */
   readonly outputQuantized: boolean;
   /**
@@ -28,7 +31,7 @@ export interface QuantizedNodeReport {
 }
 
 export interface QuantizationReport {
-  readonly format: 'static-int8-qdq' | 'dynamic-int8';
+  readonly format: 'static-int8-qdq' | 'dynamic-int8' | 'weight-only-int4';
   readonly nodes: readonly QuantizedNodeReport[];
   /** Candidates left float, with why. */
   readonly skipped: readonly string[];

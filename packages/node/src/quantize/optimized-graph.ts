@@ -55,8 +55,12 @@ export function opTypeCounts(model: OnnxModel): Record<string, number> {
   return counts;
 }
 
-/** The integer ops ONNX Runtime fuses quantized Conv / MatMul / Gemm groups into. */
+/**
+ * The ops ONNX Runtime computes quantized Conv / MatMul / Gemm groups with: the integer ops it fuses
+ * QDQ groups into, and MatMulNBits for 4-bit weights.
+ */
 export const FUSED_INTEGER_OPS: ReadonlySet<string> = new Set([
+  'MatMulNBits',
   'QLinearConv',
   'QLinearMatMul',
   'QGemm',
