@@ -82,8 +82,21 @@ const { values: args } = parseArgs({
     child: { type: 'string' },
     /** Print the section and the figures, but write neither BENCHMARKS.md nor the results file. */
     'dry-run': { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
   },
 });
+
+if (args.help) {
+  process.stdout.write(`npm run bench:sim [-- options]
+
+  --rounds N         measured rounds per setting (default 15)
+  --clients A,B      federation sizes, each in a fresh process (default 1000,10000)
+  --dry-run          print the section and the figures; write neither BENCHMARKS.md nor the results file
+
+Writes bench/results/sim.json and the "Simulation engine at scale" section of BENCHMARKS.md.
+`);
+  process.exit(0);
+}
 
 if (args.child !== undefined) {
   const result = await measure(Number(args.child), Number(args.rounds));
