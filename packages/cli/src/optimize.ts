@@ -1,8 +1,9 @@
 /**
- * `edgefl optimize model.onnx --int8 static --calibrate mnist:512 --out model-int8.onnx`: makes any
- * ONNX model of the supported operators smaller and faster for a device, then checks on this
- * machine that ONNX Runtime really runs the quantized nodes as integer kernels, and says per node
- * what it did. Nothing is written unless every step succeeded.
+ * `edgefl optimize model.onnx --int8 static --calibrate mnist:512 --out model-int8.onnx` (or
+ * `--int4 --block 32` for 4-bit weights): makes any ONNX model of the supported operators smaller
+ * and faster for a device, then checks on this machine that ONNX Runtime really runs the quantized
+ * nodes as integer or 4-bit kernels, and says per node what it did. Nothing is written unless every
+ * step succeeded.
  */
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
@@ -15,6 +16,7 @@ import {
   importModel,
   quantizeDynamicInt8,
   quantizeStaticInt8,
+  quantizeWeightOnlyInt4,
   type CalibrationMethod,
   type QuantizedModel,
   type OnnxModel,
@@ -27,6 +29,11 @@ import { batchesOf, exampleDims, runtimeNamed } from './model-inputs.js';
 
 interface OptimizeFlags {
   int8?: string;
+  int4?: boolean;
+  block: string;
+  accuracyLevel: string;
+  symmetric?: boolean;
+  floatEmbeddings?: boolean;
   calibrate?: string;
   validate?: string;
   maxLoss?: string;
@@ -49,12 +56,20 @@ export function registerOptimizeCommand(
 ): void {
   program
     .command('optimize')
-    .description('quantize a model to int8 for a device, and check that the runtime runs it as integers')
-    .argument('<model>', 'the float .onnx')
-    .requiredOption(
-      '--int8 <mode>',
-      'static (calibrated activations) or dynamic (activations quantized at run time)',
+    .description(
+      'quantize a model to int8 or 4-bit weights for a device, and check that the runtime runs the quantized kernels',
     )
+    .argument('<model>', 'the float .onnx')
+    .option('--int8 <mode>', 'static (calibrated activations) or dynamic (activations quantized at run time)')
+    .option('--int4', 'weights in 4-bit blocks (MatMulNBits) for matmul-heavy models, activations float')
+    .option('--block <n>', '--int4: weights per scale along K, a power of two >= 16', '32')
+    .option(
+      '--accuracy-level <n>',
+      '--int4: 4 computes with int8 activations (fast on CPUs), 1 in float32 (only smaller), 0 the runtime default',
+      '4',
+    )
+    .option('--symmetric', '--int4: no zero points (zero point 8 in every block)')
+    .option('--float-embeddings', '--int4: leave embedding tables float instead of int8 rows')
     .option(
       '--calibrate <dataset:n>',
       'static: calibrate on the first n training examples of a dataset (mnist:512)',
@@ -78,9 +93,21 @@ export function registerOptimizeCommand(
     .requiredOption('--out <file>', 'where to write the quantized .onnx')
     .action(async (file: string, flags: OptimizeFlags) => {
       checkOutputFile(flags.out, [file]);
-      const mode = flags.int8;
-      if (mode !== 'static' && mode !== 'dynamic')
-        throw new Error(`--int8: expected static or dynamic, got '${mode}'`);
+      if (flags.int4 && flags.int8 !== undefined)
+        throw new Error('--int8 and --int4: choose one (4-bit weights keep activations float)');
+      if (!flags.int4 && flags.int8 === undefined)
+        throw new Error('say how to quantize: --int8 static, --int8 dynamic or --int4');
+      if (flags.int8 !== undefined && flags.int8 !== 'static' && flags.int8 !== 'dynamic')
+        throw new Error(`--int8: expected static or dynamic, got '${flags.int8}'`);
+      const mode = flags.int4 ? 'int4' : flags.int8;
+      const int4 = mode === 'int4' ? int4Settings(flags) : undefined;
+      if (!int4) {
+        const only4 = (['symmetric', 'floatEmbeddings'] as const).filter((f) => flags[f]);
+        if (only4.length)
+          throw new Error(`${only4.map((f) => `--${f === 'floatEmbeddings' ? 'float-embeddings' : f}`).join(', ')} applies to --int4 only`);
+      }
+      if (int4 && flags.calibrate)
+        throw new Error('--calibrate is for --int8 static: 4-bit weights need no activation ranges');
       const method = METHODS[flags.method];
       if (!method) throw new Error(`--method: expected minmax, percentile or entropy, got '${flags.method}'`);
       if (mode === 'static' && !flags.calibrate)
@@ -113,7 +140,8 @@ export function registerOptimizeCommand(
           { method },
         );
         quantize = (keepFloat) => quantizeStaticInt8(model, calibration, { perChannel, keepFloat });
-      } else quantize = (keepFloat) => quantizeDynamicInt8(model, { perChannel, keepFloat });
+      } else if (int4) quantize = (keepFloat) => quantizeWeightOnlyInt4(model, { ...int4, keepFloat });
+      else quantize = (keepFloat) => quantizeDynamicInt8(model, { perChannel, keepFloat });
       // The guards: accuracy on held-out training examples (the last n, never the calibration's),
       // speed at batch 1 on one thread on this machine.
       let score: ((m: Uint8Array) => Promise<number>) | undefined;
@@ -149,7 +177,7 @@ export function registerOptimizeCommand(
       if (guarded.returnedFloat) {
         await writeFileAtomic(flags.out, guarded.bytes);
         out(
-          `int8 did not pay off here — ${guarded.returnedFloat}; wrote the float model unchanged to ${flags.out}`,
+          `quantization did not pay off here — ${guarded.returnedFloat}; wrote the float model unchanged to ${flags.out}`,
         );
         if (figures.length) out(figures.join('; '));
         return;
@@ -160,9 +188,25 @@ export function registerOptimizeCommand(
       if (figures.length) out(figures.join('; '));
       await writeFileAtomic(flags.out, result);
       out(
-        `wrote ${flags.out}: ${(result.length / 1024).toFixed(0)} KiB, ${(bytes.length / result.length).toFixed(2)}x smaller than ${file}; ${fusion.fused.length} of ${fusion.report.nodes.length} quantized nodes run as integer kernels here${fusion.unfused.length ? ` (not: ${fusion.unfused.map((n) => `${n.node} runs as ${n.computedBy}`).join(', ')})` : ''}`,
+        `wrote ${flags.out}: ${(result.length / 1024).toFixed(0)} KiB, ${(bytes.length / result.length).toFixed(2)}x smaller than ${file}; ${fusion.fused.length} of ${fusion.report.nodes.length} quantized nodes run as ${int4 ? '4-bit' : 'integer'} kernels here${fusion.unfused.length ? ` (not: ${fusion.unfused.map((n) => `${n.node} runs as ${n.computedBy}`).join(', ')})` : ''}`,
       );
     });
+}
+
+/** --block, --accuracy-level and the rest, checked. */
+function int4Settings(flags: OptimizeFlags) {
+  const blockSize = Number(flags.block);
+  if (!(Number.isInteger(blockSize) && blockSize >= 16 && (blockSize & (blockSize - 1)) === 0))
+    throw new Error(`--block: expected a power of two of at least 16 (32, 64, 128), got '${flags.block}'`);
+  const accuracyLevel = Number(flags.accuracyLevel);
+  if (![0, 1, 2, 3, 4].includes(accuracyLevel))
+    throw new Error(`--accuracy-level: expected 0, 1, 2, 3 or 4, got '${flags.accuracyLevel}'`);
+  return {
+    blockSize,
+    accuracyLevel: accuracyLevel as 0 | 1 | 2 | 3 | 4,
+    symmetric: flags.symmetric ?? false,
+    embeddings: flags.floatEmbeddings ? ('float' as const) : ('int8' as const),
+  };
 }
 
 /** 'mnist:512' -> the dataset and how many examples. */
@@ -187,7 +231,7 @@ function describe(r: QuantizationReport): string[] {
   return [
     ...r.nodes.map(
       (n) =>
-        `  ${n.node} (${n.opType}): ${n.kind} int8, ${n.perChannel ? 'per-channel' : 'per-tensor'} weights${n.activationRange ? `, activations in [${n.activationRange.low.toPrecision(3)}, ${n.activationRange.high.toPrecision(3)}]` : ''} -> ${n.fused ? `runs as ${n.computedBy}` : `NOT fused (runs as ${n.computedBy})`}`,
+        `  ${n.node} (${n.opType}): ${n.kind === 'weight-only' ? `4-bit weights in blocks of ${n.blockSize}` : `${n.kind} int8, ${n.perChannel ? 'per-channel' : 'per-tensor'} weights`}${n.activationRange ? `, activations in [${n.activationRange.low.toPrecision(3)}, ${n.activationRange.high.toPrecision(3)}]` : ''} -> ${n.fused ? `runs as ${n.computedBy}` : `NOT fused (runs as ${n.computedBy})`}`,
     ),
     // Nodes the guards kept float are listed with their reasons already.
     ...r.skipped.filter((s) => !s.endsWith('kept float as asked')).map((s) => `  left float: ${s}`),

@@ -11,6 +11,7 @@
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
 import { requireRuntime, type OrtRuntime } from '../runtime/ort.js';
 import { importModel } from '../onnx/edit/io.js';
+import type { OnnxModel } from '../onnx/edit/model.js';
 import { Rng } from '../util/rng.js';
 
 export interface LatencyOptions {
@@ -27,6 +28,11 @@ export interface LatencyOptions {
   sessionOptions?: InferenceSession.SessionOptions;
   /** Seed of the random inputs (default 1). */
   seed?: number;
+  /**
+   * The inputs to time with, instead of random normal ones: needed for inputs that are not float32
+   * (token ids, which must be valid vocabulary indices). `batch` then only labels the result.
+   */
+  feeds?: Readonly<Record<string, Tensor>>;
 }
 
 export interface LatencyResult {
@@ -45,8 +51,26 @@ export class LatencyError extends Error {
   override name = 'LatencyError';
 }
 
-/** ONNX element types a random input can be made for: float32 (1) only, named in refusals. */
+/** ONNX element types random inputs are made for: float32 (1), and int32 (6) / int64 (7) indices. */
 const FLOAT = 1;
+const INDEX_TYPES: Record<number, 'int32' | 'int64' | undefined> = { 6: 'int32', 7: 'int64' };
+
+/**
+ * How many rows the tables an integer input indexes have (the smallest, when several): the input
+ * is token ids for a Gather along axis 0 of a constant table, such as an embedding. Undefined when
+ * anything else reads it, since no random integers are then known to be valid.
+ */
+function lookupRows(m: OnnxModel, input: string): number | undefined {
+  const readers = m.consumers(input);
+  let rows = Infinity;
+  for (const n of readers) {
+    const table = n.inputs[0];
+    const t = n.opType === 'Gather' && n.inputs[1] === input && n.int('axis', 0) === 0 && m.initializerProto(table);
+    if (!t || t.dims.length === 0) return undefined;
+    rows = Math.min(rows, Number(t.dims[0]));
+  }
+  return readers.length > 0 && rows > 0 ? rows : undefined;
+}
 
 /** Times `model` (ONNX bytes) as described above. */
 export async function measureLatency(model: Uint8Array, o: LatencyOptions): Promise<LatencyResult> {
@@ -60,7 +84,7 @@ export async function measureLatency(model: Uint8Array, o: LatencyOptions): Prom
     throw new LatencyError(`runs must be an integer >= 1, got ${runs}`);
   if (!Number.isInteger(warmup) || warmup < 0)
     throw new LatencyError(`warmup must be an integer >= 0, got ${warmup}`);
-  const feeds = randomFeeds(model, runtime, batch, o.seed ?? 1);
+  const feeds = o.feeds ?? randomFeeds(model, runtime, batch, o.seed ?? 1);
   const session = await runtime.InferenceSession.create(model, {
     ...runtime.defaultSessionOptions,
     ...(o.threads !== undefined ? { intraOpNumThreads: o.threads } : {}),
@@ -115,9 +139,11 @@ function randomFeeds(
   for (const input of m.inputs) {
     if (m.isInitializer(input.name)) continue;
     const t = input.type?.tensorType;
-    if (!t || t.elemType !== FLOAT)
+    const ids = t && INDEX_TYPES[t.elemType] ? lookupRows(m, input.name) : undefined;
+    if (!t || (t.elemType !== FLOAT && ids === undefined))
       throw new LatencyError(
-        `input '${input.name}' is not a float32 tensor (ONNX element type ${t?.elemType ?? 'none'}): give inputs of your own`,
+        `input '${input.name}' is not a float32 tensor (ONNX element type ${t?.elemType ?? 'none'})` +
+          `${t && INDEX_TYPES[t.elemType] ? ' nor indices into a table the model looks up' : ''}: give inputs of your own (feeds)`,
       );
     const dims = (t.shape?.dim ?? []).map((d, k) => {
       const fixed = d.dimParam === '' && d.dimValue > 0n ? Number(d.dimValue) : undefined;
@@ -131,7 +157,18 @@ function randomFeeds(
         `input '${input.name}' has a symbolic dimension '${d.dimParam}' at axis ${k} besides the batch`,
       );
     });
-    const values = new Float32Array(dims.reduce((a, b) => a * b, 1));
+    const size = dims.reduce((a, b) => a * b, 1);
+    if (ids !== undefined) {
+      // Token ids: uniform over the rows of the table they index (the vocabulary).
+      const type = INDEX_TYPES[t.elemType]!;
+      const values = Array.from({ length: size }, () => rng.int(ids));
+      feeds[input.name] =
+        type === 'int32'
+          ? new runtime.Tensor('int32', Int32Array.from(values), dims)
+          : new runtime.Tensor('int64', BigInt64Array.from(values, BigInt), dims);
+      continue;
+    }
+    const values = new Float32Array(size);
     for (let i = 0; i < values.length; i++) values[i] = rng.normal();
     feeds[input.name] = new runtime.Tensor('float32', values, dims);
   }

@@ -14,6 +14,8 @@
  * other domains, and onnxruntime-node and onnxruntime-web both run it.
  *
  * Conv stays float (MatMulNBits has no convolution), and so do matrices too narrow for one block.
+ * Embedding lookups (Gather from a constant table), which MatMulNBits cannot take, are stored as
+ * int8 rows instead (embedding-int8.ts) unless `embeddings: 'float'`.
  */
 import { describeNode } from '../onnx/edit/errors.js';
 import { exportModel, importModel } from '../onnx/edit/io.js';
@@ -24,6 +26,7 @@ import type { QuantizedModel, QuantizedNodeReport } from './report.js';
 import { findTargets, type QuantizableNode } from './targets.js';
 import { quantizeInt4Blocks } from './int4-block.js';
 import { dropUnread, floatInitializer } from './weights.js';
+import { embeddingTargets, quantizeEmbeddingInt8 } from './embedding-int8.js';
 
 export interface WeightOnlyInt4Options {
   /** Weights per scale along K: a power of two, at least 16 (default 32). */
@@ -35,6 +38,8 @@ export interface WeightOnlyInt4Options {
    * 4 int8 activations (default 4, the one ONNX Runtime's CPU kernels run fastest).
    */
   readonly accuracyLevel?: 0 | 1 | 2 | 3 | 4;
+  /** Embedding tables: int8 rows (default) or left float. */
+  readonly embeddings?: 'int8' | 'float';
   /** Nodes (by name) to leave float. */
   readonly keepFloat?: Iterable<string>;
 }
@@ -53,7 +58,8 @@ export function quantizeWeightOnlyInt4(
     throw new QuantizationError(`accuracy level must be 0, 1, 2, 3 or 4, got ${accuracyLevel}`);
   const symmetric = o.symmetric ?? false;
   const m = importModel(exportModel(model), model.source);
-  const all = findTargets(m, new Set(o.keepFloat ?? []));
+  const keepFloat = new Set(o.keepFloat ?? []);
+  const all = findTargets(m, keepFloat);
   const skipped = [...all.skipped];
   const targets: QuantizableNode[] = [];
   for (const t of all.nodes) {
@@ -114,14 +120,19 @@ export function quantizeWeightOnlyInt4(
       blockSize,
     });
   }
-  dropUnread(
-    m,
-    targets.map((t) => t.weight),
-  );
+  const embeddings = o.embeddings === 'float' ? [] : embeddingTargets(m, keepFloat);
+  const notes = embeddings.map((e) => quantizeEmbeddingInt8(m, e));
+  dropUnread(m, [...targets.map((t) => t.weight), ...embeddings.map((e) => e.table)]);
   m.sort();
   m.setMetadata(
     'edgefl.quantization',
-    JSON.stringify({ format: 'weight-only-int4', blockSize, symmetric, accuracyLevel }),
+    JSON.stringify({
+      format: 'weight-only-int4',
+      blockSize,
+      symmetric,
+      accuracyLevel,
+      embeddings: embeddings.length ? 'int8' : 'float',
+    }),
   );
   m.validate();
   return {
@@ -133,6 +144,7 @@ export function quantizeWeightOnlyInt4(
       notes: [
         `weights in 4-bit blocks of ${blockSize} along K (${symmetric ? 'symmetric' : 'a zero point per block'}), ` +
           `activations float; MatMulNBits accuracy_level ${accuracyLevel}`,
+        ...notes,
       ],
     },
   };
