@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { ArrayDataset, sgd, builtInModel, Trainer, Rng } from 'edgefl';
 import { nodeRuntime } from '@edgefl/node';
 import { runTfjsInChild } from './peers/run-tfjs.js';
-import { runTorch } from './peers/torch.js';
+import { runTorch, torchMissing } from './peers/torch.js';
 import { PEER_LEARNING_RATE, type PeerModel, type PeerResult } from './peers/result.js';
 import { machineLine, mean, median, updateBenchmarksSection, writeResultJson } from './report.js';
 
@@ -35,6 +35,15 @@ if (args.help) {
 Writes bench/results/train.json and the "Training throughput" section of BENCHMARKS.md.
 `);
   process.exit(0);
+}
+// The table exists to compare with PyTorch: without it, stop before timing anything rather than
+// overwrite the recorded comparison with "n/a".
+const missing = args['no-peers'] ? undefined : torchMissing();
+if (missing) {
+  process.stderr.write(
+    `bench:train: PyTorch, the peer this benchmark compares with, cannot run (${missing}): run scripts/install-peers.sh, or pass --no-peers to time edgefl alone\n`,
+  );
+  process.exit(1);
 }
 const CONFIGS: { model: PeerModel; batch: number }[] = [
   { model: 'mlp', batch: 10 },

@@ -6,6 +6,7 @@
  * benchmark.
  */
 import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 import type { PeerModel, PeerResult } from './result.js';
@@ -44,6 +45,13 @@ function isTorchLine(value: unknown): value is TorchLine {
 
 function threadLabel(threads: number): string {
   return `cpu, ${threads} thread${threads === 1 ? '' : 's'}`;
+}
+
+/** Whether the peer can run at all: a benchmark should stop before timing anything when it cannot. */
+export function torchMissing(): string | undefined {
+  if (!existsSync(PYTHON)) return `${PYTHON} not found`;
+  const r = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
+  return r.status === 0 ? undefined : 'torch does not import for /usr/bin/python3';
 }
 
 export async function runTorch(opts: TorchBenchOptions): Promise<PeerResult> {
