@@ -66,3 +66,16 @@ test('bytes that are not a model are refused, naming the source', () => {
   assert.throws(() => decodeModel(new Uint8Array([0x0a, 0xff]), 'cut.onnx'), OnnxFormatError);
   assert.throws(() => decodeModel(new Uint8Array(0), 'empty.onnx'), /empty\.onnx is not an ONNX model/);
 });
+
+test('a model read from a Node Buffer at an odd offset gives the same initializers as from its own bytes', async () => {
+  const { importModel } = await import('./edit/io.js');
+  // A Buffer whose bytes start at an odd offset of a larger allocation, as a pooled file read can:
+  // a raw float tensor inside it is not 4-byte aligned, and Buffer's slice() is a view, not a copy.
+  const pool = Buffer.alloc(bytes.length + 1);
+  pool.set(bytes, 1);
+  const odd = pool.subarray(1);
+  const fromBuffer = importModel(odd);
+  const fromBytes = importModel(bytes);
+  for (const name of fromBytes.initializerNames())
+    assert.deepEqual(fromBuffer.initializer(name)!.data, fromBytes.initializer(name)!.data, name);
+});

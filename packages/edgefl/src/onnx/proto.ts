@@ -157,7 +157,9 @@ export function tensorFromProto(t: TensorProto): TensorData {
   const count = dims.reduce((a, b) => a * b, 1);
   let data: TensorArray;
   if (t.rawData && t.rawData.length) {
-    const raw = t.rawData.slice(); // aligned copy
+    // An aligned copy. Uint8Array's slice, not the object's own: a Node Buffer's slice is a view
+    // sharing the (unaligned, pooled) memory of the file read.
+    const raw = Uint8Array.prototype.slice.call(t.rawData);
     const buf = raw.buffer;
     data =
       dtype === 'float32'
