@@ -10,6 +10,7 @@ import { registerFederateCommands } from './federate.js';
 import { registerBenchCommand } from './bench.js';
 import { registerOptimizeCommand } from './optimize.js';
 import { registerCertsCommand } from './certs.js';
+import { registerDistillCommand } from './distill.js';
 
 export function buildProgram(out?: (line: string) => void): Command {
   const program = new Command('edgefl')
@@ -24,6 +25,7 @@ export function buildProgram(out?: (line: string) => void): Command {
   registerExportCommand(program, out);
   registerBenchCommand(program, out);
   registerOptimizeCommand(program, out);
+  registerDistillCommand(program, out);
   registerDpCommand(program, out);
   registerAttackCommand(program, out);
   registerFederateCommands(program, out);

@@ -26,8 +26,9 @@ import { checkFusion, nodeRuntime, writeFileAtomic } from '@edgefl/node';
 import { loadNamedDataset } from './datasets.js';
 import { checkOutputFile } from './output-paths.js';
 import { batchesOf, exampleDims, runtimeNamed } from './model-inputs.js';
+import { pruneCommand, pruneModel, pruneSettings, type PruneFlags } from './prune-command.js';
 
-interface OptimizeFlags {
+interface OptimizeFlags extends PruneFlags {
   int8?: string;
   int4?: boolean;
   block: string;
@@ -57,7 +58,7 @@ export function registerOptimizeCommand(
   program
     .command('optimize')
     .description(
-      'quantize a model to int8 or 4-bit weights for a device, and check that the runtime runs the quantized kernels',
+      'quantize a model to int8 or 4-bit weights for a device, and check that the runtime runs the quantized kernels; or prune it (--prune, --structured)',
     )
     .argument('<model>', 'the float .onnx')
     .option('--int8 <mode>', 'static (calibrated activations) or dynamic (activations quantized at run time)')
@@ -90,13 +91,39 @@ export function registerOptimizeCommand(
       "what the speed guard times with: native (onnxruntime-node) or wasm (onnxruntime-web's WebAssembly build, what a browser runs)",
       'native',
     )
-    .requiredOption('--out <file>', 'where to write the quantized .onnx')
+    .option(
+      '--prune <sparsity>',
+      'zero this fraction of the dense and convolution weights, smallest magnitudes first (0.8)',
+    )
+    .option(
+      '--prune-scope <scope>',
+      '--prune: layer (each layer loses the fraction; default) or global (one threshold)',
+    )
+    .option(
+      '--structured <fraction>',
+      'remove this fraction of the units of every layer whose units can be followed (0.5)',
+    )
+    .option(
+      '--finetune <dataset>',
+      'fine-tune on the dataset (mnist) while pruning gradually: edgefl-exported models only',
+    )
+    .option('--steps <n>', '--finetune: training steps (default 1000, batch 50)')
+    .option('--lr <rate>', '--finetune: SGD learning rate (default 0.05)')
+    .option(
+      '--eval <dataset>',
+      'report test accuracy before and after pruning (default: the --finetune dataset)',
+    )
+    .requiredOption('--out <file>', 'where to write the optimized .onnx')
     .action(async (file: string, flags: OptimizeFlags) => {
       checkOutputFile(flags.out, [file]);
       if (flags.int4 && flags.int8 !== undefined)
         throw new Error('--int8 and --int4: choose one (4-bit weights keep activations float)');
-      if (!flags.int4 && flags.int8 === undefined)
-        throw new Error('say how to quantize: --int8 static, --int8 dynamic or --int4');
+      const pruning = pruneSettings(flags);
+      if (!flags.int4 && flags.int8 === undefined && !pruning)
+        throw new Error(
+          'say how to quantize: --int8 static, --int8 dynamic or --int4; or how to prune: --prune <sparsity>, --structured <fraction>',
+        );
+      if (!flags.int4 && flags.int8 === undefined) return pruneCommand(file, flags.out, pruning!, flags, out);
       if (flags.int8 !== undefined && flags.int8 !== 'static' && flags.int8 !== 'dynamic')
         throw new Error(`--int8: expected static or dynamic, got '${flags.int8}'`);
       const mode = flags.int4 ? 'int4' : flags.int8;
@@ -122,6 +149,8 @@ export function registerOptimizeCommand(
           `${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
         );
       }
+      // Pruning first: the pruned model is what gets quantized.
+      if (pruning) bytes = await pruneModel(bytes, file, pruning, out);
       const model = importModel(bytes, file);
       const runtime = nodeRuntime();
       const perChannel = !flags.perTensor;

@@ -165,3 +165,5 @@ export {
   type ModelBenchRow,
 } from './optimize/model-bench.js';
 export { guardedQuantize, type GuardOptions, type GuardedModel, type KeptFloat } from './quantize/guards.js';
+export * from './prune/index.js';
+export * from './distill/index.js';

@@ -3,7 +3,7 @@
  * worker thread, on another machine, in a browser tab): local training from the global parameters,
  * then the update transforms its instructions ask for, in a fixed order —
  *
- *   train (plain SGD, or DP-SGD with `dpSgd`) → delta = local − global
+ *   train (plain SGD, DP-SGD with `dpSgd`, or distillation with `distillation`) → delta = local − global
  *     → clip and noise (`dp`: DP-FedAvg's distributed noise)
  *     → encode (`codec`: float16, qsgd8, top-k with error feedback)
  *     → mask (`secureAggregation`: the client's half of SecAgg / SecAgg+)
@@ -23,6 +23,8 @@ import type { FitConfig } from '../fl/strategy.js';
 import type { Upload } from '../fl/upload.js';
 import { privatizeOwnUpdate } from '../privacy/dp/client.js';
 import { trainWithDpSgd } from '../privacy/dp-sgd-client.js';
+import { trainWithDistillation } from '../distill/client.js';
+import type { Teacher } from '../distill/teacher.js';
 import { codecByName } from '../compress/by-name.js';
 import type { CodecState } from '../compress/codec.js';
 import { encodeClientUpdate } from '../compress/client-codec.js';
@@ -46,6 +48,8 @@ export interface ClientRoundSession {
 /** What a client's pipeline runs with: its ONNX Runtime session, and its cryptography. */
 export interface ClientEnvironment {
   trainer: Trainer;
+  /** The teacher this client distills from when a round asks for it (FitConfig.distillation). */
+  teacher?: Teacher;
   /** Secure aggregation's crypto suite (needed only when a round asks for masking). */
   secaggCrypto?: SecAggCrypto;
 }
@@ -142,9 +146,11 @@ const UPDATE_TRANSFORMS: readonly UpdateTransform[] = [
 export async function fitClient(env: ClientEnvironment, fit: ClientFit): Promise<ClientFitResult> {
   const { trainer } = env;
   const { data, global, config, seed } = fit;
-  const trained = config.dpSgd
-    ? await trainWithDpSgd(trainer, data, global, config, seed)
-    : await trainLocally(trainer, data, global, config, seed);
+  const trained = config.distillation
+    ? await trainWithDistillation(trainer, env.teacher, data, global, config, seed)
+    : config.dpSgd
+      ? await trainWithDpSgd(trainer, data, global, config, seed)
+      : await trainLocally(trainer, data, global, config, seed);
   const local = trained.local;
   const delta = new Float32Array(local.length);
   for (let i = 0; i < local.length; i++) delta[i] = local[i] - global[i];

@@ -14,7 +14,6 @@ import type {
   StageMessage,
   StageReply,
 } from '../fl/executor.js';
-import type { SecAggCrypto } from '../privacy/secagg/crypto-suite.js';
 import { clientSeed } from '../fl/engine.js';
 import { uploadBytes } from '../fl/upload.js';
 import { evaluateClient, fitClient, type ClientEnvironment, type ClientState } from './client-pipeline.js';
@@ -34,10 +33,10 @@ export class LocalExecutor implements FitExecutor {
     private readonly seed = 0,
     /** Each client's own held-out data, for federated evaluation (absent: the clients cannot evaluate). */
     testDataOf?: (clientId: string) => Dataset,
-    /** The clients' cryptography for secure aggregation. */
-    options: { secaggCrypto?: SecAggCrypto } = {},
+    /** What the clients hold besides the trainer: cryptography for secure aggregation, a teacher. */
+    options: Omit<ClientEnvironment, 'trainer'> = {},
   ) {
-    this.env = { trainer, secaggCrypto: options.secaggCrypto };
+    this.env = { ...options, trainer };
     if (testDataOf)
       this.evaluate = (_round, global, tasks, onOutcome) =>
         this.evaluateOn(testDataOf, global, tasks, onOutcome);

@@ -23,7 +23,8 @@ export interface ClientInfo {
 /**
  * Instructions for one client's half of a round: how to train, then which update transforms to
  * apply, in this order, before the update leaves the device (federation/client-pipeline.ts):
- * local training (plain, or DP-SGD with `dpSgd`) → clip and noise (`dp`) → encode (`codec`).
+ * local training (plain, DP-SGD with `dpSgd`, or distillation with `distillation`) → clip and noise
+ * (`dp`) → encode (`codec`).
  * Plain data: it travels to workers, over the network and to browsers as it is.
  */
 export interface FitConfig {
@@ -36,6 +37,11 @@ export interface FitConfig {
   proximalMu?: number;
   /** Train with DP-SGD (example-level DP: per-example clipping and noise) instead of plain SGD. */
   dpSgd?: DpSgdInstructions;
+  /**
+   * Train on the distillation loss against the teacher the client holds (ClientEnvironment.teacher:
+   * it runs on the client and never travels) instead of on the hard labels alone.
+   */
+  distillation?: DistillationInstructions;
   /** Clip the update and add this client's share of the noise (DP-FedAvg with distributed noise). */
   dp?: ClientDpInstructions;
   /** Encode the update with this codec (a codecByName spec: 'float16', 'qsgd8', 'topk:0.01'). */
@@ -47,6 +53,12 @@ export interface FitConfig {
   secureAggregation?: SecureAggregationInstructions;
   /** Anything else a custom client understands. */
   extra?: Record<string, number | string | boolean>;
+}
+
+/** alpha · T² · KL(softmax(teacher/T) ‖ softmax(student/T)) + (1 − alpha) · CE(student, label). */
+export interface DistillationInstructions {
+  temperature: number;
+  alpha: number;
 }
 
 export interface DpSgdInstructions {
