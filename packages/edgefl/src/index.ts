@@ -145,6 +145,17 @@ export type { CalibrationBatch, CalibrationBatches } from './quantize/calibratio
 export { MagnitudeHistogram, percentileThreshold, entropyThreshold } from './quantize/histogram.js';
 export { findTargets, QUANTIZABLE_OPS, type QuantizableNode, type Targets } from './quantize/targets.js';
 export { quantizeStaticInt8, type StaticInt8Options } from './quantize/static-int8.js';
+export {
+  prepareQuantizationAwareTraining,
+  quantizationAwareFineTune,
+  quantizeTrained,
+  type TrainableModel,
+  type QuantizationAwareOptions,
+  type QuantizationAwarePlan,
+  type FakeQuantizedLayer,
+  type QuantizationAwareFineTuneOptions,
+  type QuantizationAwareFineTuneResult,
+} from './quantize/qat.js';
 export type { QuantizationReport, QuantizedNodeReport, QuantizedModel } from './quantize/report.js';
 export { quantizeDynamicInt8, type DynamicInt8Options } from './quantize/dynamic-int8.js';
 export { quantizeWeightOnlyInt4, type WeightOnlyInt4Options } from './quantize/weight-only-int4.js';
@@ -165,5 +176,14 @@ export {
   type ModelBenchRow,
 } from './optimize/model-bench.js';
 export { guardedQuantize, type GuardOptions, type GuardedModel, type KeptFloat } from './quantize/guards.js';
+export {
+  readEdgeflModel,
+  writeEdgeflModel,
+  edgeflSpecOf,
+  refreshEdgeflSpec,
+  SPEC_METADATA,
+  EdgeflModelError,
+  type EdgeflModel,
+} from './model/edgefl-onnx.js';
 export * from './prune/index.js';
 export * from './distill/index.js';

@@ -115,6 +115,46 @@ function restoreReducedAxes(n: NodeView, dy: Value, axes: readonly number[]): Va
 
 const nonDifferentiable: GradientRule = (n) => n.inputs.map(() => null);
 
+// ------------------------------------------------------------ quantization
+
+/**
+ * A QuantizeLinear / DequantizeLinear scale or zero-point input shaped to broadcast against `x`:
+ * a scalar as is, a per-axis vector as [C, 1, ..., 1] from the node's axis on.
+ */
+function alongAxis(n: NodeView, v: Value, x: Value): Value {
+  if (v.rank === 0) return v;
+  const rank = x.rank;
+  if (rank === undefined) throw new GraphError(`${n.op} '${n.node.name}' gradient needs the input's rank`);
+  const a = n.int('axis', 1);
+  const axis = a < 0 ? a + rank : a;
+  return op.reshape(v, [-1, ...Array<number>(rank - axis - 1).fill(1)]);
+}
+
+/**
+ * The straight-through estimator of quantization (Bengio et al. 2013; the clipped form, as
+ * TensorFlow's fake quantization): rounding passes the gradient unchanged and saturation stops it,
+ * so d q / d x = 1/scale where (q_min - zp) scale <= x <= (q_max - zp) scale, else 0. The scale and
+ * zero-point get no gradient: they are observed (calibration, the weights' range), not learned.
+ */
+function quantizeLinearGrads(n: NodeView, dq: Value): (Value | null)[] {
+  const [x, scale, zeroPoint] = [n.input(0), n.input(1), n.inputs[2]];
+  const signed = zeroPoint?.dtype === 'int8';
+  const [qMin, qMax] = signed ? [-128, 127] : [0, 255];
+  const s = alongAxis(n, scale, x);
+  const zp = zeroPoint ? op.cast(alongAxis(n, zeroPoint, x), x.dtype) : S(x, 0);
+  const low = op.mul(op.sub(S(x, qMin), zp), s);
+  const high = op.mul(op.sub(S(x, qMax), zp), s);
+  const zero = S(dq, 0);
+  const inside = op.where(op.greater(x, high), zero, op.div(dq, s));
+  return [op.where(op.less(x, low), zero, inside), null, null];
+}
+
+function dequantizeLinearGrads(n: NodeView, dy: Value): (Value | null)[] {
+  // y = (q - zp) scale: dy/dq = scale (q is an integer tensor; its gradient only travels on to the
+  // QuantizeLinear that made it).
+  return [op.mul(dy, alongAxis(n, n.input(1), n.input(0))), null, null];
+}
+
 // ------------------------------------------------------------ convolution
 
 function convGrads(n: NodeView, dy: Value, needed: readonly boolean[]): (Value | null)[] {
@@ -521,6 +561,13 @@ export const gradientRules: Record<string, GradientRule> = {
   Less: nonDifferentiable,
   Equal: nonDifferentiable,
   Sign: (n) => [op.mul(S(n.input(0), 0), n.input(0))],
+  // Fake quantization's operators; their finite-difference checks (in whole quantization steps, away
+  // from rounding boundaries) are in model/fake-quantize.test.ts.
+  QuantizeLinear: (n, [dq]) => quantizeLinearGrads(n, dq!),
+  DequantizeLinear: (n, [dy]) => dequantizeLinearGrads(n, dy!),
+  // Round's derivative is 0 almost everywhere, which would stop learning: edgefl emits Round only in
+  // fake quantization (a bias rounded to its int32 grid), where the straight-through gradient is meant.
+  Round: (_n, [dy]) => [dy],
   ConstantOfShape: nonDifferentiable,
 };
 

@@ -53,7 +53,41 @@ export type LayerSpec =
   | { type: 'positionalEmbedding'; maxLength: number; init?: Initializer }
   | { type: 'layerNorm'; epsilon?: number }
   | { type: 'causalSelfAttention'; heads: number; dropout?: number }
-  | { type: 'residual'; layers: readonly LayerSpec[] };
+  | { type: 'residual'; layers: readonly LayerSpec[] }
+  | FakeQuantizeSpec;
+
+/** A float range an activation is quantized over (uint8, asymmetric; widened to include 0). */
+export interface QuantizationRange {
+  readonly low: number;
+  readonly high: number;
+}
+
+/**
+ * Fake quantization for quantization-aware training: the wrapped layer computes on values rounded
+ * to the grids static int8 quantization will use (quantize-dequantize), so training sees the int8
+ * model's errors, while the gradient passes the rounding straight through (model/fake-quantize.ts).
+ * The wrapped layer is built at the wrapper's place, so its parameters keep their names: the float
+ * model's parameters load into the fake-quantized model as they are.
+ */
+export interface FakeQuantizeSpec {
+  readonly type: 'fakeQuantize';
+  /**
+   * The layer to wrap. A dense or conv2d layer computes with quantized weights (and, with `input`,
+   * its bias on the int32 grid); any other layer (a residual block whose input static int8
+   * quantizes for its skip connection too) only has its input and output quantized.
+   */
+  readonly layer?: LayerSpec;
+  /** The range of the layer's input: a uint8 quantize-dequantize before the layer. */
+  readonly input?: QuantizationRange;
+  /**
+   * int8 symmetric weights with the scale max|w|/127, computed from the current weights, per output
+   * channel (the default for dense and conv2d, as quantizeStaticInt8's) or per tensor. With `input`,
+   * the bias is rounded to int32 in steps of input scale x weight scale, as static int8 stores it.
+   */
+  readonly weights?: 'perChannel' | 'perTensor';
+  /** The range of the layer's output: a uint8 quantize-dequantize after it. */
+  readonly output?: QuantizationRange;
+}
 
 export interface ModelSpec {
   /** Shape of one sample, without the batch dimension, e.g. [1, 28, 28] or [seqLen]. */
@@ -114,6 +148,11 @@ export const causalSelfAttention = (heads: number, o: { dropout?: number } = {})
 export const residual = (layers: readonly LayerSpec[]): LayerSpec => ({
   type: 'residual',
   layers: [...layers],
+});
+
+export const fakeQuantize = (o: Omit<FakeQuantizeSpec, 'type'>): LayerSpec => ({
+  type: 'fakeQuantize',
+  ...o,
 });
 
 /** A pre-norm transformer block: x + attn(ln(x)), then x + mlp(ln(x)). */

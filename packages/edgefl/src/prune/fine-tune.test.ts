@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { nodeRuntime } from '@edgefl/node';
 import { pruneWhileFineTuning, fineTuneSchedule } from './fine-tune.js';
 import { polynomialDecay } from './schedule.js';
-import { readEdgeflModel, writeEdgeflModel } from './edgefl-onnx.js';
+import { readEdgeflModel, writeEdgeflModel } from '../model/edgefl-onnx.js';
 import { Trainer } from '../runtime/trainer.js';
 import { sgd } from '../autodiff/optimizers.js';
 import { dense, relu, sequential } from '../model/layers.js';

@@ -31,14 +31,6 @@ export {
   type PruneChunk,
 } from './fine-tune.js';
 export { withPruning, PrunedStrategy, type FederatedPruningOptions } from './federated.js';
-export {
-  readEdgeflModel,
-  writeEdgeflModel,
-  edgeflSpecOf,
-  refreshEdgeflSpec,
-  SPEC_METADATA,
-  type EdgeflModel,
-} from './edgefl-onnx.js';
 export { pruneWeights, prunableInitializers } from './onnx-weights.js';
 export {
   removeUnits,

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { nodeRuntime, wasmRuntime, readIdxFile } from '@edgefl/node';
 import { removeUnits, type StructuredPruningReport } from './remove-units.js';
-import { readEdgeflModel } from '../edgefl-onnx.js';
+import { readEdgeflModel } from '../../model/edgefl-onnx.js';
 import { importModel, exportModel } from '../../onnx/edit/io.js';
 import { builtInModel } from '../../model/zoo.js';
 import { initialParameters } from '../../model/build.js';

@@ -16,7 +16,7 @@
 import { describeNode } from '../../onnx/edit/errors.js';
 import type { OnnxModel } from '../../onnx/edit/model.js';
 import { PruningError } from '../magnitude.js';
-import { refreshEdgeflSpec } from '../edgefl-onnx.js';
+import { refreshEdgeflSpec } from '../../model/edgefl-onnx.js';
 import { followUnits, PRUNABLE_LAYERS, type UnitPlan, type UnitSlice } from './follow.js';
 import { keepAlong, smallestUnits, unitNorms } from './tensor-slice.js';
 

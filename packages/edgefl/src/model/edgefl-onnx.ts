@@ -5,13 +5,17 @@
  * refused, saying why.
  */
 import type { OnnxModel } from '../onnx/edit/model.js';
-import { initialParameters } from '../model/build.js';
-import { exportInferenceModel, EXPORT_PROBABILITIES } from '../model/export.js';
-import type { LayerSpec, ModelSpec } from '../model/layers.js';
+import { initialParameters } from './build.js';
+import { exportInferenceModel, EXPORT_PROBABILITIES } from './export.js';
+import type { LayerSpec, ModelSpec } from './layers.js';
 import { ParameterSet } from '../tensor/parameters.js';
-import { PruningError } from './magnitude.js';
 
 export const SPEC_METADATA = 'edgefl.model';
+
+/** A model that cannot be read back into what trains, with why. */
+export class EdgeflModelError extends Error {
+  override name = 'EdgeflModelError';
+}
 
 export interface EdgeflModel {
   spec: ModelSpec;
@@ -26,13 +30,13 @@ export interface EdgeflModel {
 export function edgeflSpecOf(model: OnnxModel): ModelSpec {
   const json = model.metadata(SPEC_METADATA);
   if (json === undefined)
-    throw new PruningError(
+    throw new EdgeflModelError(
       `${model.source} has no '${SPEC_METADATA}' metadata: it was not exported by edgefl, so its layers cannot be rebuilt into a training graph (fine-tuning needs an edgefl model)`,
     );
   try {
     return JSON.parse(json) as ModelSpec;
   } catch (e) {
-    throw new PruningError(
+    throw new EdgeflModelError(
       `${model.source}: metadata '${SPEC_METADATA}' is not JSON (${(e as Error).message})`,
     );
   }
@@ -45,11 +49,11 @@ export function readEdgeflModel(model: OnnxModel): EdgeflModel {
   for (const e of parameters.entries) {
     const t = model.initializer(e.name);
     if (!t)
-      throw new PruningError(
+      throw new EdgeflModelError(
         `${model.source}: no initializer '${e.name}' for the model's parameter of that name`,
       );
     if (t.dtype !== 'float32' || t.dims.join() !== e.shape.join())
-      throw new PruningError(
+      throw new EdgeflModelError(
         `${model.source}: initializer '${e.name}' is ${t.dtype} [${t.dims}], the model definition expects float32 [${e.shape}]`,
       );
     parameters.values.set(t.data as Float32Array, e.offset);
