@@ -12,15 +12,12 @@
  * bench/results/optimize-lm.json.
  */
 import { parseArgs } from 'node:util';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Tensor } from 'onnxruntime-common';
 import {
-  Trainer,
   adam,
   builtInModel,
-  exportInferenceModel,
   exportModel,
   importModel,
   measureLatency,
@@ -35,6 +32,7 @@ import {
 } from 'edgefl';
 import { checkFusion, nodeRuntime, wasmRuntime } from '@edgefl/node';
 import { loadSotu } from '../packages/cli/src/data/sotu.js';
+import { trainedModel } from './trained-model.js';
 import { machineLine, updateBenchmarksSection, writeResultJson } from './report.js';
 
 const { values: args } = parseArgs({
@@ -86,32 +84,18 @@ const spec = builtInModel('transformer', {
   seed: 1,
 });
 
-async function floatModel(): Promise<Uint8Array> {
-  if (existsSync(CACHE) && !args.retrain && !dry) return new Uint8Array(readFileSync(CACHE));
-  const trainer = await Trainer.create(spec, {
-    loss: 'softmaxCrossEntropy',
-    optimizer: adam({ lr: 2e-3 }),
-    runtime,
+function floatModel(): Promise<Uint8Array> {
+  return trainedModel({
+    cache: CACHE,
+    retrain: args.retrain,
+    dry,
+    drySteps: 40,
+    label: `the transformer on ${trainCorpus.dataset.length} windows of ${SEQ} words`,
+    spec,
+    trainer: { loss: 'softmaxCrossEntropy', optimizer: adam({ lr: 2e-3 }), runtime },
+    data: trainCorpus.dataset,
+    fit: { batchSize: 32, epochs: Number(args.epochs), seed: 1 },
   });
-  const epochs = dry ? undefined : Number(args.epochs);
-  console.log(
-    `training the transformer on ${trainCorpus.dataset.length} windows of ${SEQ} words${dry ? ' (dry run: 40 steps)' : `, ${epochs} epochs`}`,
-  );
-  await trainer.fit(trainCorpus.dataset, {
-    batchSize: 32,
-    ...(dry ? { steps: 40 } : { epochs }),
-    seed: 1,
-    onProgress: (p) =>
-      process.stdout.write(`\r  step ${p.step}/${p.totalSteps}, loss ${p.loss.toFixed(4)}   `),
-  });
-  process.stdout.write('\n');
-  const bytes = exportInferenceModel(spec, trainer.getParameters());
-  await trainer.dispose();
-  if (!dry) {
-    mkdirSync(RESULTS, { recursive: true });
-    writeFileSync(CACHE, bytes);
-  }
-  return bytes;
 }
 
 /** Windows [from, from + count) of a token dataset as one int32 input tensor. */
@@ -129,7 +113,10 @@ interface LmScore {
 
 /** Held-out perplexity (exp of the mean next-word cross-entropy) and top-1 / top-3 accuracy. */
 async function score(rt: OrtRuntime, bytes: Uint8Array, data: ArrayDataset, count: number): Promise<LmScore> {
-  const session = await rt.InferenceSession.create(bytes, { ...rt.defaultSessionOptions, logSeverityLevel: 3 });
+  const session = await rt.InferenceSession.create(bytes, {
+    ...rt.defaultSessionOptions,
+    logSeverityLevel: 3,
+  });
   const labels = data.labels as Int32Array;
   let nll = 0;
   let top1 = 0;
@@ -220,7 +207,12 @@ const float = await floatModel();
 const examples = dry ? 64 : heldOut.length;
 const measure = async (rt: OrtRuntime, name: string, bytes: Uint8Array): Promise<Row> => {
   console.log(`${name}...`);
-  return { name, bytes: bytes.length, score: await score(rt, bytes, heldOut, examples), latency: await latency(rt, bytes) };
+  return {
+    name,
+    bytes: bytes.length,
+    score: await score(rt, bytes, heldOut, examples),
+    latency: await latency(rt, bytes),
+  };
 };
 const rows: Row[] = [await measure(runtime, 'float32', float)];
 const made = new Map<string, Uint8Array>();
@@ -233,7 +225,10 @@ for (const v of VARIANTS) {
     .filter(([op]) => /MatMulNBits|DynamicQuantizeMatMul|MatMulInteger|Gemm|FusedMatMul|^MatMul$/.test(op))
     .map(([op, n]) => `${op.replace(/^.*:/, '')}×${n}`)
     .join(', ');
-  rows.push({ ...(await measure(runtime, v.name, bytes)), computedBy: `${fusion.fused.length}/${fusion.report.nodes.length} quantized; ${ops}` });
+  rows.push({
+    ...(await measure(runtime, v.name, bytes)),
+    computedBy: `${fusion.fused.length}/${fusion.report.nodes.length} quantized; ${ops}`,
+  });
 }
 
 // ---- onnxruntime-web's WebAssembly build (what a browser tab runs) --------------------------------

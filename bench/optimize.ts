@@ -10,16 +10,13 @@
  * section of BENCHMARKS.md and bench/results/optimize.json.
  */
 import { parseArgs } from 'node:util';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   BENCH_SETTINGS,
-  Trainer,
   benchModel,
   builtInModel,
   calibrate,
-  exportInferenceModel,
   exportModel,
   guardedQuantize,
   importModel,
@@ -35,6 +32,7 @@ import {
 import { checkFusion, nodeRuntime, wasmRuntime } from '@edgefl/node';
 import { loadNamedDataset } from '../packages/cli/src/datasets.js';
 import { batchesOf } from '../packages/cli/src/model-inputs.js';
+import { trainedModel } from './trained-model.js';
 import { machineLine, updateBenchmarksSection, writeResultJson } from './report.js';
 
 const { values: args } = parseArgs({
@@ -50,31 +48,18 @@ const CACHE = join(RESULTS, 'optimize-cnn.onnx');
 const runtime = nodeRuntime();
 const mnist = await loadNamedDataset('mnist');
 
-async function floatModel(): Promise<Uint8Array> {
-  if (existsSync(CACHE) && !args.retrain && !dry) return new Uint8Array(readFileSync(CACHE));
-  const spec = builtInModel('cnn', { inputShape: [1, 28, 28], classes: 10, seed: 1 });
-  const trainer = await Trainer.create(spec, {
-    loss: 'softmaxCrossEntropy',
-    optimizer: sgd({ lr: 0.05 }),
-    runtime,
+function floatModel(): Promise<Uint8Array> {
+  return trainedModel({
+    cache: CACHE,
+    retrain: args.retrain,
+    dry,
+    drySteps: 200,
+    label: 'the CNN',
+    spec: builtInModel('cnn', { inputShape: [1, 28, 28], classes: 10, seed: 1 }),
+    trainer: { loss: 'softmaxCrossEntropy', optimizer: sgd({ lr: 0.05 }), runtime },
+    data: mnist.train,
+    fit: { batchSize: 50, epochs: Number(args.epochs), seed: 1 },
   });
-  const epochs = dry ? undefined : Number(args.epochs);
-  console.log(dry ? 'training 200 steps (dry run)' : `training the CNN for ${epochs} epochs`);
-  await trainer.fit(mnist.train, {
-    batchSize: 50,
-    ...(dry ? { steps: 200 } : { epochs }),
-    seed: 1,
-    onProgress: (p) =>
-      process.stdout.write(`\r  step ${p.step}/${p.totalSteps}, loss ${p.loss.toFixed(4)}   `),
-  });
-  process.stdout.write('\n');
-  const bytes = exportInferenceModel(spec, trainer.getParameters());
-  await trainer.dispose();
-  if (!dry) {
-    mkdirSync(RESULTS, { recursive: true });
-    writeFileSync(CACHE, bytes);
-  }
-  return bytes;
 }
 
 interface Variant {

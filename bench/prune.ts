@@ -15,7 +15,6 @@
  * and writes nothing.
  */
 import { parseArgs } from 'node:util';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +23,6 @@ import {
   Trainer,
   benchModel,
   builtInModel,
-  exportInferenceModel,
   exportModel,
   fineTuneSchedule,
   importModel,
@@ -38,6 +36,7 @@ import {
 } from 'edgefl';
 import { nodeRuntime } from '@edgefl/node';
 import { loadNamedDataset } from '../packages/cli/src/datasets.js';
+import { trainedModel } from './trained-model.js';
 import { machineLine, updateBenchmarksSection, writeResultJson } from './report.js';
 
 const { values: args } = parseArgs({
@@ -61,33 +60,18 @@ const LR = 0.05;
 const BATCH = 50;
 
 /** The float model: cached, or trained as bench:optimize trains its CNN (SGD 0.05, batch 50). */
-async function floatModel(kind: 'cnn' | 'mlp'): Promise<Uint8Array> {
-  const cache = join(RESULTS, kind === 'cnn' ? 'optimize-cnn.onnx' : 'prune-mlp.onnx');
-  if (existsSync(cache) && !args.retrain && !dry) return new Uint8Array(readFileSync(cache));
-  const spec = builtInModel(kind, { inputShape: [1, 28, 28], classes: 10, seed: 1 });
-  const trainer = await Trainer.create(spec, {
-    loss: 'softmaxCrossEntropy',
-    optimizer: sgd({ lr: LR }),
-    runtime,
+function floatModel(kind: 'cnn' | 'mlp'): Promise<Uint8Array> {
+  return trainedModel({
+    cache: join(RESULTS, kind === 'cnn' ? 'optimize-cnn.onnx' : 'prune-mlp.onnx'),
+    retrain: args.retrain,
+    dry,
+    drySteps: 200,
+    label: `the ${kind}`,
+    spec: builtInModel(kind, { inputShape: [1, 28, 28], classes: 10, seed: 1 }),
+    trainer: { loss: 'softmaxCrossEntropy', optimizer: sgd({ lr: LR }), runtime },
+    data: mnist.train,
+    fit: { batchSize: BATCH, epochs: Number(args.epochs), seed: 1 },
   });
-  console.log(
-    dry ? `training the ${kind} 200 steps (dry run)` : `training the ${kind} for ${args.epochs} epochs`,
-  );
-  await trainer.fit(mnist.train, {
-    batchSize: BATCH,
-    ...(dry ? { steps: 200 } : { epochs: Number(args.epochs) }),
-    seed: 1,
-    onProgress: (p) =>
-      process.stdout.write(`\r  step ${p.step}/${p.totalSteps}, loss ${p.loss.toFixed(4)}   `),
-  });
-  process.stdout.write('\n');
-  const bytes = exportInferenceModel(spec, trainer.getParameters());
-  await trainer.dispose();
-  if (!dry) {
-    mkdirSync(RESULTS, { recursive: true });
-    writeFileSync(cache, bytes);
-  }
-  return bytes;
 }
 
 /**

@@ -15,7 +15,6 @@
  * nothing.
  */
 import { parseArgs } from 'node:util';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -42,6 +41,7 @@ import { nodeRuntime } from '@edgefl/node';
 import { loadMnist } from '../packages/cli/src/data/mnist.js';
 import { batchesOf } from '../packages/cli/src/model-inputs.js';
 import { outlierMlp } from '../test/helpers/qat-fixtures.js';
+import { trainedModel } from './trained-model.js';
 import { machineLine, updateBenchmarksSection, writeResultJson } from './report.js';
 
 const { values: args } = parseArgs({
@@ -94,30 +94,18 @@ const [train, test] = await Promise.all([
 ]);
 const seconds = (since: number) => (performance.now() - since) / 1000;
 
-async function floatModel(): Promise<Uint8Array> {
-  if (existsSync(CACHE) && !args.retrain && !dry) return new Uint8Array(readFileSync(CACHE));
-  const spec = builtInModel('mlp', { inputShape: [784], classes: 10, seed: 1 });
-  const trainer = await Trainer.create(spec, {
-    loss: 'softmaxCrossEntropy',
-    optimizer: sgd({ lr: 0.05 }),
-    runtime,
+function floatModel(): Promise<Uint8Array> {
+  return trainedModel({
+    cache: CACHE,
+    retrain: args.retrain,
+    dry,
+    drySteps: 300,
+    label: 'the 2NN',
+    spec: builtInModel('mlp', { inputShape: [784], classes: 10, seed: 1 }),
+    trainer: { loss: 'softmaxCrossEntropy', optimizer: sgd({ lr: 0.05 }), runtime },
+    data: train,
+    fit: { batchSize: BATCH, epochs: EPOCHS, seed: 1 },
   });
-  console.log(dry ? 'training the 2NN for 300 steps (dry run)' : `training the 2NN for ${EPOCHS} epochs`);
-  await trainer.fit(train, {
-    batchSize: BATCH,
-    ...(dry ? { steps: 300 } : { epochs: EPOCHS }),
-    seed: 1,
-    onProgress: (p) =>
-      process.stdout.write(`\r  step ${p.step}/${p.totalSteps}, loss ${p.loss.toFixed(4)}   `),
-  });
-  process.stdout.write('\n');
-  const bytes = exportInferenceModel(spec, trainer.getParameters());
-  await trainer.dispose();
-  if (!dry) {
-    mkdirSync(RESULTS, { recursive: true });
-    writeFileSync(CACHE, bytes);
-  }
-  return bytes;
 }
 
 const accuracy = async (bytes: Uint8Array) =>

@@ -142,7 +142,9 @@ test('edgefl optimize --int4: a transformer gets 4-bit weights, an int8 embeddin
   const out = join(dir, 'lm-int4.onnx');
   // A model this small is not faster in 4 bits (the speed guard would return it float): the guard
   // is off here, and bench:optimize-lm measures a real one.
-  const lines = (await optimize(input, '--int4', '--block', '32', '--no-speed-guard', '--out', out)).join('\n');
+  const lines = (await optimize(input, '--int4', '--block', '32', '--no-speed-guard', '--out', out)).join(
+    '\n',
+  );
   assert.equal((lines.match(/4-bit weights in blocks of 32 -> runs as MatMulNBits/g) ?? []).length, 5, lines);
   assert.match(lines, /embedding table '.*' \[500, 64\] stored as int8 rows/);
   assert.match(lines, /5 of 5 quantized nodes run as 4-bit kernels here/);
@@ -151,14 +153,26 @@ test('edgefl optimize --int4: a transformer gets 4-bit weights, an int8 embeddin
   assert.ok(float.length / int4.length >= 3, `${float.length} / ${int4.length}`);
 
   const nothing = join(dir, 'nothing.onnx');
-  await assert.rejects(optimize(input, '--out', nothing), /say how to quantize: --int8 static, --int8 dynamic or --int4/);
-  await assert.rejects(optimize(input, '--int4', '--int8', 'dynamic', '--out', nothing), /--int8 and --int4: choose one/);
-  await assert.rejects(optimize(input, '--int4', '--block', '24', '--out', nothing), /--block: expected a power of two/);
+  await assert.rejects(
+    optimize(input, '--out', nothing),
+    /say how to quantize: --int8 static, --int8 dynamic or --int4/,
+  );
+  await assert.rejects(
+    optimize(input, '--int4', '--int8', 'dynamic', '--out', nothing),
+    /--int8 and --int4: choose one/,
+  );
+  await assert.rejects(
+    optimize(input, '--int4', '--block', '24', '--out', nothing),
+    /--block: expected a power of two/,
+  );
   await assert.rejects(
     optimize(input, '--int4', '--accuracy-level', '9', '--out', nothing),
     /--accuracy-level: expected 0, 1, 2, 3 or 4, got '9'/,
   );
-  await assert.rejects(optimize(input, '--int8', 'dynamic', '--symmetric', '--out', nothing), /--symmetric applies to --int4 only/);
+  await assert.rejects(
+    optimize(input, '--int8', 'dynamic', '--symmetric', '--out', nothing),
+    /--symmetric applies to --int4 only/,
+  );
   await assert.rejects(
     optimize(input, '--int4', '--calibrate', 'mnist:32', '--out', nothing),
     /--calibrate is for --int8 static/,

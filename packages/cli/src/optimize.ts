@@ -131,7 +131,9 @@ export function registerOptimizeCommand(
       if (!int4) {
         const only4 = (['symmetric', 'floatEmbeddings'] as const).filter((f) => flags[f]);
         if (only4.length)
-          throw new Error(`${only4.map((f) => `--${f === 'floatEmbeddings' ? 'float-embeddings' : f}`).join(', ')} applies to --int4 only`);
+          throw new Error(
+            `${only4.map((f) => `--${f === 'floatEmbeddings' ? 'float-embeddings' : f}`).join(', ')} applies to --int4 only`,
+          );
       }
       if (int4 && flags.calibrate)
         throw new Error('--calibrate is for --int8 static: 4-bit weights need no activation ranges');

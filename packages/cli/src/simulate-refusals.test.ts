@@ -186,13 +186,24 @@ test('a privacy budget smaller than one round, and local DP-SGD on a model it ca
   );
   assert.ok(!existsSync(out), 'no run folder is made');
   // The budget is compared with what the accountant says one round costs: just above it, a round runs.
-  const oneRound = new RdpAccountant()
-    .spentAfter({ noiseMultiplier: 0.5, samplingRate: 0.3 }, 1, 1e-5).epsilon;
+  const oneRound = new RdpAccountant().spentAfter(
+    { noiseMultiplier: 0.5, samplingRate: 0.3 },
+    1,
+    1e-5,
+  ).epsilon;
   const lines: string[] = [];
   await runCommand(
     registerSimulateCommand,
-    ['simulate', ...small, '--dp-noise', '0.5', '--dp-clip', '0.5', '--dp-epsilon', String(oneRound * 1.01)]
-      .concat(['--rounds', '3', '--out', out]),
+    [
+      'simulate',
+      ...small,
+      '--dp-noise',
+      '0.5',
+      '--dp-clip',
+      '0.5',
+      '--dp-epsilon',
+      String(oneRound * 1.01),
+    ].concat(['--rounds', '3', '--out', out]),
     lines,
   );
   const text = lines.join('\n');

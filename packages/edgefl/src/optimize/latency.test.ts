@@ -56,12 +56,24 @@ test('inputs that cannot be made up are refused, naming the input', async () => 
 test('token ids for an embedding are made up within its vocabulary; given inputs are used as they are', async () => {
   // A transformer reads int32 token ids through a Gather of its embedding table: ids drawn from
   // outside the table would fail the lookup, so the made-up ones stay within its 50 rows.
-  const spec = builtInModel('transformer', { inputShape: [8], classes: 50, vocabSize: 50, dim: 16, blocks: 1, heads: 2, seed: 1 });
+  const spec = builtInModel('transformer', {
+    inputShape: [8],
+    classes: 50,
+    vocabSize: 50,
+    dim: 16,
+    blocks: 1,
+    heads: 2,
+    seed: 1,
+  });
   const lm = exportInferenceModel(spec, initialParameters(spec));
   const r = await measureLatency(lm, { runtime, batch: 4, runs: 10, warmup: 2 });
   assert.equal(r.batch, 4);
   assert.ok(r.p50Ms > 0);
-  const ids = new runtime.Tensor('int32', Int32Array.from({ length: 8 }, (_, k) => k), [1, 8]);
+  const ids = new runtime.Tensor(
+    'int32',
+    Int32Array.from({ length: 8 }, (_, k) => k),
+    [1, 8],
+  );
   const given = await measureLatency(lm, { runtime, runs: 5, warmup: 1, feeds: { input: ids } });
   assert.equal(given.runs, 5);
 });

@@ -65,7 +65,8 @@ function lookupRows(m: OnnxModel, input: string): number | undefined {
   let rows = Infinity;
   for (const n of readers) {
     const table = n.inputs[0];
-    const t = n.opType === 'Gather' && n.inputs[1] === input && n.int('axis', 0) === 0 && m.initializerProto(table);
+    const t =
+      n.opType === 'Gather' && n.inputs[1] === input && n.int('axis', 0) === 0 && m.initializerProto(table);
     if (!t || t.dims.length === 0) return undefined;
     rows = Math.min(rows, Number(t.dims[0]));
   }

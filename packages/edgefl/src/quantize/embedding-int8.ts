@@ -66,10 +66,14 @@ export function quantizeEmbeddingInt8(m: OnnxModel, t: EmbeddingTarget): string 
   // Unsqueeze took its axes as an attribute before opset 13.
   const axesAsInput = (m.opset('') ?? 0) >= 13;
   if (axesAsInput) m.addInitializer(lastAxis, { dtype: 'int64', dims: [1], data: BigInt64Array.of(-1n) });
-  const column = m.createNode('Unsqueeze', axesAsInput ? [scaleOf.outputs[0], lastAxis] : [scaleOf.outputs[0]], {
-    name: m.freshName(`${base}_Unsqueeze`),
-    ...(axesAsInput ? {} : { attributes: { axes: onnxAttr.ints([-1]) } }),
-  });
+  const column = m.createNode(
+    'Unsqueeze',
+    axesAsInput ? [scaleOf.outputs[0], lastAxis] : [scaleOf.outputs[0]],
+    {
+      name: m.freshName(`${base}_Unsqueeze`),
+      ...(axesAsInput ? {} : { attributes: { axes: onnxAttr.ints([-1]) } }),
+    },
+  );
   const scaled = m.createNode('Mul', [asFloat.outputs[0], column.outputs[0]], { name: base, outputs: [out] });
   m.replace(t.node, [rows, asFloat, scaleOf, column, scaled]);
   return `${describeNode(t.node)}: embedding table '${t.table}' [${t.rows}, ${t.width}] stored as int8 rows with a scale each`;

@@ -189,5 +189,8 @@ test('what cannot be quantized to 4 bits is refused or skipped, naming the node'
   conv.addInitializer('k', { dtype: 'float32', dims: [4, 1, 3, 3], data: gaussian(36, 5) });
   conv.add([conv.createNode('Conv', ['x', 'k'], { outputs: ['y'], name: 'conv' })]);
   conv.addOutput('y', 'float32');
-  assert.throws(() => quantizeWeightOnlyInt4(conv), /nothing to quantize to 4 bits: Conv node 'conv': 4-bit weights are for MatMul and Gemm; Conv stays float/);
+  assert.throws(
+    () => quantizeWeightOnlyInt4(conv),
+    /nothing to quantize to 4 bits: Conv node 'conv': 4-bit weights are for MatMul and Gemm; Conv stays float/,
+  );
 });

@@ -66,7 +66,9 @@ export function quantizeWeightOnlyInt4(
     if (t.kind === 'Conv')
       skipped.push(`${describeNode(t.node)}: 4-bit weights are for MatMul and Gemm; Conv stays float`);
     else if (reductionSize(t) < 16)
-      skipped.push(`${describeNode(t.node)}: K = ${reductionSize(t)} is smaller than the smallest block (16)`);
+      skipped.push(
+        `${describeNode(t.node)}: K = ${reductionSize(t)} is smaller than the smallest block (16)`,
+      );
     else targets.push(t);
   }
   if (targets.length === 0)
