@@ -241,6 +241,8 @@ const wasmRows: Row[] = [
 ];
 
 const f2 = (x: number) => x.toFixed(2);
+/** A speed ratio as words: '1.49× faster' or '0.84× the speed (slower)'. */
+const speed = (r: number) => (r >= 1 ? `${f2(r)}× faster` : `${f2(r)}× the float model's speed (slower)`);
 const ms = (x: number) => x.toFixed(2);
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 function table(rs: Row[], runtimeName: string, withOps: boolean): string {
@@ -277,12 +279,19 @@ ${nodeTable}
 
 ${wasmTable}
 
-4-bit weights in blocks of 32 with an int8 embedding: **${f2(ref.bytes / int4.bytes)}× smaller**, **${f2(ref.latency[0].p50Ms / int4.latency[0].p50Ms)}×** the float model's speed per word
-at batch 1, perplexity ${int4.score.perplexity.toFixed(1)} against ${ref.score.perplexity.toFixed(1)}. MatMulNBits' accuracy_level decides whether 4 bits are
-also faster: at 4 ONNX Runtime quantizes the activations block by block to int8 and runs an integer kernel; at 1 it
-multiplies in float32 from the unpacked weights, which saves memory but not time. The embedding table (${VOCAB} × ${DIM}) is a
-lookup, not a product: it cannot be a MatMulNBits, so it is stored as int8 rows (one scale a row) — without that the
-file is only ${f2(ref.bytes / rows[4].bytes)}× smaller.
+4-bit weights in blocks of 32 with an int8 embedding: **${f2(ref.bytes / int4.bytes)}× smaller**, perplexity ${int4.score.perplexity.toFixed(1)} against
+${ref.score.perplexity.toFixed(1)}, and ${speed(ref.latency[0].p50Ms / int4.latency[0].p50Ms)} per word at batch 1 on one thread (${speed(ref.latency[1].p50Ms / int4.latency[1].p50Ms)} at batch 32
+on two). ${
+  ref.latency[0].p50Ms / int4.latency[0].p50Ms < 1
+    ? `At batch 1 this model is **only smaller**, not faster: a ${SEQ}-word window of width ${DIM} is too little work a call for
+MatMulNBits' unpacking to pay for itself (the int8 kernels of dynamic quantization do pay: ${speed(ref.latency[0].p50Ms / rows[5].latency[0].p50Ms)}), so the
+speed guard of \`edgefl optimize --int4\` would keep such layers float, or the whole model. `
+    : ''
+}accuracy_level 4 (int8
+activations) against 1 (float32 arithmetic): ${f2(rows[2].latency[0].p50Ms / int4.latency[0].p50Ms)}× at batch 1 in onnxruntime-node; in onnxruntime-web
+${f2(wasmRows[2].latency[0].p50Ms / wasmRows[1].latency[0].p50Ms)}× — measure on the target. The embedding table (${VOCAB} × ${DIM}) is a lookup, not a
+product: it cannot be a MatMulNBits, so it is stored as int8 rows (one scale a row) — without that the file is only
+${f2(ref.bytes / rows[4].bytes)}× smaller.
 `;
 if (!dry) {
   updateBenchmarksSection('optimize-lm', 'Edge optimization: the transformer (bench:optimize-lm)', body);
