@@ -179,3 +179,36 @@ test('edgefl optimize --int4: a transformer gets 4-bit weights, an int8 embeddin
   );
   assert.equal(existsSync(nothing), false);
 });
+
+test('edgefl optimize --clean: GELU fused with the same outputs, alone or before --int4', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgefl-optimize-clean-'));
+  const spec = builtInModel('transformer', {
+    inputShape: [16],
+    classes: 200,
+    vocabSize: 200,
+    dim: 32,
+    blocks: 2,
+    heads: 2,
+    seed: 1,
+  });
+  const input = join(dir, 'lm.onnx');
+  writeFileSync(input, exportInferenceModel(spec, initialParameters(spec)));
+  const out = join(dir, 'lm-clean.onnx');
+  const lines = (await optimize(input, '--clean', '--out', out)).join('\n');
+  assert.match(lines, /fuse-gelu: 2 changes/);
+  assert.match(lines, /same outputs on example inputs/);
+  const cleaned = importModel(readFileSync(out));
+  assert.equal(cleaned.nodes('Gelu', 'com.microsoft').length, 2);
+  assert.equal(cleaned.nodes('Erf').length, 0);
+  await checkOnnxModel(readFileSync(out));
+
+  const both = join(dir, 'lm-clean-int4.onnx');
+  const q = (await optimize(input, '--clean', '--int4', '--no-speed-guard', '--out', both)).join('\n');
+  assert.match(q, /fuse-gelu: 2 changes[\s\S]*runs as MatMulNBits/);
+  assert.equal(importModel(readFileSync(both)).nodes('Gelu', 'com.microsoft').length, 2);
+  await assert.rejects(
+    optimize(input, '--clean', '--calibrate', 'mnist:8', '--out', join(dir, 'no.onnx')),
+    /--calibrate applies to --int8 or --int4, not to cleaning alone/,
+  );
+  assert.equal(existsSync(join(dir, 'no.onnx')), false);
+});

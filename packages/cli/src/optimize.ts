@@ -6,7 +6,6 @@
  * step succeeded.
  */
 import type { Command } from 'commander';
-import { readFile } from 'node:fs/promises';
 import {
   calibrate,
   classifierAccuracy,
@@ -26,9 +25,18 @@ import { checkFusion, nodeRuntime, writeFileAtomic } from '@edgefl/node';
 import { loadNamedDataset } from './datasets.js';
 import { checkOutputFile } from './output-paths.js';
 import { batchesOf, exampleDims, runtimeNamed } from './model-inputs.js';
-import { pruneCommand, pruneModel, pruneSettings, type PruneFlags } from './prune-command.js';
+import {
+  pruneCommand,
+  pruneModel,
+  pruneSettings,
+  readModelFile,
+  refuseQuantizationOnly,
+  type PruneFlags,
+} from './prune-command.js';
+import { cleanCommand, cleanModel } from './clean-command.js';
 
 interface OptimizeFlags extends PruneFlags {
+  clean?: boolean;
   int8?: string;
   int4?: boolean;
   block: string;
@@ -61,6 +69,10 @@ export function registerOptimizeCommand(
       'quantize a model to int8 or 4-bit weights for a device, and check that the runtime runs the quantized kernels; or prune it (--prune, --structured)',
     )
     .argument('<model>', 'the float .onnx')
+    .option(
+      '--clean',
+      'clean the graph for inference first: bypass Identity and Dropout, fold constants, fuse GELU, drop unread values',
+    )
     .option('--int8 <mode>', 'static (calibrated activations) or dynamic (activations quantized at run time)')
     .option('--int4', 'weights in 4-bit blocks (MatMulNBits) for matmul-heavy models, activations float')
     .option('--block <n>', '--int4: weights per scale along K, a power of two >= 16', '32')
@@ -119,11 +131,19 @@ export function registerOptimizeCommand(
       if (flags.int4 && flags.int8 !== undefined)
         throw new Error('--int8 and --int4: choose one (4-bit weights keep activations float)');
       const pruning = pruneSettings(flags);
-      if (!flags.int4 && flags.int8 === undefined && !pruning)
-        throw new Error(
-          'say how to quantize: --int8 static, --int8 dynamic or --int4; or how to prune: --prune <sparsity>, --structured <fraction>',
-        );
-      if (!flags.int4 && flags.int8 === undefined) return pruneCommand(file, flags.out, pruning!, flags, out);
+      const runtime = nodeRuntime();
+      // --clean runs first, whatever follows it.
+      const prepare = async (b: Uint8Array) => (flags.clean ? cleanModel(b, file, runtime, out) : b);
+      if (!flags.int4 && flags.int8 === undefined && !pruning) {
+        if (!flags.clean)
+          throw new Error(
+            'say how to quantize: --int8 static, --int8 dynamic or --int4; or how to prune: --prune <sparsity>, --structured <fraction>; or --clean',
+          );
+        refuseQuantizationOnly(flags, 'cleaning alone');
+        return cleanCommand(await readModelFile(file), file, flags.out, runtime, out);
+      }
+      if (!flags.int4 && flags.int8 === undefined)
+        return pruneCommand(file, flags.out, pruning!, flags, out, prepare);
       if (flags.int8 !== undefined && flags.int8 !== 'static' && flags.int8 !== 'dynamic')
         throw new Error(`--int8: expected static or dynamic, got '${flags.int8}'`);
       const mode = flags.int4 ? 'int4' : flags.int8;
@@ -143,18 +163,10 @@ export function registerOptimizeCommand(
         throw new Error(
           '--int8 static needs --calibrate <dataset:n> (e.g. mnist:512): activation ranges come from data',
         );
-      let bytes: Uint8Array;
-      try {
-        bytes = new Uint8Array(await readFile(file));
-      } catch (e) {
-        throw new Error(
-          `${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
-        );
-      }
-      // Pruning first: the pruned model is what gets quantized.
+      // Cleaning, then pruning: the pruned model is what gets quantized.
+      let bytes = await prepare(await readModelFile(file));
       if (pruning) bytes = await pruneModel(bytes, file, pruning, out);
       const model = importModel(bytes, file);
-      const runtime = nodeRuntime();
       const perChannel = !flags.perTensor;
       const maxLoss = flags.maxLoss === undefined ? undefined : points(flags.maxLoss);
       if (maxLoss !== undefined && !flags.validate)

@@ -226,22 +226,34 @@ const QUANTIZATION_ONLY = {
   floatEmbeddings: '--float-embeddings',
 } as const;
 
-/** `edgefl optimize` with pruning alone: reads `file`, prunes, writes `outFile`. */
+/** Refuses flags that only mean something when quantizing, given to a command that does not quantize. */
+export function refuseQuantizationOnly(
+  flags: Partial<Record<keyof typeof QUANTIZATION_ONLY, unknown>>,
+  what: string,
+): void {
+  const stray = (Object.keys(QUANTIZATION_ONLY) as (keyof typeof QUANTIZATION_ONLY)[]).filter(
+    (f) => flags[f] !== undefined,
+  );
+  if (stray.length)
+    throw new Error(
+      `${stray.map((f) => QUANTIZATION_ONLY[f]).join(', ')} applies to --int8 or --int4, not to ${what}`,
+    );
+}
+
+/**
+ * `edgefl optimize` with pruning alone: reads `file`, cleans it first if asked (`prepare`), prunes,
+ * writes `outFile`.
+ */
 export async function pruneCommand(
   file: string,
   outFile: string,
   s: PruneSettings,
   flags: Partial<Record<keyof typeof QUANTIZATION_ONLY, unknown>>,
   out: (line: string) => void,
+  prepare: (bytes: Uint8Array) => Promise<Uint8Array> = async (b) => b,
 ): Promise<void> {
-  const stray = (Object.keys(QUANTIZATION_ONLY) as (keyof typeof QUANTIZATION_ONLY)[]).filter(
-    (f) => flags[f] !== undefined,
-  );
-  if (stray.length)
-    throw new Error(
-      `${stray.map((f) => QUANTIZATION_ONLY[f]).join(', ')} applies to --int8 or --int4, not to pruning alone`,
-    );
-  const result = await pruneModel(await readModelFile(file), file, s, out);
+  refuseQuantizationOnly(flags, 'pruning alone');
+  const result = await pruneModel(await prepare(await readModelFile(file)), file, s, out);
   await writeFileAtomic(outFile, result);
   out(`wrote ${outFile}`);
 }

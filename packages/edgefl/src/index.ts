@@ -132,6 +132,8 @@ export {
 export { ortConstantEvaluator } from './onnx/passes/ort-evaluator.js';
 export { removeIdentityAndDropout } from './onnx/passes/remove-identity.js';
 export { pruneUnused } from './onnx/passes/prune-unused.js';
+export { fuseGelu } from './onnx/passes/fuse-gelu.js';
+export { inferenceCleanup } from './onnx/passes/inference-cleanup.js';
 export { QuantizationError } from './quantize/errors.js';
 export {
   calibrate,
@@ -162,6 +164,7 @@ export { quantizeWeightOnlyInt4, type WeightOnlyInt4Options } from './quantize/w
 export { quantizeInt4Blocks, dequantizeInt4Blocks, type Int4Blocks } from './quantize/int4-block.js';
 export {
   measureLatency,
+  randomFeeds,
   percentile,
   LatencyError,
   type LatencyOptions,

@@ -128,7 +128,7 @@ export function percentile(sorted: ArrayLike<number>, q: number): number {
  * declared shape with the first symbolic dimension (the batch) set to `batch`; any other symbolic
  * dimension cannot be guessed and is refused, naming the input.
  */
-function randomFeeds(
+export function randomFeeds(
   model: Uint8Array,
   runtime: OrtRuntime,
   batch: number,
