@@ -14,6 +14,16 @@ import {
   initialParameters,
   quantizeDynamicInt8,
   quantizeWeightOnlyInt4,
+  dense,
+  gelu,
+  sequential,
+  runPasses,
+  inferenceCleanup,
+  pruneWeights,
+  removeUnits,
+  studentModel,
+  prepareQuantizationAwareTraining,
+  quantizeTrained,
   type OrtRuntime,
 } from 'edgefl';
 import { nodeRuntime, wasmRuntime } from '../runtime/node.js';
@@ -90,5 +100,48 @@ test('a transformer with 4-bit weights and an int8 embedding runs in onnxruntime
     // measured: 1.3e-6 at level 1; 0.029 at level 4, where each build quantizes the activations to
     // int8 with kernels of its own (or, lacking one, multiplies in float)
     assert.ok(max <= (accuracyLevel === 1 ? 1e-4 : 0.1), `level ${accuracyLevel}: logits differ by ${max}`);
+  }
+});
+
+test('the other optimized forms run in onnxruntime-web as in onnxruntime-node: cleaned, pruned, a distilled student, QAT int8', async () => {
+  const node = nodeRuntime();
+  const web = wasmRuntime();
+  const rng = new Rng(6);
+  const x = Float32Array.from({ length: 16 * 784 }, () => rng.uniform());
+  const mlp = builtInModel('mlp', { inputShape: [784], classes: 10, seed: 3 });
+  const mlpBytes = exportInferenceModel(mlp, initialParameters(mlp));
+  // Cleaned (a GELU to fuse), one-shot and structured pruning, a small student, QAT's int8 export.
+  const geluNet = sequential([dense(64), gelu(), dense(10)], { inputShape: [784], seed: 4 });
+  const cleaned = importModel(exportInferenceModel(geluNet, initialParameters(geluNet)));
+  await runPasses(cleaned, inferenceCleanup(), { runtime: node });
+  const pruned = importModel(mlpBytes);
+  pruneWeights(pruned, { sparsity: 0.8 });
+  removeUnits(pruned, { fraction: 0.5 });
+  const student = studentModel('mlp:32', { inputShape: [784], classes: 10, seed: 5 });
+  const plan = await prepareQuantizationAwareTraining(
+    { spec: mlp, parameters: initialParameters(mlp) },
+    { runtime: node, calibration: [x] },
+  );
+  const forms: Record<string, Uint8Array> = {
+    cleaned: exportModel(cleaned),
+    pruned: exportModel(pruned),
+    student: exportInferenceModel(student, initialParameters(student)),
+    'qat int8': exportModel(quantizeTrained(plan, plan.parameters).model),
+  };
+  for (const [name, bytes] of Object.entries(forms)) {
+    const run = async (runtime: OrtRuntime) => {
+      const session = await runtime.InferenceSession.create(bytes, runtime.defaultSessionOptions);
+      try {
+        const out = await session.run({ input: new runtime.Tensor('float32', x, [16, 784]) }, ['logits']);
+        return (out.logits.data as Float32Array).slice();
+      } finally {
+        await session.release();
+      }
+    };
+    const [a, b] = [await run(node), await run(web)];
+    assert.equal(a.length, 160, name);
+    let max = 0;
+    for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
+    assert.ok(max <= 1e-4, `${name}: logits differ by ${max} between onnxruntime-node and onnxruntime-web`);
   }
 });
