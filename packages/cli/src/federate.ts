@@ -9,13 +9,14 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { pino } from 'pino';
-import { builtInModel, exportInferenceModel, initialParameters } from 'edgefl';
+import { OnnxTeacher, builtInModel, exportInferenceModel, initialParameters } from 'edgefl';
 import {
   describeRuntime,
   loadClientData,
   nodePlatform,
   nodeSha256,
   parseSettings,
+  readTeacherFile,
   roundLine,
   writeFileAtomic,
 } from '@edgefl/node';
@@ -218,6 +219,10 @@ export function registerFederateCommands(
       '--save-model <file>',
       'when the run ends, write the final global model the server sends with its goodbye here (.onnx)',
     )
+    .option(
+      '--teacher <file>',
+      'a classifier .onnx this device holds as its teacher, for federations that distill',
+    )
     .option('--quiet', 'print only problems and the end')
     .action(async (flags: ClientFlags) => {
       const data = await loadClientData(flags.data, { labelColumn: flags.label });
@@ -237,6 +242,12 @@ export function registerFederateCommands(
       const trustedPeers = flags.trustedPeers ? await readTrustedPeers(flags.trustedPeers) : undefined;
       const ca = flags.ca ? await readFile(flags.ca) : undefined;
       const platform = nodePlatform();
+      const teacher = flags.teacher
+        ? await OnnxTeacher.create(
+            await readTeacherFile(flags.teacher, platform.runtime, data.train.classes?.length),
+            { runtime: platform.runtime, name: `teacher ${flags.teacher}` },
+          )
+        : undefined;
       const stop = new AbortController();
       const onSigint = () => stop.abort();
       process.on('SIGINT', onSigint);
@@ -256,6 +267,7 @@ export function registerFederateCommands(
         test: data.test,
         runtime: platform.runtime,
         secaggCrypto: platform.secaggCrypto,
+        ...(teacher ? { teacher } : {}),
         sha256: nodeSha256,
         ...(trustedPeers ? { trustedPeers } : {}),
         webSocket: (url, protocols) =>
@@ -321,6 +333,7 @@ interface ClientFlags {
   ca?: string;
   trustedPeers?: string;
   saveModel?: string;
+  teacher?: string;
   quiet?: boolean;
 }
 

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Command } from 'commander';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { builtInModel, exportInferenceModel, initialParameters } from 'edgefl';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerSimulateCommand } from './simulate.js';
@@ -114,4 +115,40 @@ test('simulate: strategy settings, federated evaluation and late joiners from fl
     runSimulate([...common, '--strategy-option', 'f', '--rounds', '1', '--out', dir + '-y']),
     /--strategy-option expects key=value, got 'f'/,
   );
+});
+
+test('simulate --teacher: every client distills from the teacher it holds; a teacher that cannot work is refused first', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'edgefl-cli-distill-'));
+  const teacherSpec = builtInModel('mlp', { inputShape: [1, 28, 28], classes: 10, seed: 2 });
+  const teacher = join(dir, 'teacher.onnx');
+  writeFileSync(teacher, exportInferenceModel(teacherSpec, initialParameters(teacherSpec)));
+  const common = ['--model', 'logreg', '--clients', '10', '--fraction', '0.3', '--local-steps', '2'];
+  const lines = await runSimulate([
+    ...common,
+    '--teacher',
+    teacher,
+    '--rounds',
+    '2',
+    '--out',
+    join(dir, 'run'),
+  ]);
+  const text = lines.join('\n');
+  assert.match(text, /distillation from .*teacher\.onnx on every client \(T=4, alpha 0\.9\)/);
+  // Every selected client trained (a client without its teacher would fail its fit).
+  assert.equal((text.match(/clients 3\/3 \|/g) ?? []).length, 2, text);
+  const stored = JSON.parse(JSON.stringify(await storedConfig(join(dir, 'run'))));
+  assert.deepEqual(stored.distillation, { temperature: 4, alpha: 0.9 });
+
+  const refuse = (args: string[], message: RegExp) =>
+    assert.rejects(runSimulate([...common, '--rounds', '1', '--out', join(dir, 'no'), ...args]), message);
+  await refuse(['--teacher', join(dir, 'missing.onnx')], /teacher .*missing\.onnx: no such file/);
+  const wrong = builtInModel('mlp', { inputShape: [1, 28, 28], classes: 3, seed: 2 });
+  writeFileSync(join(dir, 'three.onnx'), exportInferenceModel(wrong, initialParameters(wrong)));
+  await refuse(['--teacher', join(dir, 'three.onnx')], /scores 3 classes, the data has 10/);
+  await refuse(['--distill-alpha', '0.5'], /distillation: the clients need a teacher/);
+  await refuse(
+    ['--teacher', teacher, '--local-dp-noise', '1', '--local-dp-clip', '1'],
+    /distillation and localDp: a client trains on one local objective/,
+  );
+  assert.equal(existsSync(join(dir, 'no')), false, 'no run folder for a refused run');
 });

@@ -26,6 +26,7 @@ import {
   nodePlatform,
   checkResumable,
   refuseUncoveredLocalDp,
+  readTeacherFile,
   type Platform,
 } from '@edgefl/node';
 import { loadNamedDataset, DATASETS, DATASET_SHAPES } from './datasets.js';
@@ -88,6 +89,13 @@ export const simulateFlags = new SettingsFlags(simulationSettings, [
   { flag: '--secagg', path: 'secureAggregation' },
   { flag: '--secagg-neighbours <k>', path: 'secureAggregation.neighbours' },
   { flag: '--secagg-dropout <p>', path: 'secureAggregation.dropoutAfterShareKeys' },
+  {
+    flag: '--teacher <file>',
+    path: 'teacher',
+    help: 'distillation as the local objective: every client holds this classifier .onnx as its teacher',
+  },
+  { flag: '--distill-temperature <t>', path: 'distillation.temperature' },
+  { flag: '--distill-alpha <a>', path: 'distillation.alpha' },
 ]);
 
 interface RunFlags {
@@ -117,13 +125,15 @@ function readConfigFile(path: string): Record<string, unknown> {
 export async function resolveSimulation(
   flags: RunFlags,
   cmd: Command,
-  platform: Pick<Platform, 'secaggCrypto'>,
+  platform: Pick<Platform, 'secaggCrypto' | 'runtime'>,
 ): Promise<{ settings: SimulationSettings; dir: string; resume: boolean }> {
   if (flags.resume !== undefined && flags.out !== undefined)
     throw new Error(
       `--out and --resume: a resumed run continues in its own folder (${flags.resume}); leave out --out`,
     );
   const given = simulateFlags.settingsFrom(cmd);
+  // A teacher means distillation: its section is on, with its defaults unless flags say otherwise.
+  if (given.teacher !== undefined && given.distillation === undefined) given.distillation = {};
   let stored: Record<string, unknown> | undefined;
   if (flags.resume !== undefined) {
     const path = checkpointFile(flags.resume).path;
@@ -163,6 +173,8 @@ export async function resolveSimulation(
     }),
     (path) => (path === 'localDp' ? 'local DP-SGD (--local-dp-noise, --local-dp-clip)' : path),
   );
+  if (settings.teacher !== undefined)
+    await readTeacherFile(settings.teacher, platform.runtime, shape.classes);
   if (stored) checkResumable(stored, settings, flags.resume!, simulateFlags.describe);
   const dir =
     flags.resume ??
@@ -277,6 +289,11 @@ function describeRun(s: SimulationSettings, model: string): string {
     ...(s.secureAggregation ? ['under secure aggregation'] : []),
     ...(s.localDp
       ? [`local DP-SGD on every client (z=${s.localDp.noiseMultiplier}, clip ${s.localDp.clipNorm})`]
+      : []),
+    ...(s.distillation
+      ? [
+          `distillation from ${s.teacher} on every client (T=${s.distillation.temperature}, alpha ${s.distillation.alpha})`,
+        ]
       : []),
   ].join(', ');
 }

@@ -18,6 +18,7 @@ import {
   type FitConfig,
   type ModelSpec,
   type OrtRuntime,
+  type Teacher,
   type TrainerOptions,
   type Upload,
 } from 'edgefl';
@@ -70,6 +71,8 @@ export interface ClientOptions {
   runtime: OrtRuntime;
   /** Needed when the federation runs secure aggregation. */
   secaggCrypto?: SecAggCrypto;
+  /** The teacher this device holds, for federations whose local objective is distillation. */
+  teacher?: Teacher;
   /** SHA-256 for signing uploads (default: the portable one; in Node pass node:crypto's, ~10x faster). */
   sha256?: Sha256;
   /** Opens a WebSocket (default: the global WebSocket class). */
@@ -323,7 +326,7 @@ export function connectClient(o: ClientOptions): FederationClient {
         if (global.length !== parameters)
           throw new Error(`the global model has ${global.length} values, the federation's ${parameters}`);
         result = await fitClient(
-          { trainer, secaggCrypto: o.secaggCrypto },
+          { trainer, secaggCrypto: o.secaggCrypto, teacher: o.teacher },
           {
             clientId: o.clientId,
             data: o.data,

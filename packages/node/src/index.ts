@@ -24,6 +24,7 @@ export {
   type TrainedModelInfo,
 } from './io/trained-model.js';
 export { writeFileAtomic } from './io/files.js';
+export { readTeacherFile } from './io/teacher-file.js';
 export { nodePlatform, type NodePlatformOptions } from './node-platform.js';
 export type { Platform } from 'edgefl';
 export { claimRunFolder, RUN_FILES, type ClaimOptions, type RunKind } from './io/run-folder.js';

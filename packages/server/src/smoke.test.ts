@@ -4,7 +4,16 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import { ArrayDataset, Trainer, builtInModel, evaluateClient, sgd } from 'edgefl';
+import {
+  ArrayDataset,
+  OnnxTeacher,
+  Trainer,
+  builtInModel,
+  evaluateClient,
+  exportInferenceModel,
+  initialParameters,
+  sgd,
+} from 'edgefl';
 import { nodePlatform } from '@edgefl/node';
 import { connectClient, generateIdentity, type WebSocketLike } from '@edgefl/net';
 import { createServer, serverSettingsOf } from './index.js';
@@ -112,3 +121,54 @@ test(
     assert.equal(result.history[0].clientsEvaluated, 2);
   },
 );
+
+test('distillation over the network: each client trains on the teacher it holds; a client without one fails its task, saying why', async () => {
+  const settings = serverSettingsOf({
+    rounds: 1,
+    fraction: 1,
+    minAvailableClients: 3,
+    localEpochs: 1,
+    model: 'logreg',
+    distillation: { temperature: 2, alpha: 0.8 },
+  });
+  const spec = builtInModel('logreg', { inputShape: [4], classes: 3, seed: 1 });
+  const server = await createServer({
+    settings,
+    spec,
+    stateDir: await mkdtemp(join(tmpdir(), 'edgefl-server-distill-')),
+    tokens: ['secret'],
+  });
+  const platform = nodePlatform();
+  const teacherSpec = builtInModel('mlp', { inputShape: [4], classes: 3, seed: 2 });
+  const teacher = await OnnxTeacher.create(
+    exportInferenceModel(teacherSpec, initialParameters(teacherSpec)),
+    {
+      runtime: platform.runtime,
+    },
+  );
+  const data = new ArrayDataset({
+    features: Float32Array.from({ length: 30 * 4 }, (_, i) => Math.sin(i)),
+    labels: Int32Array.from({ length: 30 }, (_, i) => i % 3),
+    featureShape: [4],
+    labelShape: [],
+    classes: ['a', 'b', 'c'],
+  });
+  const clients = ['c1', 'c2', 'c3'].map((id) =>
+    connectClient({
+      url: server.url,
+      clientId: id,
+      identity: generateIdentity().identity,
+      token: 'secret',
+      data,
+      runtime: platform.runtime,
+      ...(id === 'c3' ? {} : { teacher }),
+      webSocket: (url, protocols) => new WebSocket(url, protocols) as unknown as WebSocketLike,
+    }),
+  );
+  const result = await server.run();
+  const [round] = result.history;
+  assert.equal(round.aggregated, 2, JSON.stringify(round.problems));
+  assert.match(JSON.stringify(round.problems), /c3.*holds no teacher/);
+  await Promise.all(clients.map((c) => c.done));
+  await server.close();
+});

@@ -32,6 +32,7 @@ export function fitConfigOf(settings: RunSettings, o: EngineSettingsOptions): (r
           ...(o.seededClientNoise ? { seeded: true } : {}),
         }
       : undefined,
+    ...(settings.distillation ? { distillation: settings.distillation } : {}),
   });
 }
 

@@ -88,6 +88,19 @@ export const federatedEvaluationSettings = z
   })
   .describe('federated evaluation on the clients’ own held-out data');
 
+/** Distillation as the clients' local objective (each client holds the teacher: it never travels). */
+export const distillationSettings = z
+  .strictObject({
+    temperature: positive().default(4).describe('softens both models’ logits (T)'),
+    alpha: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.9)
+      .describe('weight of the teacher’s term; the hard labels get 1 − alpha'),
+  })
+  .describe('clients train on a teacher’s softened outputs plus their labels');
+
 /** What any federated run needs, whatever transport carries its messages. */
 export const runSettings = z.strictObject({
   rounds: int(1).default(100).describe('rounds'),
@@ -127,6 +140,7 @@ export const runSettings = z.strictObject({
   dp: dpSettings.optional(),
   localDp: localDpSettings.optional(),
   secureAggregation: secureAggregationSettings.optional(),
+  distillation: distillationSettings.optional(),
 });
 
 export const byzantineSettings = z
@@ -178,6 +192,10 @@ export const simulationSettings = runSettings.extend({
   workers: int(1).optional().describe('worker threads (default: one per core)'),
   failures: failureSettings.optional(),
   lateJoiners: lateJoinerSettings.optional(),
+  teacher: z
+    .string()
+    .optional()
+    .describe('a classifier .onnx every virtual client holds as its teacher (with distillation)'),
 });
 
 /** What a user writes (defaults may be left out). */
@@ -274,6 +292,13 @@ export function checkSimulationSettings(s: SimulationSettings): void {
       'federatedEvaluation',
       " under dp: the clients' own figures are not covered by the noise; evaluate centrally instead",
     );
+  if (s.distillation && s.teacher === undefined)
+    refuse('distillation', ': the clients need a teacher (teacher: a classifier .onnx)');
+  if (s.teacher !== undefined && !s.distillation) refuse('teacher', ' does nothing without distillation');
+  if (s.distillation && s.localDp)
+    refuse('distillation', ' and localDp: a client trains on one local objective, not both');
+  if (s.distillation && (s.proximalMu || s.strategy === 'fedprox'))
+    refuse('distillation', " and FedProx's proximal term cannot be combined");
   if (s.dp?.noise === 'central' && s.secureAggregation)
     refuse(
       'dp.noise',

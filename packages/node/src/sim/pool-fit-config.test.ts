@@ -26,6 +26,8 @@ import {
   sgd,
   initialParameters,
   Trainer,
+  OnnxTeacher,
+  exportInferenceModel,
 } from 'edgefl';
 import { nodeRuntime } from '../runtime/node.js';
 import { uploadPayload, type Upload } from 'edgefl/internal/fl/upload';
@@ -41,6 +43,9 @@ const trainerOptions = { loss: 'softmaxCrossEntropy' as const, optimizer: sgd({ 
 const base: FitConfig = { localEpochs: 1, batchSize: 10, lr: 0.1 };
 const SEED = 9;
 const ROUNDS = 2;
+/** The teacher every client holds for the distillation case: another (untrained) classifier of the data. */
+const teacherSpec = sequential([dense(16), relu(), dense(3)], { inputShape: [4], seed: 2 });
+const teacherBytes = exportInferenceModel(teacherSpec, initialParameters(teacherSpec));
 
 interface Case {
   name: string;
@@ -118,6 +123,11 @@ const cases: Case[] = [
     check: (o) => assert.equal(o.upload.kind, 'encoded'),
   })),
   {
+    name: 'distillation from the teacher each client holds (distillation)',
+    strategy: () => new FedAvg(),
+    fitConfig: { ...base, distillation: { temperature: 2, alpha: 0.7 } },
+  },
+  {
     name: 'clip and noise, then encode (dp and codec)',
     strategy: dpStrategy(true),
     fitConfig: { ...base, codec: 'topk:0.25' },
@@ -178,10 +188,24 @@ test('every fit instruction reaches the clients through the worker pool, and eac
   });
   // Every case starts from clients without state: a fresh in-process executor each time, and a
   // pool of its own for a case whose clients keep state (a pool takes a while to start).
+  const teacher = await OnnxTeacher.create(teacherBytes, { runtime: nodeRuntime({ intraOpNumThreads: 1 }) });
   const inProcess = (c: Case) =>
-    runCase(c, new LocalExecutor(trainer, (id) => new SubsetDataset(data, indicesOf(id)), SEED));
+    runCase(
+      c,
+      new LocalExecutor(trainer, (id) => new SubsetDataset(data, indicesOf(id)), SEED, undefined, {
+        teacher,
+      }),
+    );
   const newPool = () =>
-    new WorkerPool({ spec, trainer: trainerOptions, dataset: data, indicesOf, workers: 2, seed: SEED });
+    new WorkerPool({
+      spec,
+      trainer: trainerOptions,
+      dataset: data,
+      indicesOf,
+      workers: 2,
+      seed: SEED,
+      teacher: teacherBytes,
+    });
   const shared = newPool();
   const viaPool = async (c: Case) => {
     if (!c.keepsState) return runCase(c, shared);

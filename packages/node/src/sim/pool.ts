@@ -65,6 +65,11 @@ export interface WorkerPoolOptions {
   /** The ONNX Runtime build the clients train on (default: as nodeRuntime() chooses here). */
   backend?: NodeBackend;
   /**
+   * A classifier .onnx every client holds as its teacher, for rounds that ask for distillation
+   * (FitConfig.distillation). Each worker opens it once; it never leaves the clients' side.
+   */
+  teacher?: Uint8Array;
+  /**
    * Keep V8's concurrent marking (default false: the pool turns it off for the process before
    * starting its workers, which made rounds 1.5x faster on two cores; see worker-gc.ts).
    */
@@ -105,6 +110,7 @@ export class WorkerPool implements FitExecutor {
       global: this.globalSab,
       intraOpThreads: 1,
       backend: o.backend ?? nodeBackend(),
+      ...(o.teacher ? { teacher: o.teacher } : {}),
     };
     const starts: Promise<void>[] = [];
     for (let i = 0; i < n; i++) {

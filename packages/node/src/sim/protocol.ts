@@ -32,6 +32,8 @@ export interface WorkerInit {
   intraOpThreads: number;
   /** The ONNX Runtime build the clients train on: the main thread's choice, the same in every worker. */
   backend: NodeBackend;
+  /** The teacher every client holds (a classifier .onnx), for rounds whose local objective is distillation. */
+  teacher?: Uint8Array;
 }
 
 export interface WorkerTask {

@@ -40,6 +40,7 @@ import { writeFileAtomic } from '../io/files.js';
 import { saveTrainedModel } from '../io/trained-model.js';
 import { checkpointFile, metricsFiles } from '../io/run-files.js';
 import { claimRunFolder } from '../io/run-folder.js';
+import { readTeacherFile } from '../io/teacher-file.js';
 import { WorkerPool } from './pool.js';
 import { lateJoinAvailability } from './availability.js';
 import { checkResumable } from '../federation/resume.js';
@@ -118,6 +119,10 @@ export async function runSimulation(
   const platform = o.platform ?? nodePlatform();
   const { strategy } = strategyStack(settings, settings.clients, platform);
   refuseUncoveredLocalDp(settings, data.spec);
+  const teacher =
+    settings.teacher === undefined
+      ? undefined
+      : await readTeacherFile(settings.teacher, platform.runtime, data.train.classes?.length);
   // A new run never overwrites an earlier one; a resumed run needs one to continue.
   await claimRunFolder(dir, { kind: 'simulate', resume: o.resume });
   const checkpoints = checkpointFile(dir);
@@ -158,6 +163,7 @@ export async function runSimulation(
         seed: settings.seed,
         // The clients train on the server's ONNX Runtime build.
         backend: backendOf(platform.runtime),
+        teacher,
       }),
     { evaluates: !!splits },
   );

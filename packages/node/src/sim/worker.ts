@@ -4,7 +4,15 @@
  * client would — so with a codec only the encoded bytes travel back. Node adapter (worker_threads).
  */
 import { parentPort } from 'node:worker_threads';
-import { ArrayDataset, SubsetDataset, Trainer, evaluateClient, fitClient, type ClientState } from 'edgefl';
+import {
+  ArrayDataset,
+  OnnxTeacher,
+  SubsetDataset,
+  Trainer,
+  evaluateClient,
+  fitClient,
+  type ClientState,
+} from 'edgefl';
 import { nodePlatform } from '../node-platform.js';
 import { RoundSessions } from 'edgefl/internal/federation/round-sessions';
 import type { SecAggCrypto } from 'edgefl/internal/privacy/secagg/crypto-suite';
@@ -24,6 +32,7 @@ let trainer: Trainer | undefined;
 let dataset: ArrayDataset | undefined;
 let global: Float32Array | undefined;
 let secaggCrypto: SecAggCrypto | undefined;
+let teacher: OnnxTeacher | undefined;
 /** The rounds in progress of the clients whose fit ran here (secure aggregation's later stages). */
 const sessions = new RoundSessions();
 const send = (m: WorkerReply, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
@@ -53,6 +62,7 @@ async function handle(m: Incoming): Promise<void> {
       const platform = nodePlatform({ runtime: { intraOpNumThreads: m.intraOpThreads, backend: m.backend } });
       secaggCrypto = platform.secaggCrypto;
       trainer = await Trainer.create(m.spec, { ...m.trainer, runtime: platform.runtime });
+      if (m.teacher) teacher = await OnnxTeacher.create(m.teacher, { runtime: platform.runtime });
       send({ kind: 'ready' });
     } catch (e) {
       send({ kind: 'init-error', message: (e as Error).message });
@@ -65,7 +75,7 @@ async function handle(m: Incoming): Promise<void> {
   try {
     if (!trainer || !dataset || !global) throw new Error('worker used before init');
     const r = await fitClient(
-      { trainer, secaggCrypto },
+      { trainer, secaggCrypto, teacher },
       {
         clientId: m.clientId,
         data: new SubsetDataset(dataset, m.indices),

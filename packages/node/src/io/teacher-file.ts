@@ -1,0 +1,31 @@
+/**
+ * The teacher of a federated distillation run, read from a file and checked before any work: it
+ * must be a classifier .onnx scoring as many classes as the data has. Every client (every worker
+ * of the simulation, every network client) then opens its own copy.
+ */
+import { readFile } from 'node:fs/promises';
+import { OnnxTeacher, type OrtRuntime } from 'edgefl';
+
+export async function readTeacherFile(
+  path: string,
+  runtime: OrtRuntime,
+  classes: number | undefined,
+): Promise<Uint8Array> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(path));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(`teacher ${path}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`, {
+      cause: e,
+    });
+  }
+  const teacher = await OnnxTeacher.create(bytes, { runtime, name: `teacher ${path}` });
+  try {
+    if (classes !== undefined && teacher.classes !== classes)
+      throw new Error(`teacher ${path} scores ${teacher.classes} classes, the data has ${classes}`);
+  } finally {
+    await teacher.release();
+  }
+  return bytes;
+}
