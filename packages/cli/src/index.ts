@@ -5,6 +5,7 @@
  */
 export * from './data/mnist.js';
 export * from './data/sotu.js';
+export * from './data/breast-cancer.js';
 export { renderCurves, writeCurves, type CurvePoint, type CurveOptions } from './report/curves.js';
 export { runCurves, drawRunCurves, type RunCurvesOptions } from './report/run-curves.js';
 export {
