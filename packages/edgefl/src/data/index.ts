@@ -11,3 +11,4 @@ export * from './text/vocabulary.js';
 export * from './text/corpus.js';
 export * from './text/sotu.js';
 export * from './partition/index.js';
+export * from './synthetic/transactions.js';
