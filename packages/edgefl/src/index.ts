@@ -190,3 +190,4 @@ export {
 } from './model/edgefl-onnx.js';
 export * from './prune/index.js';
 export * from './distill/index.js';
+export * from './metrics/binary.js';
