@@ -117,8 +117,11 @@ export function confusionAt(
   let fn = 0;
   for (let i = 0; i < scores.length; i++) {
     const flagged = scores[i] >= threshold;
-    if (labels[i] === 1) flagged ? tp++ : fn++;
-    else flagged ? fp++ : tn++;
+    if (labels[i] === 1) {
+      if (flagged) tp++;
+      else fn++;
+    } else if (flagged) fp++;
+    else tn++;
   }
   const precision = tp + fp ? tp / (tp + fp) : 1;
   const recall = tp + fn ? tp / (tp + fn) : 0;
