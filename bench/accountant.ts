@@ -9,7 +9,9 @@
  */
 import { epsilon, noiseMultiplierFor, RdpAccountant } from 'edgefl';
 import { OPACUS_ORDERS } from 'edgefl/internal/privacy/dp/rdp';
-import { machineLine, updateBenchmarksSection } from './report.js';
+import { machineLine, updateBenchmarksSection, helpOnRequest } from './report.js';
+
+helpOnRequest(import.meta.url);
 
 interface Case {
   what: string;

@@ -29,7 +29,16 @@ import { FedAvg, strategyByName, type RoundAggregator, type RoundContext, type S
 import { simdAvailable } from 'edgefl/internal/tensor/wasm/simd-kernels';
 import { plainSumBackend } from 'edgefl/internal/tensor/weighted-sum';
 import { parallelSumBackend } from '@edgefl/node';
-import { machineLine, mean, median, updateBenchmarksSection, writeResultJson } from './report.js';
+import {
+  machineLine,
+  mean,
+  median,
+  updateBenchmarksSection,
+  writeResultJson,
+  helpOnRequest,
+} from './report.js';
+
+helpOnRequest(import.meta.url);
 
 // Memory figures need a clean heap at the start of each round: re-run with --expose-gc if needed.
 if (!(globalThis as { gc?: unknown }).gc && !process.env.EDGEFL_BENCH_CHILD) {

@@ -24,7 +24,9 @@ import {
 } from 'edgefl/internal/privacy/attack/scenario';
 import type { DefenseName } from 'edgefl/internal/privacy/attack/defenses';
 import { writeImageGrid } from '@edgefl/cli/internal/report/picture';
-import { machineLine, updateBenchmarksSection, writeResultJson } from './report.js';
+import { machineLine, updateBenchmarksSection, writeResultJson, helpOnRequest } from './report.js';
+
+helpOnRequest(import.meta.url);
 
 const { values: args } = parseArgs({
   options: {

@@ -31,7 +31,9 @@ import {
 } from 'edgefl';
 import { nodeRuntime } from '@edgefl/node';
 import { loadNamedDataset } from '../packages/cli/src/datasets.js';
-import { machineLine, updateBenchmarksSection, writeResultJson } from './report.js';
+import { machineLine, updateBenchmarksSection, writeResultJson, helpOnRequest } from './report.js';
+
+helpOnRequest(import.meta.url);
 
 const { values: args } = parseArgs({
   options: {

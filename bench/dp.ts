@@ -17,7 +17,9 @@ import { loadNamedDataset } from '@edgefl/cli/internal/datasets';
 import { builtInModel, ArrayDataset } from 'edgefl';
 import { runSimulation, type SimulationConfig } from '@edgefl/node';
 import { writeCurves, type CurvePoint } from '@edgefl/cli/internal/report/curves';
-import { machineLine, updateBenchmarksSection, writeResultJson } from './report.js';
+import { machineLine, updateBenchmarksSection, writeResultJson, helpOnRequest } from './report.js';
+
+helpOnRequest(import.meta.url);
 
 const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '100' } } });
 const rounds = Number(args.rounds);

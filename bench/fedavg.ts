@@ -19,7 +19,9 @@ import { loadNamedDataset } from '@edgefl/cli/internal/datasets';
 import { builtInModel, ArrayDataset } from 'edgefl';
 import { runSimulation, type SimulationConfig } from '@edgefl/node';
 import { writeCurves, type CurvePoint } from '@edgefl/cli/internal/report/curves';
-import { machineLine, median, updateBenchmarksSection, writeResultJson } from './report.js';
+import { machineLine, median, updateBenchmarksSection, writeResultJson, helpOnRequest } from './report.js';
+
+helpOnRequest(import.meta.url);
 
 interface PaperRun {
   name: string;

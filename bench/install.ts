@@ -16,7 +16,9 @@ import {
   npmInstall,
   packWorkspaces,
 } from '../test/helpers/packed.js';
-import { machineLine, median, updateBenchmarksSection, writeResultJson } from './report.js';
+import { machineLine, median, updateBenchmarksSection, writeResultJson, helpOnRequest } from './report.js';
+
+helpOnRequest(import.meta.url);
 
 // MiB, as `du` counts: the unit the install-size target was set in.
 const MiB = 2 ** 20;

@@ -33,7 +33,9 @@ import { checkFusion, nodeRuntime, wasmRuntime } from '@edgefl/node';
 import { loadNamedDataset } from '../packages/cli/src/datasets.js';
 import { batchesOf } from '../packages/cli/src/model-inputs.js';
 import { trainedModel } from './trained-model.js';
-import { machineLine, updateBenchmarksSection, writeResultJson } from './report.js';
+import { machineLine, updateBenchmarksSection, writeResultJson, helpOnRequest } from './report.js';
+
+helpOnRequest(import.meta.url);
 
 const { values: args } = parseArgs({
   options: {

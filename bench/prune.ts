@@ -37,7 +37,9 @@ import {
 import { nodeRuntime } from '@edgefl/node';
 import { loadNamedDataset } from '../packages/cli/src/datasets.js';
 import { trainedModel } from './trained-model.js';
-import { machineLine, updateBenchmarksSection, writeResultJson } from './report.js';
+import { machineLine, updateBenchmarksSection, writeResultJson, helpOnRequest } from './report.js';
+
+helpOnRequest(import.meta.url);
 
 const { values: args } = parseArgs({
   options: {

@@ -42,7 +42,9 @@ import { loadMnist } from '../packages/cli/src/data/mnist.js';
 import { batchesOf } from '../packages/cli/src/model-inputs.js';
 import { outlierMlp } from '../test/helpers/qat-fixtures.js';
 import { trainedModel } from './trained-model.js';
-import { machineLine, updateBenchmarksSection, writeResultJson } from './report.js';
+import { machineLine, updateBenchmarksSection, writeResultJson, helpOnRequest } from './report.js';
+
+helpOnRequest(import.meta.url);
 
 const { values: args } = parseArgs({
   options: {

@@ -10,6 +10,23 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const FILE = `${ROOT}BENCHMARKS.md`;
 
+/**
+ * `npm run bench:NAME -- --help`: prints the benchmark's own description — the comment at the top of
+ * its file, which says what it measures and how to run it — and exits before any work.
+ */
+export function helpOnRequest(moduleUrl: string): void {
+  if (!process.argv.slice(2).includes('--help')) return;
+  const text = readFileSync(fileURLToPath(moduleUrl), 'utf8');
+  const comment = /^\/\*\*([\s\S]*?)\*\//.exec(text)?.[1] ?? '';
+  const doc = comment
+    .split('\n')
+    .map((l) => l.replace(/^\s*\* ?/, ''))
+    .join('\n')
+    .trim();
+  process.stdout.write(`${doc}\n`);
+  process.exit(0);
+}
+
 export function machineLine(): string {
   const c = cpus();
   let ort = 'unknown';

@@ -14,7 +14,9 @@ import { join } from 'node:path';
 import { loadNamedDataset } from '@edgefl/cli/internal/datasets';
 import { builtInModel, ArrayDataset } from 'edgefl';
 import { runSimulation, type SimulationConfig } from '@edgefl/node';
-import { machineLine, updateBenchmarksSection, writeResultJson } from './report.js';
+import { machineLine, updateBenchmarksSection, writeResultJson, helpOnRequest } from './report.js';
+
+helpOnRequest(import.meta.url);
 
 const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '30' } } });
 const data = await loadNamedDataset('mnist');

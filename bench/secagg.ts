@@ -31,7 +31,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { machineLine, updateBenchmarksSection } from './report.js';
+import { machineLine, updateBenchmarksSection, helpOnRequest } from './report.js';
 import cliProgress from 'cli-progress';
 import {
   planNeighbourhood,
@@ -42,6 +42,8 @@ import {
 } from 'edgefl/internal/privacy/secagg/index';
 import { nodeSecAggCrypto, SecAggClientThreads } from '@edgefl/node';
 import { Rng } from 'edgefl';
+
+helpOnRequest(import.meta.url);
 
 interface Row {
   label: string;

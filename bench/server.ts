@@ -24,7 +24,9 @@ import { builtInModel, initialParameters, type RoundRecord } from 'edgefl';
 import { createServer, serverSettingsOf, type FederationServer } from '@edgefl/server';
 import { checkpointFile, writeFileAtomic } from '@edgefl/node';
 import { makeTrialCertificates } from '@edgefl/cli/internal/certs';
-import { machineLine, median, updateBenchmarksSection, writeResultJson } from './report.js';
+import { machineLine, median, updateBenchmarksSection, writeResultJson, helpOnRequest } from './report.js';
+
+helpOnRequest(import.meta.url);
 
 const { values: args } = parseArgs({
   options: {
