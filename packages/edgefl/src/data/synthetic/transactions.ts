@@ -11,6 +11,10 @@
  *  - skimmed card abroad: card-present payments in another country, in electronics and jewellery;
  *  - money mule: transfers to money-transfer services in quick succession, at the customer's usual hours.
  *
+ * Legitimate customers do each of these things too, now and then — a big purchase, a run of small
+ * app-store payments, regular transfers, a trip abroad, a life at night — so no single feature gives
+ * fraud away.
+ *
  * Features (float32, one row a transaction) are what a bank computes from its own records:
  * log amount, the amount against the customer's usual spend, hour of day (sine and cosine), whether
  * online, whether abroad, log distance from home, log hours since the customer's previous
@@ -90,6 +94,10 @@ interface Customer {
   /** Hour around which the customer is active. */
   peakHour: number;
   onlineShare: number;
+  /** Days (start, length) the customer travels abroad: legitimate payments far away. */
+  trip?: { start: number; days: number };
+  /** Sends money regularly (rent, family abroad): legitimate transfers. */
+  sendsMoney: boolean;
 }
 
 interface Row {
@@ -148,8 +156,11 @@ function customerOf(rng: Rng): Customer {
     usual: Math.exp(3 + 0.6 * rng.normal()),
     categories: weights,
     rate: 0.5 + 2.5 * rng.uniform(),
-    peakHour: 9 + 10 * rng.uniform(),
+    // Some customers live at night.
+    peakHour: rng.uniform() < 0.1 ? 23 + 4 * rng.uniform() : 9 + 10 * rng.uniform(),
     onlineShare: 0.05 + 0.4 * rng.uniform(),
+    ...(rng.uniform() < 0.15 ? { trip: { start: rng.uniform(), days: 3 + rng.int(10) } } : {}),
+    sendsMoney: rng.uniform() < 0.1,
   };
 }
 
@@ -164,24 +175,47 @@ function generateBank(bank: BankSpec, days: number, fraudRate: number, rng: Rng)
   // Each customer's own stream: legitimate payments, then frauds inserted into it.
   const rows: { c: number; r: Row }[] = [];
   customers.forEach((cust, c) => {
+    const tripStart = cust.trip ? Math.floor(cust.trip.start * days) * DAY : Infinity;
+    const tripEnd = cust.trip ? tripStart + cust.trip.days * DAY : -Infinity;
     let t = rng.uniform() * DAY;
     while (t < days * DAY) {
       t += -Math.log(1 - rng.uniform()) * (DAY / cust.rate);
       const hour = (((cust.peakHour + 3 * rng.normal()) % DAY) + DAY) % DAY;
       const at = Math.floor(t / DAY) * DAY + hour;
       const online = rng.uniform() < cust.onlineShare;
-      rows.push({
-        c,
-        r: {
-          t: at,
-          amount: cust.usual * Math.exp(0.5 * rng.normal()),
-          category: pick(cust.categories, rng.uniform()),
-          online,
-          abroad: rng.uniform() < 0.01,
-          km: online ? 0 : Math.abs(2 + 3 * rng.normal()),
-          pattern: -1,
-        },
-      });
+      const travelling = at >= tripStart && at < tripEnd;
+      const u = rng.uniform();
+      // Legitimate look-alikes of each fraud pattern, so that no single feature gives fraud away:
+      // a big purchase now and then, runs of small app-store payments, transfers, a trip abroad.
+      const big = u < 0.01;
+      const smallOnline = !big && u < 0.03;
+      const transfer = !big && !smallOnline && cust.sendsMoney && u < 0.08;
+      const category = transfer
+        ? MONEY_TRANSFER
+        : smallOnline
+          ? ONLINE_SERVICES
+          : big
+            ? [ELECTRONICS, JEWELLERY, MERCHANT_CATEGORIES.indexOf('travel')][rng.int(3)]
+            : pick(cust.categories, rng.uniform());
+      const amount = smallOnline
+        ? 0.5 + 5 * rng.uniform()
+        : cust.usual * Math.exp(0.5 * rng.normal()) * (big ? 5 + 10 * rng.uniform() : transfer ? 3 : 1);
+      const burst = smallOnline && rng.uniform() < 0.5 ? 1 + rng.int(3) : 0;
+      for (let k = 0; k <= burst; k++) {
+        const isOnline = online || smallOnline || transfer;
+        rows.push({
+          c,
+          r: {
+            t: at + k * (0.02 + 0.2 * rng.uniform()),
+            amount: k === 0 ? amount : 0.5 + 5 * rng.uniform(),
+            category,
+            online: isOnline,
+            abroad: travelling || rng.uniform() < 0.005,
+            km: isOnline ? 0 : travelling ? 500 + 4000 * rng.uniform() : Math.abs(2 + 3 * rng.normal()),
+            pattern: -1,
+          },
+        });
+      }
     }
   });
   const legitimate = rows.length;
