@@ -35,11 +35,14 @@ test(
       )
     ).join('\n');
     assert.match(s, /calibrating on the first 64 mnist training examples \(percentile\)/);
-    // The speed guard ran (on by default): both latencies are reported.
+    // The speed guard ran (on by default): both latencies are reported. Which nodes it keeps float
+    // depends on this machine's timings, so the test only holds it to its account: each of the four
+    // nodes runs as an integer kernel or was kept float for speed, and every node left in int8 fused.
     assert.match(s, /batch-1 latency on onnxruntime-node \d+\.\d+ ms float, \d+\.\d+ ms now/);
-    assert.equal((s.match(/runs as QLinearConv/g) ?? []).length, 2, s);
-    assert.equal((s.match(/runs as QGemm/g) ?? []).length, 2, s);
-    assert.match(s, /4 of 4 quantized nodes run as integer kernels here/);
+    const fused = (s.match(/runs as (QLinearConv|QGemm)/g) ?? []).length;
+    const keptForSpeed = (s.match(/kept float: \w+: speed:/g) ?? []).length;
+    assert.equal(fused + keptForSpeed, 4, s);
+    assert.match(s, new RegExp(`${fused} of ${fused} quantized nodes run as integer kernels here`));
     const int8 = readFileSync(staticOut);
     assert.ok(float.length / int8.length >= 3.5, `${float.length} / ${int8.length}`);
     await checkOnnxModel(int8);
@@ -56,6 +59,8 @@ test(
         'mnist:300',
         '--max-loss',
         '100',
+        // The accuracy guard alone: the speed guard's choices depend on this machine's timings.
+        '--no-speed-guard',
         '--out',
         dynamicOut,
       )
