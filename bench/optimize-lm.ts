@@ -352,7 +352,7 @@ activations) against 1 (float32 arithmetic): ${f2(rows[2].latency[0].p50Ms / int
 ${f2(wasmRows[2].latency[0].p50Ms / wasmRows[1].latency[0].p50Ms)}× — measure on the target. The embedding table (${VOCAB} × ${DIM}) is a lookup, not a
 product: it cannot be a MatMulNBits, so it is stored as int8 rows (one scale a row) — without that the file is only
 ${f2(ref.bytes / rows[4].bytes)}× smaller. The inference clean-up alone (\`edgefl optimize --clean\`: GELU's five elementwise ops
-fused into one node, which ONNX Runtime does not do itself for the form edgefl writes): ${speed(ref.latency[0].p50Ms / cleanRow.latency[0].p50Ms)} at batch 1,
+fused into one node, which ONNX Runtime does not do itself for the multiply-by-1/√2 form this model was exported with): ${speed(ref.latency[0].p50Ms / cleanRow.latency[0].p50Ms)} at batch 1,
 ${speed(ref.latency[1].p50Ms / cleanRow.latency[1].p50Ms)} at batch 32, the same perplexity (${cleanRow.score.perplexity.toFixed(1)}).
 
 **Where 4 bits pay**: one matrix product alone, weights 4-bit in blocks of 32 against float32 (random inputs, one thread):

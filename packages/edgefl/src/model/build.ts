@@ -301,10 +301,12 @@ const layerBuilders: { readonly [T in LayerSpec['type']]: LayerBuilder<T> } = {
   sigmoid: (_ctx, _layer, x) => op.sigmoid(x),
   tanh: (_ctx, _layer, x) => op.tanh(x),
   gelu: (_ctx, _layer, x) => {
-    // The exact (erf) form, as in the original GELU paper and PyTorch's default.
+    // The exact (erf) form, as in the original GELU paper and PyTorch's default, written as
+    // PyTorch exports it — x / √2 — which ONNX Runtime fuses into one Gelu by itself (it leaves
+    // the x · (1/√2) form as five ops).
     const g = x.graph;
-    const inner = op.add(op.scalar(g, 1), op.erf(op.mul(x, op.scalar(g, Math.SQRT1_2))));
-    return op.mul(op.mul(x, op.scalar(g, 0.5)), inner);
+    const inner = op.add(op.erf(op.div(x, op.scalar(g, Math.SQRT2))), op.scalar(g, 1));
+    return op.mul(op.mul(x, inner), op.scalar(g, 0.5));
   },
   softmax: (_ctx, layer, x) => op.softmax(x, layer.axis ?? -1),
   dropout: (ctx, layer, x, path) => {

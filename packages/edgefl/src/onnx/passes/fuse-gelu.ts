@@ -2,9 +2,9 @@
  * GELU written out as elementwise ops — x · ½ · (1 + erf(x / √2)), five nodes and four
  * intermediate tensors — becomes one com.microsoft Gelu node, the exact (erf) form ONNX Runtime
  * computes in one pass over the tensor. onnxruntime-node 1.30 fuses the form that divides by √2
- * (PyTorch's export) itself, but not the one that multiplies by 1/√2 (edgefl's layers, and other
- * exporters'): seen in its optimized graph, where those five ops run as written. bench:optimize-lm
- * measures what the fusion saves.
+ * (PyTorch's export, and edgefl's layers) itself, but not the one that multiplies by 1/√2 (as
+ * other exporters, and edgefl before, write it): seen in its optimized graph, where those five ops
+ * run as written. bench:optimize-lm measures what the fusion saves on such a model.
  *
  * Matched forms (c ≈ 1/√2 or d ≈ √2, as scalar constants; operands in either order):
  *   Mul(Mul(x, 0.5), Add(Erf(Mul(x, c) | Div(x, d)), 1))
