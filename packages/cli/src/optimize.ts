@@ -21,7 +21,7 @@ import {
   type OnnxModel,
   type QuantizationReport,
 } from 'edgefl';
-import { checkFusion, nodeRuntime, writeFileAtomic } from '@edgefl/node';
+import { checkFusion, nodeRuntime, readInputFile, writeFileAtomic } from '@edgefl/node';
 import { loadNamedDataset } from './datasets.js';
 import { checkOutputFile } from './output-paths.js';
 import { batchesOf, exampleDims, runtimeNamed } from './model-inputs.js';
@@ -29,7 +29,6 @@ import {
   pruneCommand,
   pruneModel,
   pruneSettings,
-  readModelFile,
   refuseQuantizationOnly,
   type PruneFlags,
 } from './prune-command.js';
@@ -140,7 +139,7 @@ export function registerOptimizeCommand(
             'say how to quantize: --int8 static, --int8 dynamic or --int4; or how to prune: --prune <sparsity>, --structured <fraction>; or --clean',
           );
         refuseQuantizationOnly(flags, 'cleaning alone');
-        return cleanCommand(await readModelFile(file), file, flags.out, runtime, out);
+        return cleanCommand(await readInputFile(file), file, flags.out, runtime, out);
       }
       if (!flags.int4 && flags.int8 === undefined)
         return pruneCommand(file, flags.out, pruning!, flags, out, prepare);
@@ -164,7 +163,7 @@ export function registerOptimizeCommand(
           '--int8 static needs --calibrate <dataset:n> (e.g. mnist:512): activation ranges come from data',
         );
       // Cleaning, then pruning: the pruned model is what gets quantized.
-      let bytes = await prepare(await readModelFile(file));
+      let bytes = await prepare(await readInputFile(file));
       if (pruning) bytes = await pruneModel(bytes, file, pruning, out);
       const model = importModel(bytes, file);
       const perChannel = !flags.perTensor;

@@ -11,7 +11,6 @@
  * size and, given a dataset, the test accuracy before and after. With --int8/--int4 the pruned model
  * is then quantized. Everything is checked before any work and nothing is written on failure.
  */
-import { readFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import {
   classifierAccuracy,
@@ -30,7 +29,7 @@ import {
   type LayerSparsity,
   type PruningScope,
 } from 'edgefl';
-import { nodeRuntime, writeFileAtomic } from '@edgefl/node';
+import { nodeRuntime, readInputFile, writeFileAtomic } from '@edgefl/node';
 import { DATASETS, loadNamedDataset, type NamedDataset } from './datasets.js';
 
 export interface PruneFlags {
@@ -253,18 +252,7 @@ export async function pruneCommand(
   prepare: (bytes: Uint8Array) => Promise<Uint8Array> = async (b) => b,
 ): Promise<void> {
   refuseQuantizationOnly(flags, 'pruning alone');
-  const result = await pruneModel(await prepare(await readModelFile(file)), file, s, out);
+  const result = await pruneModel(await prepare(await readInputFile(file)), file, s, out);
   await writeFileAtomic(outFile, result);
   out(`wrote ${outFile}`);
-}
-
-/** The bytes of a model file, or an error naming the file. */
-export async function readModelFile(file: string): Promise<Uint8Array> {
-  try {
-    return new Uint8Array(await readFile(file));
-  } catch (e) {
-    throw new Error(
-      `${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
-    );
-  }
 }

@@ -23,7 +23,7 @@ export {
   loadModelSpecFile,
   type TrainedModelInfo,
 } from './io/trained-model.js';
-export { writeFileAtomic } from './io/files.js';
+export { writeFileAtomic, readInputFile } from './io/files.js';
 export { readTeacherFile } from './io/teacher-file.js';
 export { nodePlatform, type NodePlatformOptions } from './node-platform.js';
 export type { Platform } from 'edgefl';

@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { importModel, exportModel } from '../onnx/edit/io.js';
-import type { OnnxModel } from '../onnx/edit/model.js';
+import { readEdgeflModel, writeEdgeflModel } from '../model/edgefl-onnx.js';
 import { calibrate } from './calibrate.js';
 import { quantizeStaticInt8 } from './static-int8.js';
 import { guardedQuantize } from './guards.js';
@@ -20,35 +20,17 @@ import {
   runtime,
   trainedModel,
 } from '../../../../test/helpers/quantize-fixtures.js';
-
-/** Scales hidden unit `j` of the first Gemm's output by `k`, and its use by the second Gemm by 1/k. */
-function withOutlierChannel(model: OnnxModel, j: number, k: number): void {
-  const [first, second] = model.nodes('Gemm');
-  const scale = (name: string, factor: number, index: (i: number, dims: readonly number[]) => boolean) => {
-    const t = model.initializer(name)!;
-    const data = Float32Array.from(t.data as Float32Array);
-    for (let i = 0; i < data.length; i++) if (index(i, t.dims)) data[i] *= factor;
-    model.setInitializer(name, { ...t, data });
-  };
-  // Gemm computes A·B (+C), with B as [K, N], or [N, K] when transB is set; output unit j is B's
-  // column j (row j with transB); input unit j of the next Gemm is its B's row j (column j with transB).
-  const outUnit = (trans: number) => (i: number, dims: readonly number[]) =>
-    trans ? Math.floor(i / dims[1]) === j : i % dims[1] === j;
-  const inUnit = (trans: number) => (i: number, dims: readonly number[]) =>
-    trans ? i % dims[1] === j : Math.floor(i / dims[1]) === j;
-  scale(first.inputs[1], k, outUnit(first.int('transB', 0)));
-  if (first.inputs[2]) scale(first.inputs[2], k, (i) => i === j);
-  scale(second.inputs[1], 1 / k, inUnit(second.int('transB', 0)));
-}
+import { outlierMlp } from '../../../../test/helpers/qat-fixtures.js';
 
 test(
   'an outlier channel makes static int8 lose accuracy; the accuracy guard keeps the layer that reads it float',
   { timeout: 300_000 },
   async (t) => {
     const f = await trainedModel('mlp');
-    const model = importModel(f.float);
-    withOutlierChannel(model, 3, 1000);
-    const float = exportModel(model);
+    // Hidden unit 3 ×1000, its use by the next layer ÷1000: the same float function.
+    const read = readEdgeflModel(importModel(f.float));
+    const float = writeEdgeflModel(read, outlierMlp(read.parameters));
+    const model = importModel(float);
     const { data, labels, count } = f.heldOut;
     const dims = [count, ...f.inputShape];
     const accuracy = async (bytes: Uint8Array) =>

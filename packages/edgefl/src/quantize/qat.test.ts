@@ -32,11 +32,12 @@ import { prepareQuantizationAwareTraining, quantizationAwareFineTune, quantizeTr
 import {
   argmax,
   agreement,
+  mnistSplit,
   runLogits,
   runtime,
   trainedModel,
 } from '../../../../test/helpers/quantize-fixtures.js';
-import { mnistSplit, outlierMlp } from '../../../../test/helpers/qat-fixtures.js';
+import { outlierMlp } from '../../../../test/helpers/qat-fixtures.js';
 
 /** Logits of a model run by ONNX Runtime as written (no fusion into integer kernels). */
 async function logitsAsWritten(bytes: Uint8Array, data: Float32Array, dims: readonly number[]) {

@@ -48,3 +48,16 @@ export async function readBytes(path: string): Promise<Uint8Array> {
   const b = await readFile(path);
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
+
+/**
+ * A file's bytes, or an error that starts with `label` (by default the path) and says why: "no such
+ * file", or the system's reason.
+ */
+export async function readInputFile(path: string, label = path): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(`${label}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`, { cause: e });
+  }
+}

@@ -3,7 +3,7 @@
  * must be a classifier .onnx scoring as many classes as the data has. Every client (every worker
  * of the simulation, every network client) then opens its own copy.
  */
-import { readFile } from 'node:fs/promises';
+import { readInputFile } from './files.js';
 import { OnnxTeacher, type OrtRuntime } from 'edgefl';
 
 export async function readTeacherFile(
@@ -11,15 +11,7 @@ export async function readTeacherFile(
   runtime: OrtRuntime,
   classes: number | undefined,
 ): Promise<Uint8Array> {
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await readFile(path));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(`teacher ${path}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`, {
-      cause: e,
-    });
-  }
+  const bytes = await readInputFile(path, `teacher ${path}`);
   const teacher = await OnnxTeacher.create(bytes, { runtime, name: `teacher ${path}` });
   try {
     if (classes !== undefined && teacher.classes !== classes)
