@@ -338,6 +338,21 @@ const layerBuilders: { readonly [T in LayerSpec['type']]: LayerBuilder<T> } = {
     const bias = ctx.param(`${name}.bias`, [d], 'zeros');
     return op.layerNormalization(x, scale, bias, -1, layer.epsilon ?? 1e-5)[0];
   },
+  standardize: (_ctx, layer, x, path) => {
+    const d = x.shape?.[x.shape.length - 1];
+    if (typeof d !== 'number')
+      fail(path, layer, `needs a static last dimension, got ${shapeToString(x.shape)}`);
+    if (layer.mean.length !== d || layer.std.length !== d)
+      fail(path, layer, `has ${layer.mean.length} means and ${layer.std.length} stds for ${d} features`);
+    const bad = layer.std.findIndex((s) => !(Number.isFinite(s) && s > 0));
+    if (bad >= 0) fail(path, layer, `std[${bad}] must be a positive finite number, got ${layer.std[bad]}`);
+    const badMean = layer.mean.findIndex((m) => !Number.isFinite(m));
+    if (badMean >= 0) fail(path, layer, `mean[${badMean}] must be finite, got ${layer.mean[badMean]}`);
+    const g = x.graph;
+    const mean = op.constant(g, op.tensorOf('float32', layer.mean, [d]), `${path}.mean`);
+    const std = op.constant(g, op.tensorOf('float32', layer.std, [d]), `${path}.std`);
+    return op.div(op.sub(x, mean), std);
+  },
   causalSelfAttention: (ctx, layer, x, path, name) => {
     requireRank(path, layer, x, 3, '[batch, time, features]');
     const [t, d] = x.shape!.slice(1) as number[];

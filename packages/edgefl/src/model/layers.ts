@@ -52,6 +52,7 @@ export type LayerSpec =
   | { type: 'embedding'; vocabSize: number; dim: number; init?: Initializer }
   | { type: 'positionalEmbedding'; maxLength: number; init?: Initializer }
   | { type: 'layerNorm'; epsilon?: number }
+  | { type: 'standardize'; mean: readonly number[]; std: readonly number[] }
   | { type: 'causalSelfAttention'; heads: number; dropout?: number }
   | { type: 'residual'; layers: readonly LayerSpec[] }
   | FakeQuantizeSpec;
@@ -140,6 +141,16 @@ export const positionalEmbedding = (maxLength: number): LayerSpec => ({
   maxLength,
 });
 export const layerNorm = (epsilon = 1e-5): LayerSpec => ({ type: 'layerNorm', epsilon });
+/**
+ * (x − mean) / std per feature, with fixed constants (no parameters): the scaling of raw tabular
+ * features (lab values, amounts, sensor readings) travels inside the model, so a device feeds the
+ * raw values and an exported .onnx means the same wherever it runs.
+ */
+export const standardize = (mean: readonly number[], std: readonly number[]): LayerSpec => ({
+  type: 'standardize',
+  mean: [...mean],
+  std: [...std],
+});
 export const causalSelfAttention = (heads: number, o: { dropout?: number } = {}): LayerSpec => ({
   type: 'causalSelfAttention',
   heads,
