@@ -266,35 +266,71 @@ export class Trainer {
 
   /** Loss and accuracy of the current parameters on a dataset (inference mode: no dropout). */
   async evaluate(data: Dataset, o: { batchSize?: number } = {}): Promise<EvaluateResult> {
+    const { compiled } = await this.evaluationSession();
+    const n = compiled.names;
+    let lossSum = 0;
+    let correctSum = 0;
+    let count = 0;
+    await this.inferBatches(
+      data,
+      o.batchSize,
+      n.correct ? [n.loss, n.correct] : [n.loss],
+      'evaluate',
+      (out, size) => {
+        lossSum += (out[n.loss].data as Float32Array)[0] * size;
+        if (n.correct) correctSum += (out[n.correct].data as Float32Array)[0];
+        count += size;
+      },
+    );
+    return {
+      loss: lossSum / count,
+      accuracy: n.correct ? correctSum / (count * compiled.predictionsPerSample) : undefined,
+      count,
+    };
+  }
+
+  /**
+   * The model's outputs (logits for a classifier) for every sample of a dataset with the current
+   * parameters, sample after sample: the scores to rank by, threshold or draw curves from.
+   */
+  async predict(data: Dataset, o: { batchSize?: number } = {}): Promise<Float32Array> {
+    const { compiled } = await this.evaluationSession();
+    const perSample = compiled.outputShape.slice(1).reduce((a: number, d) => a * (d as number), 1);
+    const outputs = new Float32Array(data.length * perSample);
+    let at = 0;
+    await this.inferBatches(data, o.batchSize, ['output'], 'predict', (out) => {
+      const values = out.output.data as Float32Array;
+      outputs.set(values, at);
+      at += values.length;
+    });
+    return outputs;
+  }
+
+  /** Runs the evaluation graph over a dataset in batches, handing each batch's fetched outputs on. */
+  private async inferBatches(
+    data: Dataset,
+    batchSize: number | undefined,
+    fetchNames: string[],
+    what: string,
+    onBatch: (out: InferenceSession.OnnxValueMapType, size: number) => void,
+  ): Promise<void> {
     const { compiled, session } = await this.evaluationSession();
-    this.checkData(data, compiled, 'evaluate');
+    this.checkData(data, compiled, what);
     // 256 keeps evaluation activations (and so the session arena) small even for convolutional models.
-    const batchSize = Math.min(o.batchSize ?? 256, data.length);
-    const buffer = new BatchBuffer(data, batchSize);
+    const size = Math.min(batchSize ?? 256, data.length);
+    const buffer = new BatchBuffer(data, size);
     const T = this.runtime.Tensor;
     const n = compiled.names;
     const feeds: Record<string, Tensor> = {};
     const params = tensorViews(T, this.loop.parameters, this.layout);
     n.params.forEach((name, i) => (feeds[name] = params[i]));
     const labelShape = compiled.labelShape.slice(1) as number[];
-    let lossSum = 0;
-    let correctSum = 0;
-    let count = 0;
-    const fetchNames = n.correct ? [n.loss, n.correct] : [n.loss];
-    for (const idx of batchIndices(data.length, { batchSize })) {
+    for (const idx of batchIndices(data.length, { batchSize: size })) {
       const b = buffer.gather(idx);
       feeds[n.input] = new T(data.featureType, b.features, [b.size, ...data.featureShape]);
       feeds[n.labels] = new T(compiled.labelType, b.labels, [b.size, ...labelShape]);
-      const out = await session.run(feeds, fetchNames);
-      lossSum += (out[n.loss].data as Float32Array)[0] * b.size;
-      if (n.correct) correctSum += (out[n.correct].data as Float32Array)[0];
-      count += b.size;
+      onBatch(await session.run(feeds, fetchNames), b.size);
     }
-    return {
-      loss: lossSum / count,
-      accuracy: n.correct ? correctSum / (count * compiled.predictionsPerSample) : undefined,
-      count,
-    };
   }
 
   async dispose(): Promise<void> {
