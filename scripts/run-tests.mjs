@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs every *.test.ts under packages/*/src/ and test/ with Node's test runner (Node 20's runner does not
+// Runs every *.test.ts under packages/*/src/, test/ and examples/ with Node's test runner (Node 20's runner does not
 // expand glob patterns itself). Extra arguments narrow the run to files whose path contains them.
 // First it makes sure the system packages the tests need are there (scripts/setup-test-deps.sh):
 // a fresh checkout needs only `npm ci` and `npm test`.
@@ -22,7 +22,7 @@ function walk(dir, out) {
 }
 
 const packages = readdirSync(join(root, 'packages')).map((p) => join('packages', p, 'src'));
-const files = [...packages, 'test']
+const files = [...packages, 'test', 'examples']
   .flatMap((d) => walk(join(root, d), []))
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort();

@@ -5,9 +5,15 @@
  */
 export * from './data/mnist.js';
 export * from './data/sotu.js';
+export * from './data/english-words.js';
 export * from './data/breast-cancer.js';
+export * from './data/sensor-network.js';
 export { renderCurves, writeCurves, type CurvePoint, type CurveOptions } from './report/curves.js';
 export { runCurves, drawRunCurves, type RunCurvesOptions } from './report/run-curves.js';
+export { renderChart } from './report/curves.js';
+export * from './report/charts.js';
+export { ReportFolder } from './report/report-folder.js';
+export { markdownTable, type Cell } from './report/markdown.js';
 export {
   composeGrid,
   encodePng,

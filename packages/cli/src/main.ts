@@ -11,6 +11,8 @@ import { registerBenchCommand } from './bench.js';
 import { registerOptimizeCommand } from './optimize.js';
 import { registerCertsCommand } from './certs.js';
 import { registerDistillCommand } from './distill.js';
+import { registerSuggestCommand } from './suggest.js';
+import { registerExampleCommand } from './example.js';
 
 export function buildProgram(out?: (line: string) => void): Command {
   const program = new Command('edgefl')
@@ -26,10 +28,12 @@ export function buildProgram(out?: (line: string) => void): Command {
   registerBenchCommand(program, out);
   registerOptimizeCommand(program, out);
   registerDistillCommand(program, out);
+  registerSuggestCommand(program, out);
   registerDpCommand(program, out);
   registerAttackCommand(program, out);
   registerFederateCommands(program, out);
   registerCertsCommand(program, out);
+  registerExampleCommand(program, out);
   return program;
 }
 

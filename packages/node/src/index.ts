@@ -16,6 +16,15 @@ export {
   type NodeBackend,
   type NodeRuntimeOptions,
 } from './runtime/node.js';
+export {
+  decisionCost,
+  tensorMemory,
+  type DecisionCost,
+  type DecisionCostOptions,
+  type DecisionMemory,
+  type TensorMemory,
+  type PlainTensor,
+} from './runtime/decision-cost.js';
 export * from './data/index.js';
 export {
   saveTrainedModel,

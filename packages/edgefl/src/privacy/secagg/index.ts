@@ -12,6 +12,14 @@ export {
   type InProcessReport,
   type InProcessStage,
 } from './in-process.js';
+export {
+  secureSum,
+  secureSumSync,
+  secureSumBits,
+  EXACT_SUM_LIMIT,
+  type SecureSumOptions,
+  type SecureSumResult,
+} from './secure-sum.js';
 export { createSecAggParams, validateParams, type SecAggOptions, type SecAggParams } from './params.js';
 export { RoundTopology } from './topology.js';
 export {
