@@ -428,7 +428,7 @@ async function deviceReplay(
   let decisions = 0;
   let agreeing = 0;
   const alarms: Record<string, MarkedPoint[]> = {};
-  let stream: SensorResult['stream'] = { readings: [], marks: [] };
+  const stream: SensorResult['stream'] = { readings: [], marks: [] };
   for (const d of data) {
     const name = moteName(d.mote);
     const from = d.test.ends[0];
