@@ -302,7 +302,7 @@ function shapeAgainstFlare(alone: number, federated: number, pooled: number): st
     return `the same shape: federated far above a bank alone and ${Math.round(closedGap * 100)}% of the way to pooled (FLARE: 90%)`;
   if (federated > alone)
     return `federated above a bank alone but only ${Math.round(closedGap * 100)}% of the way to pooled (FLARE: 90%)`;
-  return 'not the same shape here: federated is not above a bank alone';
+  return 'not the same shape: federated is not above a bank alone';
 }
 
 export async function writeReport(
@@ -412,7 +412,7 @@ export async function writeReport(
     '',
     `Mean over the banks — average precision: ${means('averagePrecision')}; F1 at the bank’s threshold: ` +
       `${means('f1')}. NVIDIA FLARE’s credit-card fraud study reports F1 0.64 local, 0.90 FedAvg, 0.93 centralized; ` +
-      `here it is ${shapeAgainstFlare(f1('alone'), f1('federated'), f1('pooled'))}.`,
+      `here: ${shapeAgainstFlare(f1('alone'), f1('federated'), f1('pooled'))}.`,
     '',
     pr,
     '',

@@ -368,12 +368,12 @@ export async function writeReport(
   const roc = await report.chart(
     'roc-curves',
     lineChart(result.curves, {
-      title: 'ROC curves on each hospital’s held-out patients (first division)',
+      // Every model is good on these data: the corner where they differ, not the whole square.
+      title: 'ROC curves on each hospital’s held-out patients (first division; the top-left corner)',
       xTitle: 'false-positive rate (benign cases flagged)',
       yTitle: 'sensitivity (malignant cases found)',
-      xDomain: [0, 1],
-      yDomain: [0, 1],
-      diagonal: true,
+      xDomain: [0, 0.25],
+      yDomain: [0.75, 1],
       step: true,
       panels: { columns: 2 },
       seriesOrder: WAYS,
