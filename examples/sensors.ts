@@ -20,7 +20,6 @@
  */
 import {
   ArrayDataset,
-  Trainer,
   adam,
   confusionAt,
   dense,
@@ -29,7 +28,6 @@ import {
   residual,
   rocAuc,
   sequential,
-  sgd,
   slidingWindows,
   standardize,
   EXPORT_INPUT,
@@ -51,6 +49,7 @@ import {
   type SeriesPoint,
 } from '@edgefl/cli';
 import {
+  predict,
   sharedScaling,
   trainAlone,
   trainFederated,
@@ -178,25 +177,15 @@ async function anomalyScores(
   data: ArrayDataset,
   platform: Platform,
 ): Promise<Float64Array> {
-  const trainer = await Trainer.create(spec, {
-    loss: 'meanSquaredError',
-    optimizer: sgd({ lr: 0.01 }), // never steps: the trainer only predicts
-    parameters,
-    runtime: platform.runtime,
-  });
-  try {
-    const out = await trainer.predict(towardsZero(data));
-    const width = data.featureShape[0];
-    const scores = new Float64Array(data.length);
-    for (let w = 0; w < data.length; w++) {
-      let sum = 0;
-      for (let j = 0; j < width; j++) sum += out[w * width + j] ** 2;
-      scores[w] = sum / width;
-    }
-    return scores;
-  } finally {
-    await trainer.dispose();
+  const out = await predict(spec, parameters, towardsZero(data), platform);
+  const width = data.featureShape[0];
+  const scores = new Float64Array(data.length);
+  for (let w = 0; w < data.length; w++) {
+    let sum = 0;
+    for (let j = 0; j < width; j++) sum += out[w * width + j] ** 2;
+    scores[w] = sum / width;
   }
+  return scores;
 }
 
 function quantile(values: Float64Array, q: number): number {

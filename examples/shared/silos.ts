@@ -72,15 +72,11 @@ async function trainerFor(recipe: CrossSiloRecipe, platform: Platform): Promise<
   });
 }
 
-/** A silo's model trained on its own data only. */
-export async function trainAlone(
-  recipe: CrossSiloRecipe,
-  silo: Silo,
-  platform: Platform,
-): Promise<ParameterSet> {
+/** The recipe's model trained on `data` for `recipe.epochs`. */
+async function trainOn(recipe: CrossSiloRecipe, data: Dataset, platform: Platform): Promise<ParameterSet> {
   const trainer = await trainerFor(recipe, platform);
   try {
-    await trainer.fit(silo.train, {
+    await trainer.fit(data, {
       epochs: recipe.epochs,
       batchSize: recipe.batchSize,
       lr: recipe.lr,
@@ -92,24 +88,18 @@ export async function trainAlone(
   }
 }
 
+/** A silo's model trained on its own data only. */
+export function trainAlone(recipe: CrossSiloRecipe, silo: Silo, platform: Platform): Promise<ParameterSet> {
+  return trainOn(recipe, silo.train, platform);
+}
+
 /** One model on every silo's training data together (the centralized upper bound). */
-export async function trainPooled(
+export function trainPooled(
   recipe: CrossSiloRecipe,
   silos: readonly Silo[],
   platform: Platform,
 ): Promise<ParameterSet> {
-  const trainer = await trainerFor(recipe, platform);
-  try {
-    await trainer.fit(concatenate(silos.map((s) => s.train)), {
-      epochs: recipe.epochs,
-      batchSize: recipe.batchSize,
-      lr: recipe.lr,
-      seed: recipe.seed,
-    });
-    return trainer.getParameters();
-  } finally {
-    await trainer.dispose();
-  }
+  return trainOn(recipe, concatenate(silos.map((s) => s.train)), platform);
 }
 
 export interface FederatedTraining {
@@ -199,6 +189,27 @@ export function sharedScaling(silos: readonly Silo[]): { mean: number[]; std: nu
   return { mean, std };
 }
 
+/** The model's outputs for every sample of `data`, in order (a classifier's logits). */
+export async function predict(
+  spec: ModelSpec,
+  parameters: ParameterSet,
+  data: Dataset,
+  platform: Platform,
+): Promise<Float32Array> {
+  const trainer = await Trainer.create(spec, {
+    // Loss and optimizer are never used: the trainer only predicts.
+    loss: data.labelType === 'int32' ? 'softmaxCrossEntropy' : 'meanSquaredError',
+    optimizer: sgd({ lr: 0.01 }),
+    parameters,
+    runtime: platform.runtime,
+  });
+  try {
+    return await trainer.predict(data);
+  } finally {
+    await trainer.dispose();
+  }
+}
+
 /** Each sample's probability of class 1 (a two-class classifier's softmax), in the dataset's order. */
 export async function positiveScores(
   spec: ModelSpec,
@@ -206,20 +217,10 @@ export async function positiveScores(
   data: Dataset,
   platform: Platform,
 ): Promise<Float32Array> {
-  const trainer = await Trainer.create(spec, {
-    loss: 'softmaxCrossEntropy',
-    optimizer: sgd({ lr: 0.01 }), // never steps: the trainer only predicts
-    parameters,
-    runtime: platform.runtime,
-  });
-  try {
-    const logits = await trainer.predict(data);
-    const scores = new Float32Array(data.length);
-    for (let i = 0; i < data.length; i++) scores[i] = 1 / (1 + Math.exp(logits[2 * i] - logits[2 * i + 1]));
-    return scores;
-  } finally {
-    await trainer.dispose();
-  }
+  const logits = await predict(spec, parameters, data, platform);
+  const scores = new Float32Array(data.length);
+  for (let i = 0; i < data.length; i++) scores[i] = 1 / (1 + Math.exp(logits[2 * i] - logits[2 * i + 1]));
+  return scores;
 }
 
 /** Every sample's label (class indices), in order. */
