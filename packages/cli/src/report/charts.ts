@@ -45,14 +45,20 @@ export function barChart(bars: readonly Bar[], o: BarChartOptions): TopLevelSpec
     ...(o.yDomain ? { scale: { domain: o.yDomain } } : {}),
   };
   const xOffset = { field: 'series', type: 'nominal' as const, sort: series };
+  // Side by side within a group only when a group has several bars; room for the longest label.
+  const sideBySide = groups.length < bars.length;
+  const perGroup = Math.max(
+    (sideBySide ? series.length : 1) * 34,
+    7 * Math.max(...groups.map((g) => g.length)) + 12,
+  );
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: o.title,
-    width: Math.max(360, groups.length * series.length * 34),
+    width: Math.max(360, groups.length * perGroup),
     height: 280,
     background: 'white',
     data: { values },
-    encoding: { x, xOffset, y },
+    encoding: sideBySide ? { x, xOffset, y } : { x, y },
     layer: [
       {
         mark: { type: 'bar', clip: true },
