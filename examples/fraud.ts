@@ -3,7 +3,7 @@
  *
  * Four banks of different sizes each see under 1% fraud, and each sees only some of the ways fraud
  * is done (card testing, account takeover, cards skimmed and used abroad, money mules). Alone, a
- * bank's model knows its own fraud; trained federated — FedAvg under secure aggregation, so the
+ * bank's model knows its own fraud; trained federated — FedAvg or FedProx under secure aggregation, so the
  * server sees only the sum of the banks' updates — it also knows the fraud its customers have not
  * met yet. No real fraud data may be published, so the transactions come from edgefl's documented,
  * seeded generator (`syntheticTransactions`).
@@ -48,6 +48,7 @@ import {
   trainFederated,
   trainPooled,
   type CrossSiloRecipe,
+  type FederatedTraining,
   type Silo,
 } from './shared/silos.js';
 import { isMain, runExample, type ExampleRun } from './shared/run-example.js';
@@ -71,6 +72,8 @@ export interface FraudOptions {
   localSteps: number;
   /** Secure aggregation's range: each value of a bank's weighted update is cut to [−range, range]. */
   secureAggregationRange?: number;
+  /** FedProx's μ: the proximal term that keeps a bank's local training near the global model. */
+  proximalMu: number;
   seed: number;
   /** The recall each bank's operating threshold is set for, on its validation data. */
   targetRecall: number;
@@ -82,6 +85,7 @@ export const QUICK: Omit<FraudOptions, 'seed'> = {
   epochs: 10,
   rounds: 40,
   localSteps: 100,
+  proximalMu: 0.1,
   targetRecall: 0.8,
 };
 export const FULL: Omit<FraudOptions, 'seed'> = {
@@ -90,10 +94,11 @@ export const FULL: Omit<FraudOptions, 'seed'> = {
   epochs: 10,
   rounds: 80,
   localSteps: 200,
+  proximalMu: 0.1,
   targetRecall: 0.8,
 };
 
-export const WAYS = ['alone', 'federated', 'pooled'] as const;
+export const WAYS = ['alone', 'FedAvg', 'FedProx', 'pooled'] as const;
 export type Way = (typeof WAYS)[number];
 
 export interface BankFigures {
@@ -120,7 +125,7 @@ export interface FraudResult {
   banks: { name: string; patterns: readonly string[]; transactions: number; frauds: number }[];
   figures: BankFigures[];
   history: RoundRecord[];
-  /** The federated model: its definition and parameters, and as the .onnx a bank deploys. */
+  /** The federated (FedProx) model: its definition and parameters, and as the .onnx a bank deploys. */
   federated: { spec: ModelSpec; parameters: ParameterSet };
   federatedModel: Uint8Array;
   seconds: Record<Way, number>;
@@ -197,7 +202,7 @@ export async function fraudStudy(
     secureAggregationRange: o.secureAggregationRange ?? 4,
   };
 
-  const seconds = { alone: 0, federated: 0, pooled: 0 } as Record<Way, number>;
+  const seconds = { alone: 0, FedAvg: 0, FedProx: 0, pooled: 0 } as Record<Way, number>;
   const models = new Map<string, ParameterSet>();
   let started = performance.now();
   for (const silo of silos) {
@@ -208,15 +213,22 @@ export async function fraudStudy(
   }
   seconds.alone = (performance.now() - started) / 1000;
 
-  started = performance.now();
-  const federated = await trainFederated(recipe, silos, platform, (r) => {
-    const sa = r.statistics?.secureAggregation as { survivors?: number } | undefined;
-    log(
-      `federated round ${r.round}/${recipe.rounds}: ${r.aggregated} banks in the secure sum` +
-        `${sa?.survivors !== undefined ? ` (${sa.survivors} survivors)` : ''}, training loss ${r.trainLoss?.toFixed(4) ?? '—'}, ${r.seconds.toFixed(1)} s`,
+  // Two federated runs: FedAvg, and FedProx, whose proximal term holds each bank's local training
+  // near the global model — the banks' fraud differs, and plain local training drifts apart.
+  const runs = {} as Record<'FedAvg' | 'FedProx', FederatedTraining>;
+  for (const way of ['FedAvg', 'FedProx'] as const) {
+    started = performance.now();
+    const r = way === 'FedProx' ? { ...recipe, proximalMu: o.proximalMu } : recipe;
+    runs[way] = await trainFederated(r, silos, platform, (record) =>
+      log(
+        `${way} round ${record.round}/${recipe.rounds}: ${record.aggregated} banks in the secure sum, ` +
+          `training loss ${record.trainLoss?.toFixed(4) ?? '—'}, ${record.seconds.toFixed(1)} s`,
+      ),
     );
-  });
-  seconds.federated = (performance.now() - started) / 1000;
+    models.set(way, runs[way].parameters);
+    seconds[way] = (performance.now() - started) / 1000;
+  }
+  const federated = runs.FedProx;
 
   started = performance.now();
   models.set('pooled', await trainPooled(recipe, silos, platform));
@@ -237,12 +249,7 @@ export async function fraudStudy(
       unseen: labelsOf(unseen),
     };
     for (const way of WAYS) {
-      const params =
-        way === 'alone'
-          ? models.get(`alone ${silo.name}`)!
-          : way === 'pooled'
-            ? models.get('pooled')!
-            : federated.parameters;
+      const params = models.get(way === 'alone' ? `alone ${silo.name}` : way)!;
       const score = (d: Dataset) => positiveScores(recipe.spec, params, d, platform);
       const scores = {
         validation: await score(silo.validation),
@@ -363,18 +370,18 @@ export async function writeReport(
   );
   await report.write('fraud-model.onnx', result.federatedModel);
   const mean = (way: Way, figure: Figure) => meanOver(result, way, figure).toFixed(3);
-  const means = (figure: Figure) =>
-    `alone ${mean('alone', figure)}, federated ${mean('federated', figure)}, pooled ${mean('pooled', figure)}`;
+  const means = (figure: Figure) => WAYS.map((w) => `${w} ${mean(w, figure)}`).join(', ');
   const f1 = (way: Way) => meanOver(result, way, 'f1');
   const md = [
     '# Banks detecting fraud together',
     '',
-    `Four banks train one fraud detector without sharing a transaction: FedAvg for ${o.rounds} rounds of ` +
-      `${o.localSteps} local steps, every update masked by secure aggregation so the ` +
-      'server learns only their sum. Compared with each bank training alone, and with one model on all the banks’ ' +
-      'data pooled (which no bank could build: the upper bound). Alone and pooled train ' +
-      `${o.epochs} epochs; the federated rounds are many and short (a bank's ${o.localSteps} steps of 64 ` +
-      'transactions), which keeps the banks’ models from drifting apart on their different fraud.',
+    `Four banks train one fraud detector without sharing a transaction: ${o.rounds} rounds of ` +
+      `${o.localSteps} local steps (batches of 64), every update masked by secure aggregation so the server ` +
+      'learns only their sum — with FedAvg, and with FedProx (μ = ' +
+      `${o.proximalMu}), whose proximal term keeps each bank’s local training near the global model: the banks’ ` +
+      'fraud differs, and plain local training drifts apart. Compared with each bank training alone, and with one ' +
+      'model on all the banks’ data pooled (which no bank could build: the upper bound), both trained ' +
+      `${o.epochs} epochs.`,
     '',
     `Reproduce: \`${run.command}\``,
     '',
@@ -412,7 +419,8 @@ export async function writeReport(
     '',
     `Mean over the banks — average precision: ${means('averagePrecision')}; F1 at the bank’s threshold: ` +
       `${means('f1')}. NVIDIA FLARE’s credit-card fraud study reports F1 0.64 local, 0.90 FedAvg, 0.93 centralized; ` +
-      `here: ${shapeAgainstFlare(f1('alone'), f1('federated'), f1('pooled'))}.`,
+      `here, with FedAvg: ${shapeAgainstFlare(f1('alone'), f1('FedAvg'), f1('pooled'))}; with FedProx: ` +
+      `${shapeAgainstFlare(f1('alone'), f1('FedProx'), f1('pooled'))}.`,
     '',
     pr,
     '',
@@ -432,7 +440,7 @@ export async function writeReport(
       `precision: ${means('ownAveragePrecision')}). A model of its own fraud alone is the specialist here; a shared ` +
       'model spreads its capacity over every pattern. The price of collaboration is this gap, its gain the next month.',
     '',
-    '## The federated run',
+    '## The federated run (FedProx)',
     '',
     markdownTable(
       ['round', 'banks in the secure sum', 'training loss', 'seconds'],
@@ -440,12 +448,13 @@ export async function writeReport(
       3,
     ),
     '',
-    `Training time on this machine: alone (four banks) ${result.seconds.alone.toFixed(0)} s, federated ` +
-      `${result.seconds.federated.toFixed(0)} s, pooled ${result.seconds.pooled.toFixed(0)} s.`,
+    `Training time on this machine: alone (four banks) ${result.seconds.alone.toFixed(0)} s, FedAvg ` +
+      `${result.seconds.FedAvg.toFixed(0)} s, FedProx ${result.seconds.FedProx.toFixed(0)} s, pooled ` +
+      `${result.seconds.pooled.toFixed(0)} s.`,
     '',
     '## The model',
     '',
-    '`fraud-model.onnx`: the federated model. It takes the raw transaction features (their names are in its ' +
+    '`fraud-model.onnx`: the federated model (FedProx). It takes the raw transaction features (their names are in its ' +
       'metadata, `edgefl.features`; the scaling is inside the model) and returns the probabilities of legitimate ' +
       'and fraud. It runs wherever ONNX Runtime runs; `npx edgefl optimize --int8` makes it smaller.',
   ].join('\n');

@@ -55,6 +55,8 @@ export interface CrossSiloRecipe {
   /** Federated rounds, each silo training `local` epochs or steps from the global model. */
   rounds: number;
   local: { epochs: number } | { steps: number };
+  /** FedProx's proximal term μ (0 or absent: plain FedAvg local training). */
+  proximalMu?: number;
   seed: number;
   /**
    * Secure aggregation's quantization range: each value of a silo's weighted update is cut to
@@ -139,6 +141,7 @@ export async function trainFederated(
           : { localEpochs: recipe.local.epochs }),
         batchSize: recipe.batchSize,
         lr: recipe.lr,
+        ...(recipe.proximalMu ? { proximalMu: recipe.proximalMu } : {}),
       },
       fractionFit: 1,
       minResults: silos.length,
