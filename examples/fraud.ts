@@ -306,7 +306,7 @@ export function meanOver(result: FraudResult, way: Way, figure: Figure): number 
 function shapeAgainstFlare(alone: number, federated: number, pooled: number): string {
   const closedGap = (federated - alone) / (pooled - alone);
   if (federated > alone && Number.isFinite(closedGap) && closedGap >= 0.5)
-    return `the same shape: federated far above a bank alone and ${Math.round(closedGap * 100)}% of the way to pooled (FLARE: 90%)`;
+    return `the same shape: federated above a bank alone and ${Math.round(closedGap * 100)}% of the way to pooled (FLARE: 90%)`;
   if (federated > alone)
     return `federated above a bank alone but only ${Math.round(closedGap * 100)}% of the way to pooled (FLARE: 90%)`;
   return 'not the same shape: federated is not above a bank alone';
