@@ -29,7 +29,6 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import {
   EXPORT_INPUT,
   EXPORT_LOGITS,
@@ -71,8 +70,15 @@ import {
   runSettings,
   strategyStack,
 } from '@edgefl/node';
-import { barChart, lineChart, loadEnglishWords, loadSotu, markdownTable, type LinePoint } from '@edgefl/cli';
-import { registerSuggestCommand } from '@edgefl/cli/internal/suggest';
+import {
+  barChart,
+  lineChart,
+  loadEnglishWords,
+  loadSotu,
+  markdownTable,
+  suggestNextWords,
+  type LinePoint,
+} from '@edgefl/cli';
 import { isMain, runExample, type ExampleRun } from './shared/run-example.js';
 
 export interface KeyboardOptions {
@@ -711,9 +717,19 @@ async function suggest(
       await writeFile(join(dir, model), files[model]);
       for (const prompt of prompts) {
         const lines: string[] = [];
-        const program = new Command('edgefl').exitOverride();
-        registerSuggestCommand(program, (l) => lines.push(l.replaceAll(`${dir}/`, '')));
-        await program.parseAsync(['suggest', '--model', join(dir, model), prompt], { from: 'user' });
+        // What `npx edgefl suggest --model <model> "<prompt>"` prints, with its defaults.
+        await suggestNextWords(
+          {
+            model: join(dir, model),
+            text: prompt,
+            top: 3,
+            runs: 100,
+            warmup: 10,
+            threads: 1,
+            runtime: 'native',
+          },
+          (l) => lines.push(l.replaceAll(`${dir}/`, '')),
+        );
         out.push({ model, prompt, lines });
       }
     }

@@ -13,6 +13,7 @@ export { runCurves, drawRunCurves, type RunCurvesOptions } from './report/run-cu
 export { renderChart } from './report/curves.js';
 export * from './report/charts.js';
 export { ReportFolder } from './report/report-folder.js';
+export { suggestNextWords, type SuggestOptions } from './suggest.js';
 export { markdownTable, type Cell } from './report/markdown.js';
 export {
   composeGrid,

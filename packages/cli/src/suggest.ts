@@ -12,8 +12,11 @@ import { readInputFile } from '@edgefl/node';
 import { runtimeNamed } from './model-inputs.js';
 import { intOption } from './options.js';
 
-interface SuggestFlags {
+export interface SuggestOptions {
+  /** The next-word model's file. */
   model: string;
+  /** The text typed so far. */
+  text: string;
   top: number;
   runs: number;
   warmup: number;
@@ -53,71 +56,79 @@ export function registerSuggestCommand(
       "native (onnxruntime-node) or wasm (onnxruntime-web's WebAssembly build, what a browser runs)",
       'native',
     )
-    .action(async (words: string[], flags: SuggestFlags) => {
-      const runtime = runtimeNamed(flags.runtime);
-      const bytes = await readInputFile(flags.model, `--model ${flags.model}`);
-      const info = nextWordModel(importModel(bytes, flags.model), flags.model);
-      const { vocabulary, seqLen } = info;
-      const prompt = encodePrompt(words.join(' '), vocabulary, seqLen, { start: flags.start });
+    .action((words: string[], flags: Omit<SuggestOptions, 'text'>) =>
+      suggestNextWords({ ...flags, text: words.join(' ') }, out),
+    );
+}
 
-      const ids =
-        info.inputType === 'int32'
-          ? new runtime.Tensor('int32', prompt.ids, [1, seqLen])
-          : new runtime.Tensor('int64', BigInt64Array.from(prompt.ids, BigInt), [1, seqLen]);
-      const feeds = { [info.inputName]: ids };
-      const session = await runtime.InferenceSession.create(bytes, {
-        ...runtime.defaultSessionOptions,
-        intraOpNumThreads: flags.threads,
-      });
-      let scores: Float32Array;
-      try {
-        const result = await session.run(feeds, [info.logitsName]);
-        const logits = result[info.logitsName];
-        const size = vocabulary.size;
-        if (logits.dims.length !== 3 || logits.dims[1] !== seqLen || logits.dims[2] !== size)
-          throw new Error(
-            `${flags.model}: output '${info.logitsName}' has shape [${logits.dims.join(', ')}], expected [1, ${seqLen}, ${size}]`,
-          );
-        const data = logits.data as Float32Array;
-        scores = data.slice(prompt.position * size, (prompt.position + 1) * size);
-      } finally {
-        await session.release();
-      }
-      const suggestions = topSuggestions(scores, vocabulary, flags.top, { punctuation: flags.punctuation });
+/**
+ * What `edgefl suggest` does, for programs: reads the model file, prints (through `out`) the text as
+ * the model sees it, the top next words with their probabilities, and the latency of one prediction.
+ */
+export async function suggestNextWords(flags: SuggestOptions, out: (line: string) => void): Promise<void> {
+  const runtime = runtimeNamed(flags.runtime);
+  const bytes = await readInputFile(flags.model, `--model ${flags.model}`);
+  const info = nextWordModel(importModel(bytes, flags.model), flags.model);
+  const { vocabulary, seqLen } = info;
+  const prompt = encodePrompt(flags.text, vocabulary, seqLen, { start: flags.start });
 
-      out(`${flags.model}: next-word model, ${vocabulary.size} tokens, context of ${seqLen}`);
-      const n = prompt.tokens.length;
-      const known = n - prompt.tokens.filter((t) => !vocabulary.has(t)).length;
-      out(
-        `text: ${flags.start ? '<bos> ' : ''}${prompt.tokens.join(' ')}  (${n} token${n === 1 ? '' : 's'}, ${known} in the vocabulary)`,
+  const ids =
+    info.inputType === 'int32'
+      ? new runtime.Tensor('int32', prompt.ids, [1, seqLen])
+      : new runtime.Tensor('int64', BigInt64Array.from(prompt.ids, BigInt), [1, seqLen]);
+  const feeds = { [info.inputName]: ids };
+  const session = await runtime.InferenceSession.create(bytes, {
+    ...runtime.defaultSessionOptions,
+    intraOpNumThreads: flags.threads,
+  });
+  let scores: Float32Array;
+  try {
+    const result = await session.run(feeds, [info.logitsName]);
+    const logits = result[info.logitsName];
+    const size = vocabulary.size;
+    if (logits.dims.length !== 3 || logits.dims[1] !== seqLen || logits.dims[2] !== size)
+      throw new Error(
+        `${flags.model}: output '${info.logitsName}' has shape [${logits.dims.join(', ')}], expected [1, ${seqLen}, ${size}]`,
       );
-      if (known === 0)
-        out(
-          `note: none of the words is in the model's vocabulary; they are fed as <unk>, so the words below ` +
-            `are what the model expects after unknown words`,
-        );
-      else if (prompt.unknown.length > 0)
-        out(`note: not in the vocabulary, fed as <unk>: ${prompt.unknown.join(', ')}`);
-      if (prompt.dropped > 0)
-        out(`note: the model sees ${seqLen} tokens; the first ${prompt.dropped} of the text are left out`);
-      out('next words:');
-      const width = Math.max(...suggestions.map((s) => s.token.length));
-      suggestions.forEach((s, i) =>
-        out(`  ${i + 1}. ${s.token.padEnd(width)}  ${(100 * s.probability).toFixed(1)}%`),
-      );
+    const data = logits.data as Float32Array;
+    scores = data.slice(prompt.position * size, (prompt.position + 1) * size);
+  } finally {
+    await session.release();
+  }
+  const suggestions = topSuggestions(scores, vocabulary, flags.top, { punctuation: flags.punctuation });
 
-      const latency = await measureLatency(bytes, {
-        runtime,
-        feeds,
-        threads: flags.threads,
-        runs: flags.runs,
-        warmup: flags.warmup,
-      });
-      out(
-        `latency: ${ms(latency.p50Ms)} ms median (p95 ${ms(latency.p95Ms)} ms) over ${flags.runs} predictions ` +
-          `after ${flags.warmup} warm-up, batch 1, ${flags.threads} thread${flags.threads === 1 ? '' : 's'}, ${runtime.name}`,
-      );
-    });
+  out(`${flags.model}: next-word model, ${vocabulary.size} tokens, context of ${seqLen}`);
+  const n = prompt.tokens.length;
+  const known = n - prompt.tokens.filter((t) => !vocabulary.has(t)).length;
+  out(
+    `text: ${flags.start ? '<bos> ' : ''}${prompt.tokens.join(' ')}  (${n} token${n === 1 ? '' : 's'}, ${known} in the vocabulary)`,
+  );
+  if (known === 0)
+    out(
+      `note: none of the words is in the model's vocabulary; they are fed as <unk>, so the words below ` +
+        `are what the model expects after unknown words`,
+    );
+  else if (prompt.unknown.length > 0)
+    out(`note: not in the vocabulary, fed as <unk>: ${prompt.unknown.join(', ')}`);
+  if (prompt.dropped > 0)
+    out(`note: the model sees ${seqLen} tokens; the first ${prompt.dropped} of the text are left out`);
+  out('next words:');
+  const width = Math.max(...suggestions.map((s) => s.token.length));
+  suggestions.forEach((s, i) =>
+    out(`  ${i + 1}. ${s.token.padEnd(width)}  ${(100 * s.probability).toFixed(1)}%`),
+  );
+
+  const latency = await measureLatency(bytes, {
+    runtime,
+    feeds,
+    threads: flags.threads,
+    runs: flags.runs,
+    warmup: flags.warmup,
+  });
+  out(
+    `latency: ${ms(latency.p50Ms)} ms median (p95 ${ms(latency.p95Ms)} ms) over ${flags.runs} predictions ` +
+      `after ${flags.warmup} warm-up, batch 1, ${flags.threads} thread${flags.threads === 1 ? '' : 's'}, ${runtime.name}`,
+  );
 }
 
 const ms = (x: number) => (x < 1 ? x.toFixed(3) : x.toFixed(2));
