@@ -91,10 +91,10 @@ test('fraud example: federated beats the weakest bank alone on its next month, a
     );
     const out2 = await session.run({ [EXPORT_INPUT]: new runtime.Tensor('float32', features, [n, d]) });
     const p = out2[EXPORT_PROBABILITIES].data as Float32Array;
-    const expected = await positiveScores(
+    const [expected] = await positiveScores(
       result.federated.spec,
       result.federated.parameters,
-      rows,
+      [rows],
       nodePlatform(),
     );
     for (let i = 0; i < n; i++)

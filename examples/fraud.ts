@@ -250,13 +250,13 @@ export async function fraudStudy(
     };
     for (const way of WAYS) {
       const params = models.get(way === 'alone' ? `alone ${silo.name}` : way)!;
-      const score = (d: Dataset) => positiveScores(recipe.spec, params, d, platform);
-      const scores = {
-        validation: await score(silo.validation),
-        test: await score(silo.test),
-        next: await score(next),
-        unseen: await score(unseen),
-      };
+      const [validation, test, nextMonth, unseenScores] = await positiveScores(
+        recipe.spec,
+        params,
+        [silo.validation, silo.test, next, unseen],
+        platform,
+      );
+      const scores = { validation, test, next: nextMonth, unseen: unseenScores };
       // Each bank sets its own operating point on its validation data: the threshold that catches
       // the target share of the fraud there.
       const threshold = atRecall(scores.validation, labels.validation, o.targetRecall).threshold;

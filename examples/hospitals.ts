@@ -183,19 +183,9 @@ export function divide(data: BreastCancerData, mixNoise: number, seed: number): 
 }
 
 function caseMix(silo: Silo): CaseMix {
-  const labels = [...labelsOf(silo.train), ...labelsOf(silo.test)];
-  const features = new Float32Array((silo.train.length + silo.test.length) * FEATURES);
-  const all = (d: Silo['train'], at: number) => {
-    const f = new Float32Array(d.length * FEATURES);
-    d.gather(
-      Uint32Array.from({ length: d.length }, (_, i) => i),
-      f,
-      new Int32Array(d.length),
-    );
-    features.set(f, at);
-  };
-  all(silo.train, 0);
-  all(silo.test, silo.train.length * FEATURES);
+  const cases = concatenate([silo.train, silo.test]);
+  const labels = Array.from(cases.labels);
+  const features = cases.features;
   const areas = Array.from({ length: labels.length }, (_, i) => features[i * FEATURES + AREA]).sort(
     (a, b) => a - b,
   );
@@ -267,14 +257,12 @@ export async function hospitalStudy(
       for (const way of WAYS) {
         const params =
           way === 'alone' ? models.get(silo.name)! : way === 'federated' ? federated.parameters : pooled;
-        const s = await positiveScores(recipe.spec, params, silo.test, platform);
+        const [s, onEveryone] = await positiveScores(recipe.spec, params, [silo.test, everyone], platform);
         const r = record(`${silo.name}|${way}`);
         r.auc.push(rocAuc(s, labels));
         const c = confusionAt(s, labels, 0.5);
         r.accuracy.push((c.tp + c.tn) / labels.length);
-        r.everyone.push(
-          rocAuc(await positiveScores(recipe.spec, params, everyone, platform), everyoneLabels),
-        );
+        r.everyone.push(rocAuc(onEveryone, everyoneLabels));
         // Each hospital's patients scored by the model it would use: alone, its own.
         together.get(way)!.scores.push(...s);
         together.get(way)!.labels.push(...labels);

@@ -170,22 +170,24 @@ function detector(width: number, scaling: { mean: number[]; std: number[] }, see
   );
 }
 
-/** Each window's anomaly score: the mean square of the model's output. */
+/** Each window's anomaly score, per dataset: the mean square of the model's output. */
 async function anomalyScores(
   spec: ModelSpec,
   parameters: ParameterSet,
-  data: ArrayDataset,
+  datasets: readonly ArrayDataset[],
   platform: Platform,
-): Promise<Float64Array> {
-  const out = await predict(spec, parameters, towardsZero(data), platform);
-  const width = data.featureShape[0];
-  const scores = new Float64Array(data.length);
-  for (let w = 0; w < data.length; w++) {
-    let sum = 0;
-    for (let j = 0; j < width; j++) sum += out[w * width + j] ** 2;
-    scores[w] = sum / width;
-  }
-  return scores;
+): Promise<Float64Array[]> {
+  const outputs = await predict(spec, parameters, datasets.map(towardsZero), platform);
+  const width = datasets[0].featureShape[0];
+  return outputs.map((out) => {
+    const scores = new Float64Array(out.length / width);
+    for (let w = 0; w < scores.length; w++) {
+      let sum = 0;
+      for (let j = 0; j < width; j++) sum += out[w * width + j] ** 2;
+      scores[w] = sum / width;
+    }
+    return scores;
+  });
 }
 
 function quantile(values: Float64Array, q: number): number {
@@ -332,11 +334,8 @@ export async function sensorStudy(
       ];
       for (const [way, spec, params] of models) {
         // Every mote sets its own threshold on its own recent readings, whichever model it runs.
-        const threshold = quantile(
-          await anomalyScores(spec, params, d.validation, platform),
-          o.alarmQuantile,
-        );
-        const scores = await anomalyScores(spec, params, d.test, platform);
+        const [validation, scores] = await anomalyScores(spec, params, [d.validation, d.test], platform);
+        const threshold = quantile(validation, o.alarmQuantile);
         perSeed.push(evaluate(name, way, scores, threshold, d.test.labels as Int32Array));
         if (way === 'federated') thresholds[name] = threshold;
       }
@@ -422,7 +421,7 @@ async function deviceReplay(
     const name = moteName(d.mote);
     const from = d.test.ends[0];
     const replay = await replayOnDevice(model, d.mote, from, o.window, thresholds[name], platform);
-    const batch = await anomalyScores(spec, parameters, d.test, platform);
+    const [batch] = await anomalyScores(spec, parameters, [d.test], platform);
     for (let w = 0; w < batch.length; w++) {
       decisions++;
       // A score within float rounding of the threshold may fall either side; count the rest.

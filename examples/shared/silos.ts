@@ -27,6 +27,8 @@ import {
   serverSide,
   withSecureAggregation,
   type Dataset,
+  type FeatureArray,
+  type LabelArray,
   type LossName,
   type ModelSpec,
   type OptimizerConfig,
@@ -175,12 +177,7 @@ export function sharedScaling(silos: readonly Silo[]): { mean: number[]; std: nu
   const squares = new Float64Array(d);
   let count = 0;
   for (const s of silos) {
-    const features = allocateFeatures(s.train, s.train.length);
-    s.train.gather(
-      Uint32Array.from({ length: s.train.length }, (_, i) => i),
-      features,
-      allocateLabels(s.train, s.train.length),
-    );
+    const { features } = gatherAll(s.train);
     for (let i = 0; i < features.length; i++) {
       sum[i % d] += features[i];
       squares[i % d] += features[i] * features[i];
@@ -192,42 +189,48 @@ export function sharedScaling(silos: readonly Silo[]): { mean: number[]; std: nu
   return { mean, std };
 }
 
-/** The model's outputs for every sample of `data`, in order (a classifier's logits). */
+/**
+ * The model's outputs for every sample of each dataset, in order (a classifier's logits): one
+ * trainer (one compiled session) scores them all.
+ */
 export async function predict(
   spec: ModelSpec,
   parameters: ParameterSet,
-  data: Dataset,
+  datasets: readonly Dataset[],
   platform: Platform,
-): Promise<Float32Array> {
+): Promise<Float32Array[]> {
   const trainer = await Trainer.create(spec, {
     // Loss and optimizer are never used: the trainer only predicts.
-    loss: data.labelType === 'int32' ? 'softmaxCrossEntropy' : 'meanSquaredError',
+    loss: datasets[0].labelType === 'int32' ? 'softmaxCrossEntropy' : 'meanSquaredError',
     optimizer: sgd({ lr: 0.01 }),
     parameters,
     runtime: platform.runtime,
   });
   try {
-    return await trainer.predict(data);
+    const outputs: Float32Array[] = [];
+    for (const data of datasets) outputs.push(await trainer.predict(data));
+    return outputs;
   } finally {
     await trainer.dispose();
   }
 }
 
-/** Each sample's probability of class 1 (a two-class classifier's softmax), in the dataset's order. */
+/** Each sample's probability of class 1 (a two-class classifier's softmax), per dataset, in order. */
 export async function positiveScores(
   spec: ModelSpec,
   parameters: ParameterSet,
-  data: Dataset,
+  datasets: readonly Dataset[],
   platform: Platform,
-): Promise<Float32Array> {
-  const logits = await predict(spec, parameters, data, platform);
-  const scores = new Float32Array(data.length);
-  for (let i = 0; i < data.length; i++) scores[i] = 1 / (1 + Math.exp(logits[2 * i] - logits[2 * i + 1]));
-  return scores;
+): Promise<Float32Array[]> {
+  return (await predict(spec, parameters, datasets, platform)).map((logits) => {
+    const scores = new Float32Array(logits.length / 2);
+    for (let i = 0; i < scores.length; i++) scores[i] = 1 / (1 + Math.exp(logits[2 * i] - logits[2 * i + 1]));
+    return scores;
+  });
 }
 
-/** Every sample's label (class indices), in order. */
-export function labelsOf(data: Dataset): Int32Array {
+/** Every sample of a dataset, features and labels, in order. */
+export function gatherAll(data: Dataset): { features: FeatureArray; labels: LabelArray } {
   const features = allocateFeatures(data, data.length);
   const labels = allocateLabels(data, data.length);
   data.gather(
@@ -235,7 +238,12 @@ export function labelsOf(data: Dataset): Int32Array {
     features,
     labels,
   );
-  return Int32Array.from(labels);
+  return { features, labels };
+}
+
+/** Every sample's label (class indices), in order. */
+export function labelsOf(data: Dataset): Int32Array {
+  return Int32Array.from(gatherAll(data).labels);
 }
 
 /** The datasets' samples one after the other, as one dataset. */
@@ -244,20 +252,14 @@ export function concatenate(parts: readonly Dataset[]): ArrayDataset {
   const first = parts[0];
   const features = allocateFeatures(first, total);
   const labels = allocateLabels(first, total);
-  const perFeature = features.length / total;
-  const perLabel = labels.length / total;
-  let at = 0;
+  let f = 0;
+  let l = 0;
   for (const p of parts) {
-    const f = allocateFeatures(p, p.length);
-    const l = allocateLabels(p, p.length);
-    p.gather(
-      Uint32Array.from({ length: p.length }, (_, i) => i),
-      f,
-      l,
-    );
-    features.set(f, at * perFeature);
-    labels.set(l, at * perLabel);
-    at += p.length;
+    const part = gatherAll(p);
+    features.set(part.features, f);
+    labels.set(part.labels, l);
+    f += part.features.length;
+    l += part.labels.length;
   }
   return new ArrayDataset({
     features,
