@@ -292,6 +292,7 @@ export class TrainingLoop {
     };
     const restoreHint = `the parameters were restored to their values before this fit — lower the learning rate (now ${o.lr ?? this.optimizer.lr}) or check the data`;
     let exhausted = false;
+    let yielded = performance.now();
     try {
       while (steps < totalSteps) {
         // Not pulled once `steps` is reached: a stream keeps its next batch, a sampler draws no more.
@@ -301,6 +302,10 @@ export class TrainingLoop {
           break;
         }
         const batch = next.value;
+        if (performance.now() - yielded > YIELD_EVERY_MS) {
+          await yieldToEventLoop();
+          yielded = performance.now();
+        }
         if (o.signal?.aborted) throw new Error('fit: aborted');
         // A Dataset's batches are gathered into the loop's own buffer; a stream's may be shared.
         const features = unshared(batch.features);
@@ -417,6 +422,14 @@ function* datasetEpochs(
       yield buffer.gather(idx);
   }
 }
+
+/**
+ * A native runtime's run() does its work on the calling thread and resolves at once, so a fit is one
+ * unbroken chain of microtasks: timers, I/O and signal handlers (Ctrl-C) would wait for the whole fit,
+ * and a browser tab would freeze. The loop steps out to the event loop this often (about 1% of the time).
+ */
+const YIELD_EVERY_MS = 100;
+const yieldToEventLoop = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 function iteratorOf<V>(source: Iterable<V> | AsyncIterable<V>): Iterator<V> | AsyncIterator<V> {
   return Symbol.asyncIterator in source
