@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nodePlatform, nodeRuntime } from '@edgefl/node';
@@ -110,6 +110,25 @@ test('fraud example: a report folder that already holds files is refused before 
   try {
     await ReportFolder.create(dir).then((r) => r.write('x.txt', 'x').then(() => r.finish('# r')));
     await assert.rejects(ReportFolder.create(dir), /already holds files: choose another --out/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a report killed halfway leaves a staging folder that the next report at that place removes', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'edgefl-fraud-'));
+  try {
+    // A process that no longer exists (pid 2^22 + 1 is beyond Linux's pid_max) left this behind.
+    const abandoned = join(dir, '.report.partial-4194305');
+    await mkdir(abandoned);
+    await writeFile(join(abandoned, 'average-precision.png'), 'half');
+    const report = await ReportFolder.create(join(dir, 'report'));
+    assert.deepEqual(
+      (await readdir(dir)).filter((f) => f.startsWith('.report.partial-')),
+      [`.report.partial-${process.pid}`],
+    );
+    await report.finish('# r');
+    assert.deepEqual(await readdir(dir), ['report']);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -27,7 +27,8 @@ export class ReportFolder {
     if (existing && !existing.isDirectory()) throw new Error(`${dir} is a file: choose another --out`);
     if (existing && (await readdir(dir)).length > 0)
       throw new Error(`${dir} already holds files: choose another --out (a report never replaces another)`);
-    const staging = join(dirname(dir), `.${basename(dir)}.partial-${process.pid}`);
+    const staging = join(dirname(dir), `${stagingPrefix(dir)}${process.pid}`);
+    await removeAbandoned(dir);
     await rm(staging, { recursive: true, force: true });
     await mkdir(staging, { recursive: true }).catch((e: Error) => {
       throw new Error(`cannot create the report folder ${dir}: ${e.message}`);
@@ -69,5 +70,32 @@ export class ReportFolder {
   /** Removes the staging folder of a report that will not be finished. */
   async abandon(): Promise<void> {
     if (!this.finished) await rm(this.staging, { recursive: true, force: true });
+  }
+}
+
+const stagingPrefix = (dir: string) => `.${basename(dir)}.partial-`;
+
+/**
+ * Removes staging folders for `dir` left by runs that were killed (kill -9, a power cut) before they
+ * could tidy up: those whose process no longer exists. A run still writing keeps its own.
+ */
+async function removeAbandoned(dir: string): Promise<void> {
+  const prefix = stagingPrefix(dir);
+  const siblings = await readdir(dirname(dir)).catch(() => [] as string[]);
+  for (const name of siblings) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length));
+    if (Number.isInteger(pid) && pid > 0 && !alive(pid))
+      await rm(join(dirname(dir), name), { recursive: true, force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists but belongs to someone else.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
